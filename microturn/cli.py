@@ -1,0 +1,156 @@
+"""The `microturn` command: thin entry points, no work at import.
+
+    microturn synth   --split train --hours 10 --workers 2 --out data/train
+    microturn synth   --split test --per-condition 200 --out data/test
+    microturn example --family turn --condition pause --out out/example
+    microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
+
+Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
+and exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from microturn.audio import AudioError
+    from microturn.config import ConfigError
+    from microturn.data.shards import ShardError
+    from microturn.synth.base import SynthError
+    from microturn.timeline import TimelineError
+
+    return (AudioError, ConfigError, ShardError, SynthError, TimelineError, FileNotFoundError)
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from microturn.config import preset
+    from microturn.data.families import FAMILIES
+    from microturn.data.generate import Job, run
+
+    fams = tuple(args.families.split(",")) if args.families else tuple(FAMILIES)
+    bad = [f for f in fams if f not in FAMILIES]
+    if bad:
+        raise SystemExit(f"microturn: error: unknown families {bad}; known: {list(FAMILIES)}")
+    if not args.hours and not args.per_condition:
+        raise SystemExit("microturn: error: give --hours (train) or --per-condition (dev/test)")
+    audio = args.audio if args.audio is not None else args.split != "train"
+    job = Job(args.split, str(args.out), preset(args.preset).to_dict(), args.per_shard,
+              audio, args.per_condition, fams)
+    m = run(job, hours=args.hours, workers=args.workers, progress=not args.quiet)
+    rate = m["hours"] * 3600 / max(m["wall_s"], 1e-9)
+    print(f"{m['split']}: {m['scenarios']} scenarios, {m['hours']:.2f} h of dialogue in "
+          f"{m['wall_s']:.0f} s ({rate:.0f}x real time) -> {args.out}")
+
+
+def load_timeline(spec: str):
+    """A timeline from a JSON file, a shard sample `DIR#N`, or `family:condition:split:seed`."""
+    from microturn.timeline import Timeline
+
+    if "#" in spec:
+        from microturn.data.shards import ShardReader
+
+        d, i = spec.rsplit("#", 1)
+        s = ShardReader(d)[int(i)]
+        return s.timeline, s
+    if spec.count(":") == 3 and not Path(spec).exists():
+        from microturn.data.families import make_scenario
+
+        fam, cond, split, seed = spec.split(":")
+        return make_scenario(fam, cond, split, int(seed)), None
+    return Timeline.load(spec), None
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    from microturn.audio import from_int16
+    from microturn.plot import plot_timeline
+
+    tl, sample = load_timeline(args.input)
+    kw = {}
+    if sample is not None and "user_audio" in sample.arrays:
+        kw = {"user": from_int16(sample.arrays["user_audio"]),
+              "model": from_int16(sample.arrays["model_audio"]),
+              "video": sample.arrays.get("video")}
+    print(plot_timeline(tl, args.out, **kw))
+
+
+def cmd_example(args: argparse.Namespace) -> None:
+    """Synthesize one conversation: timeline JSON, user/model/stereo wavs, and a plot."""
+    import numpy as np
+
+    from microturn.audio import save
+    from microturn.data.families import FAMILIES, conditions, make_scenario
+    from microturn.data.render import render
+    from microturn.plot import plot_timeline
+
+    if args.family not in FAMILIES:
+        raise SystemExit(f"microturn: error: unknown family {args.family!r}; "
+                         f"known: {', '.join(FAMILIES)}")
+    conds = [c for c, _ in conditions(args.family)]
+    cond = args.condition or conds[0]
+    if cond not in conds:
+        raise SystemExit(f"microturn: error: {args.family} has conditions {conds}")
+    tl = make_scenario(args.family, cond, args.split, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    r = render(tl)
+    tl.save(out / "timeline.json")
+    save(out / "user.wav", r.user)
+    save(out / "model.wav", r.model)
+    save(out / "stereo.wav", np.stack([r.user, r.model], axis=1))
+    plot_timeline(tl, out / "timeline.png", r.user, r.model, r.video)
+    words = lambda ch: " | ".join(e.text for e in tl.on(ch))  # noqa: E731
+    print(f"{tl.id}: {tl.duration:.1f} s, user voice {tl.meta['user_voice']}")
+    print(f"  user : {words('user')}")
+    print(f"  model: {words('model')}")
+    print(f"wrote {out}/timeline.json, user.wav, model.wav, stereo.wav, timeline.png")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="microturn", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("synth", help="generate a split of synthetic full-duplex data as shards")
+    s.add_argument("--split", choices=["train", "dev", "test"], required=True)
+    s.add_argument("--hours", type=float, default=0.0, help="hours of dialogue (train)")
+    s.add_argument("--per-condition", type=int, default=0,
+                   help="scenarios per family condition (dev/test)")
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--preset", default="small")
+    s.add_argument("--per-shard", type=int, default=32)
+    s.add_argument("--families", default="", help="comma-separated subset (default: all)")
+    s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None,
+                   help="also store waveforms (default: on for dev/test, off for train)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(fn=cmd_synth)
+
+    e = sub.add_parser("example", help="synthesize one conversation and plot it")
+    e.add_argument("--family", default="turn")
+    e.add_argument("--condition", default="")
+    e.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", type=Path, default=Path("out/example"))
+    e.set_defaults(fn=cmd_example)
+
+    q = sub.add_parser("plot", help="plot a timeline, a shard sample or a scenario spec")
+    q.add_argument("input", help="TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed")
+    q.add_argument("--out", type=Path, required=True)
+    q.set_defaults(fn=cmd_plot)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except _known_errors() as e:
+        print(f"microturn: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Typed configuration: dataclasses, named presets, validation, JSON.
+
+Every number that shapes data or a model lives here, in a named preset (`tiny` for tests,
+`small` shipped). A config validates itself on construction and is saved with every dataset
+and checkpoint, so nothing downstream guesses a sample rate or a bin range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A config value is out of range or inconsistent with another."""
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """The time grid shared by every modality. 200 ms must divide evenly into everything."""
+
+    sample_rate: int = 16_000  # Hz, mono, inside the system; resample at the edges
+    chunk_ms: int = 200  # one micro-turn
+    hop_ms: int = 25  # dMel frame hop
+    win_ms: int = 50  # dMel analysis window
+    frames_per_position: int = 2  # dMel frames per sequence position (50 ms)
+    video_fps: int = 5  # one video frame per chunk
+    video_side: int = 80  # frame side in px, a multiple of patch
+    patch: int = 40  # hMLP patch side in px
+
+    def __post_init__(self) -> None:
+        _positive(self, "sample_rate", "chunk_ms", "hop_ms", "win_ms", "frames_per_position")
+        _positive(self, "video_fps", "video_side", "patch")
+        if (self.sample_rate * self.chunk_ms) % 1000:
+            raise ConfigError(f"chunk_ms={self.chunk_ms} is not a whole number of samples")
+        if (self.sample_rate * self.hop_ms) % 1000 or (self.sample_rate * self.win_ms) % 1000:
+            raise ConfigError("hop_ms and win_ms must be whole numbers of samples")
+        if self.chunk_ms % self.hop_ms:
+            raise ConfigError(f"hop_ms={self.hop_ms} does not divide chunk_ms={self.chunk_ms}")
+        if (self.chunk_ms // self.hop_ms) % self.frames_per_position:
+            raise ConfigError("frames per chunk must be a multiple of frames_per_position")
+        if self.win_ms < self.hop_ms:
+            raise ConfigError("win_ms must be at least hop_ms (frames would skip samples)")
+        if (self.chunk_ms * self.video_fps) % 1000:
+            raise ConfigError(f"video_fps={self.video_fps} must give a whole number per chunk")
+        if self.video_side % self.patch:
+            raise ConfigError(f"video_side={self.video_side} is not a multiple of patch={self.patch}")
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """Log-mel analysis and its dMel discretisation (pinned range: streaming == offline)."""
+
+    n_fft: int = 1024
+    n_mels: int = 80
+    fmin: float = 80.0
+    fmax: float = 7600.0
+    floor: float = 1e-10  # magnitude floor before log10
+    bins: int = 16  # dMel codebook size per channel
+    lo: float = -4.5  # log10 magnitude at the centre of bin 0 (below the dither floor)
+    hi: float = 0.75  # log10 magnitude at the centre of the last bin (above speech peaks)
+
+    def __post_init__(self) -> None:
+        _positive(self, "n_fft", "n_mels", "bins")
+        if not 0 <= self.fmin < self.fmax:
+            raise ConfigError(f"need 0 <= fmin < fmax, got {self.fmin}, {self.fmax}")
+        if not self.lo < self.hi:
+            raise ConfigError(f"need lo < hi for the dMel range, got {self.lo}, {self.hi}")
+        if self.bins < 2:
+            raise ConfigError("dMel needs at least 2 bins")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A named preset: the grid and the audio front end (model and training join later)."""
+
+    name: str = "small"
+    grid: GridConfig = field(default_factory=GridConfig)
+    mel: MelConfig = field(default_factory=MelConfig)
+    version: int = CONFIG_VERSION
+
+    def __post_init__(self) -> None:
+        win = self.grid.sample_rate * self.grid.win_ms // 1000
+        if self.mel.n_fft < win:
+            raise ConfigError(f"n_fft={self.mel.n_fft} is shorter than the window ({win} samples)")
+        if self.mel.fmax > self.grid.sample_rate / 2:
+            raise ConfigError(f"fmax={self.mel.fmax} is above Nyquist")
+        if self.version != CONFIG_VERSION:
+            raise ConfigError(f"config version {self.version}, this code reads {CONFIG_VERSION}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        d = dict(d)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config keys: {sorted(unknown)}")
+        return cls(
+            name=d.get("name", "custom"),
+            grid=_build(GridConfig, d.get("grid", {})),
+            mel=_build(MelConfig, d.get("mel", {})),
+            version=d.get("version", CONFIG_VERSION),
+        )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _build(cls, d: dict):
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return cls(**d)
+
+
+def _positive(obj, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if not v > 0:
+            raise ConfigError(f"{type(obj).__name__}.{n} must be positive, got {v}")
+
+
+PRESETS: dict[str, Config] = {
+    "tiny": Config(name="tiny"),
+    "small": Config(name="small"),
+}
+
+
+def preset(name: str) -> Config:
+    """Look up a named preset; a clear error lists the known ones."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]
