@@ -1,0 +1,174 @@
+"""Log-mel -> waveform, training-free: NNLS mel inversion + fast Griffin-Lim, offline and streaming.
+
+Why: to hear and measure what (d)Mel keeps before any neural vocoder exists, and to give the
+data engine and demos a dependency-free way back to audio. Plain torch (no torchaudio/librosa).
+
+- Mel inversion: |STFT| >= 0 solving min ||S @ fb.T - 10**logmel||^2 by accelerated projected
+  gradient (FISTA) from the clamped pseudo-inverse. The 80-band Slaney filterbank is rank
+  deficient (513 bins), so `torch.linalg.lstsq`'s default driver returns zeros; NNLS also beat
+  pinv+clamp slightly (see scripts/vocoder_roundtrip.py).
+- Griffin-Lim with Perraudin et al. (2013) momentum. The analysis grid (hop 400, window 800) is
+  only 50 % overlap, too little redundancy for GL; we synthesise at a finer hop (200 by default),
+  interpolating magnitudes log-linearly in time. Synthesis frame j of a buffer starting at
+  sample b0 is centred on sample b0 + j*synth_hop, the same centre convention as the analysis
+  (frame k centred on k*hop), so frame k's energy lands on frame k's samples.
+- Streaming: each 8-frame push emits one 3200-sample chunk. GL runs on a buffer of `context`
+  already-emitted samples (held fixed every iteration, so phase carries over and chunks join
+  without clicks) + the new chunk + `tail` samples of future whose magnitudes are held from the
+  last known frame. `lookahead` frames of delay replace that guess by real frames at a cost of
+  `latency_samples`; the default is 0 (see the roundtrip script for the quality difference).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from microturn.config import Config
+from microturn.grid import Grid
+from microturn.mel import mel_filterbank
+
+
+class Vocoder:
+    """Whole-utterance vocoder: (T, n_mels) log10 mel -> (T * hop,) float32 samples."""
+
+    def __init__(self, cfg: Config, n_iter: int = 32, momentum: float = 0.99,
+                 synth_hop: int = 200, nnls_iter: int = 30, tail: int = 800, seed: int = 0):
+        self.cfg, self.grid = cfg, Grid(cfg.grid)
+        self.hop, self.win, self.n_fft = self.grid.hop, self.grid.win, cfg.mel.n_fft
+        if self.hop % synth_hop or synth_hop > self.win // 2:
+            raise ValueError(f"synth_hop={synth_hop} must divide hop={self.hop}, <= win/2")
+        self.n_iter, self.momentum, self.synth_hop = n_iter, momentum, synth_hop
+        self.nnls_iter, self.tail, self.seed = nnls_iter, tail, seed
+        m = cfg.mel
+        self.fb = mel_filterbank(cfg.grid.sample_rate, m.n_fft, m.n_mels, m.fmin, m.fmax)
+        self.pinv = torch.linalg.pinv(self.fb)  # (n_freq, n_mels)
+        self.step = 1.0 / torch.linalg.matrix_norm(self.fb @ self.fb.T, ord=2).item()  # 1/Lipschitz
+        self.window = torch.hann_window(self.win, periodic=True)
+
+    def spectrum(self, logmel: torch.Tensor) -> torch.Tensor:
+        """(T, n_mels) log10 mel -> (T, n_fft//2 + 1) linear magnitude >= 0 (NNLS, FISTA).
+
+        Rows are independent, so a chunk inverts exactly as it would inside a whole utterance.
+        """
+        target = 10.0 ** logmel.float()
+        s = (target @ self.pinv.T).clamp_min(0)  # nnls_iter=0: plain pinv + clamp
+        y, t = s, 1.0
+        for _ in range(self.nnls_iter):
+            s_new = (y - self.step * ((y @ self.fb.T - target) @ self.fb)).clamp_min(0)
+            t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+            y, s, t = s_new + ((t - 1) / t_new) * (s_new - s), s_new, t_new
+        return s
+
+    def _stft(self, x: torch.Tensor) -> torch.Tensor:
+        """(n,) -> (n_freq, n // synth_hop + 1) complex, frame j centred on sample j*synth_hop."""
+        return torch.stft(x, self.n_fft, self.synth_hop, self.win, self.window, center=True,
+                          pad_mode="constant", return_complex=True)
+
+    def _istft(self, spec: torch.Tensor, n: int) -> torch.Tensor:
+        return torch.istft(spec, self.n_fft, self.synth_hop, self.win, self.window, center=True,
+                           length=n)
+
+    def _render(self, spec: torch.Tensor, first: int, b0: int, n: int, fixed: torch.Tensor,
+                gen: torch.Generator) -> torch.Tensor:
+        """Griffin-Lim on one buffer of n samples starting at absolute sample b0.
+
+        spec: (K, n_freq) magnitudes of analysis frames first..first+K-1 (held beyond either
+        end); fixed: (P,) samples already emitted at the buffer's start, re-imposed every
+        iteration. Returns (n,) samples.
+        """
+        pos = (b0 + self.synth_hop * torch.arange(n // self.synth_hop + 1)) / self.hop - first
+        pos = pos.clamp(0, spec.shape[0] - 1)  # hold the edge frames (future unknown)
+        i0 = pos.floor().long()
+        i1, f = (i0 + 1).clamp(max=spec.shape[0] - 1), (pos - i0)[:, None]
+        log_s = spec.clamp_min(1e-10).log()  # log-linear: 0.2-0.3 dB lower LSD than linear
+        mag = (log_s[i0] * (1 - f) + log_s[i1] * f).exp().T  # (n_freq, F)
+        p = fixed.shape[0]
+        init = self._stft(torch.cat([fixed, fixed.new_zeros(n - p)]))  # phase of the past
+        rand = torch.exp(2j * math.pi * torch.rand(init.shape, generator=gen))
+        angles = torch.where(init.abs() > 1e-6, init / init.abs().clamp_min(1e-12), rand)
+        prev = torch.zeros_like(angles)
+        alpha = self.momentum / (1 + self.momentum)  # fast GL: t_n + m (t_n - t_{n-1}), rescaled
+        for _ in range(self.n_iter):
+            x = self._istft(mag * angles, n)
+            rebuilt = self._stft(torch.cat([fixed, x[p:]]))
+            angles = rebuilt - alpha * prev
+            angles = angles / angles.abs().clamp_min(1e-12)
+            prev = rebuilt
+        return self._istft(mag * angles, n)
+
+    def synthesize(self, spec: torch.Tensor, generator: torch.Generator | None = None
+                   ) -> torch.Tensor:
+        """(T, n_fft//2 + 1) linear magnitude on the analysis grid -> (T * hop,) samples."""
+        gen = torch.Generator().manual_seed(self.seed) if generator is None else generator
+        n = spec.shape[0] * self.hop
+        return self._render(spec.float(), 0, 0, n + self.tail, torch.zeros(0), gen)[:n]
+
+    def __call__(self, logmel: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        """(T, n_mels) log10 mel -> (T * hop,) float32 samples on the analysis grid."""
+        return self.synthesize(self.spectrum(logmel), generator)
+
+
+class VocoderStream:
+    """Chunk-by-chunk vocoding of one stream: push (8, n_mels) log mel -> (3200,) samples.
+
+    Output sample s of push c is grid sample 3200*c + s - latency_samples (the first
+    latency_samples of the stream are silence). Deterministic given `seed`; `reset()` restarts.
+    """
+
+    def __init__(self, vocoder: Vocoder, lookahead: int = 0, context: int = 800,
+                 seed: int | None = None):
+        if context <= 0:
+            raise ValueError("context must be positive: it carries the phase between chunks")
+        self.v, self.context = vocoder, context
+        self.latency_samples = lookahead * vocoder.hop
+        self.seed = vocoder.seed if seed is None else seed
+        # frames still needed: back to the buffer's start, plus one for interpolation
+        self.keep = -(-(context + self.latency_samples) // vocoder.hop) + 2
+        self.reset()
+
+    def reset(self) -> None:
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.spec = torch.zeros(0, self.v.fb.shape[1])  # (K, n_freq) recent frames
+        self.first = 0  # absolute index of spec[0]
+        self.past = torch.zeros(self.context)  # (context,) last emitted samples
+        self.n_out = 0  # samples emitted so far
+
+    def push(self, logmel_chunk: torch.Tensor) -> torch.Tensor:
+        """(frames_per_chunk, n_mels) log10 mel -> (samples_per_chunk,) float32 samples."""
+        n_chunk = self.v.grid.samples_per_chunk
+        if logmel_chunk.shape[0] != self.v.grid.frames_per_chunk:
+            raise ValueError(f"expected {self.v.grid.frames_per_chunk} frames, got "
+                             f"{logmel_chunk.shape[0]}")
+        self.spec = torch.cat([self.spec, self.v.spectrum(logmel_chunk)])
+        e0 = self.n_out - self.latency_samples  # absolute start of what we emit now
+        n = self.context + n_chunk + self.v.tail
+        x = self.v._render(self.spec, self.first, e0 - self.context, n, self.past, self.gen)
+        y = x[self.context : self.context + n_chunk].clone()
+        if e0 < 0:  # latency pre-roll: silence, as the analysis assumes before the start
+            y[: min(-e0, n_chunk)] = 0
+        self.past = torch.cat([self.past, y])[-self.context :]
+        self.n_out += n_chunk
+        drop = max(0, self.spec.shape[0] - self.keep)
+        self.spec, self.first = self.spec[drop:], self.first + drop
+        return y
+
+
+def lsd_db(x: torch.Tensor, y: torch.Tensor, cfg, speech_db: float = 40.0) -> float:
+    """(n,), (n,) waveforms -> mean log-spectral distance (dB) over the original's speech frames."""
+    sr, n_fft = cfg.grid.sample_rate, cfg.mel.n_fft
+    win = sr * cfg.grid.win_ms // 1000
+    w = torch.hann_window(win)
+
+    def power(s: torch.Tensor) -> torch.Tensor:  # (n,) -> (F, n_bins)
+        return torch.stft(s, n_fft, win // 4, win, w, return_complex=True).abs().pow(2).T
+
+    lo, hi = math.ceil(cfg.mel.fmin * n_fft / sr), int(cfg.mel.fmax * n_fft / sr)
+    px, py = power(x)[:, lo : hi + 1], power(y)[:, lo : hi + 1]
+    floor = px.max() * 1e-8
+    e = px.sum(1)
+    speech = e > e.max() * 10 ** (-speech_db / 10)
+    d = 10 * torch.log10(px + floor) - 10 * torch.log10(py + floor)
+    return d.pow(2).mean(1).sqrt()[speech].mean().item()

@@ -1,0 +1,134 @@
+"""Round-trip espeak-ng speech through log-mel / dMel and the Griffin-Lim vocoder; measure loss.
+
+Why: to know what the dMel codes and the training-free vocoder cost before anything is trained,
+and to catch a regression (tests/test_vocoder.py pins one sentence; this covers ten, five voices).
+
+Paths, per clip (audio zero-padded to whole 200 ms chunks):
+  ref  true |STFT| on the analysis grid -> Griffin-Lim     (phase retrieval alone, no mel)
+  a    continuous log-mel -> offline vocoder
+  b    dMel (quantise -> dequantise) -> offline vocoder
+  c    dMel -> streaming vocoder, 200 ms pushes, no extra latency
+  d    dMel -> streaming vocoder with 1 frame (25 ms) lookahead
+Metrics, on speech frames (within 40 dB of the clip's loudest):
+  LSD   dB, on a Hann-800 / hop-200 / n_fft-1024 STFT, bins in [fmin, fmax], power floored at
+        80 dB below the original's peak (so digital silence does not dominate)
+  mel   mean |delta log10 mel| of the re-analysed output vs the original's continuous log-mel,
+        both clamped below at the dMel `lo` (the range the model sees)
+  RTF   vocoding wall time / audio duration, one CPU thread
+Prints a markdown table, then one JSON line. Run: python -m scripts.vocoder_roundtrip
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+SENTENCES = [
+    ("The quick brown fox jumps over the lazy dog.", "en-us"),
+    ("Could you pass me the salt, please?", "en-us+f3"),
+    ("Seventy six trombones led the big parade.", "en-gb-x-rp+m3"),
+    ("She sells sea shells by the sea shore.", "en-us+f5"),
+    ("Wait, what did you just say about Thursday?", "en-gb-scotland"),
+    ("I think so, but let me check my calendar first.", "en-029+f2"),
+    ("Hmm. Okay. Yes, that works for me.", "en-us"),
+    ("Twelve thousand three hundred and forty five kilometres.", "en-us+f3"),
+    ("Fresh fish, chips and a splash of vinegar!", "en-gb-x-rp+m3"),
+    ("Really? No way! Tell me everything.", "en-us+f5"),
+]
+
+
+def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict]:
+    from microturn.config import preset
+    from microturn.grid import Grid
+    from microturn.mel import MelAnalyzer
+    from microturn.synth import Voice, synthesize
+    from microturn.vocoder import Vocoder, VocoderStream, lsd_db
+
+    cfg = preset("small")
+    grid, an = Grid(cfg.grid), MelAnalyzer(cfg)
+    voc = Vocoder(cfg, n_iter=n_iter)
+    lo, hi, fpc = cfg.mel.lo, cfg.mel.hi, grid.frames_per_chunk
+
+    def stream(logmel: torch.Tensor, lookahead: int = 0) -> torch.Tensor:
+        s = VocoderStream(voc, lookahead=lookahead)
+        # a stream with lookahead needs one more push to flush its delayed tail
+        extra = fpc if lookahead else 0
+        lm = torch.cat([logmel, logmel[-1:].expand(extra, -1)])
+        y = torch.cat([s.push(c) for c in lm.split(fpc)])
+        return y[s.latency_samples : s.latency_samples + logmel.shape[0] * grid.hop]
+
+    def stream_lookahead(logmel: torch.Tensor) -> torch.Tensor:
+        return stream(logmel, lookahead=1)
+
+    rows, acc = [], {}
+    for text, name in texts:
+        audio = torch.from_numpy(synthesize(text, Voice("espeak", name)).audio)
+        x = torch.cat([audio, audio.new_zeros(grid.pad_to_chunks(len(audio)) - len(audio))])
+        lm = an.frames(x)  # (T, n_mels)
+        dq = an.dequantize(an.quantize(lm))
+        energy = (10 ** (2 * lm.double())).sum(-1)
+        speech = energy > energy.max() * 1e-4  # analysis frames within 40 dB of the loudest
+        v = lm[speech]
+        inside = (v >= lo) & (v <= hi)
+        row = {"text": text, "voice": name, "dur_s": len(x) / grid.sample_rate,
+               "q_rmse": (dq[speech] - v).pow(2).mean().sqrt().item(),
+               "q_rmse_in": (dq[speech] - v)[inside].pow(2).mean().sqrt().item(),
+               "clip_lo_pct": 100 * (v < lo).float().mean().item(),
+               "clip_hi_pct": 100 * (v > hi).float().mean().item()}
+        true_mag = torch.fft.rfft(  # the analysis STFT itself, for the phase-only reference
+            torch.cat([x.new_zeros(an.context), x]).unfold(-1, grid.win, grid.hop) * an.window,
+            n=cfg.mel.n_fft).abs()
+        paths = {"ref": (voc.synthesize, true_mag), "a": (voc, lm), "b": (voc, dq),
+                 "c": (stream, dq), "d": (stream_lookahead, dq)}
+        for key, (fn, inp) in paths.items():
+            t0 = time.perf_counter()
+            y = fn(inp)
+            dt = time.perf_counter() - t0
+            mel = (an.frames(y).clamp_min(lo) - lm.clamp_min(lo))[speech].abs().mean().item()
+            row.update({f"{key}_lsd": lsd_db(x, y, cfg), f"{key}_mel": mel,
+                        f"{key}_rtf": dt / row["dur_s"]})
+        rows.append(row)
+    for k in rows[0]:
+        if k not in ("text", "voice"):
+            acc[k] = float(np.mean([r[k] for r in rows]))
+    return rows, acc
+
+
+def table(acc: dict) -> str:
+    names = {"ref": "true STFT mag -> GL (no mel)", "a": "log-mel -> offline",
+             "b": "dMel -> offline", "c": "dMel -> stream (0 latency)",
+             "d": "dMel -> stream (25 ms lookahead)"}
+    lines = ["| path | LSD dB | mel err (log10) | RTF |", "|---|---|---|---|"]
+    for k, n in names.items():
+        lines.append(f"| {k}: {n} | {acc[k + '_lsd']:.2f} | {acc[k + '_mel']:.3f} | "
+                     f"{acc[k + '_rtf']:.3f} |")
+    lines.append("")
+    lines.append(f"dMel quantisation: RMSE {acc['q_rmse']:.3f} log10 (in-range values "
+                 f"{acc['q_rmse_in']:.3f}), clipped below lo {acc['clip_lo_pct']:.2f} %, "
+                 f"above hi {acc['clip_hi_pct']:.2f} % (speech frames)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
+    p.add_argument("--limit", type=int, default=len(SENTENCES), help="use the first N sentences")
+    p.add_argument("--per-clip", action="store_true", help="also print per-clip LSD")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)  # RTF on one core, as the streaming worker runs
+    rows, acc = measure(SENTENCES[: args.limit], args.n_iter)
+    if args.per_clip:
+        for r in rows:
+            print(f"{r['voice']:>14} a {r['a_lsd']:.2f} b {r['b_lsd']:.2f} c {r['c_lsd']:.2f}"
+                  f"  {r['text']}")
+    print(table(acc))
+    print(json.dumps({"n_clips": len(rows), "n_iter": args.n_iter,
+                      **{k: round(v, 4) for k, v in acc.items()}}))
+
+
+if __name__ == "__main__":
+    main()
