@@ -38,12 +38,21 @@ def cmd_synth(args: argparse.Namespace) -> None:
     if not args.hours and not args.per_condition:
         raise SystemExit("microturn: error: give --hours (train) or --per-condition (dev/test)")
     audio = args.audio if args.audio is not None else args.split != "train"
-    job = Job(args.split, str(args.out), preset(args.preset).to_dict(), args.per_shard,
-              audio, args.per_condition, fams)
+    job = Job(
+        args.split,
+        str(args.out),
+        preset(args.preset).to_dict(),
+        args.per_shard,
+        audio,
+        args.per_condition,
+        fams,
+    )
     m = run(job, hours=args.hours, workers=args.workers, progress=not args.quiet)
     rate = m["hours"] * 3600 / max(m["wall_s"], 1e-9)
-    print(f"{m['split']}: {m['scenarios']} scenarios, {m['hours']:.2f} h of dialogue in "
-          f"{m['wall_s']:.0f} s ({rate:.0f}x real time) -> {args.out}")
+    print(
+        f"{m['split']}: {m['scenarios']} scenarios, {m['hours']:.2f} h of dialogue in "
+        f"{m['wall_s']:.0f} s ({rate:.0f}x real time) -> {args.out}"
+    )
 
 
 def load_timeline(spec: str):
@@ -71,9 +80,11 @@ def cmd_plot(args: argparse.Namespace) -> None:
     tl, sample = load_timeline(args.input)
     kw = {}
     if sample is not None and "user_audio" in sample.arrays:
-        kw = {"user": from_int16(sample.arrays["user_audio"]),
-              "model": from_int16(sample.arrays["model_audio"]),
-              "video": sample.arrays.get("video")}
+        kw = {
+            "user": from_int16(sample.arrays["user_audio"]),
+            "model": from_int16(sample.arrays["model_audio"]),
+            "video": sample.arrays.get("video"),
+        }
     print(plot_timeline(tl, args.out, **kw))
 
 
@@ -87,8 +98,9 @@ def cmd_example(args: argparse.Namespace) -> None:
     from microturn.plot import plot_timeline
 
     if args.family not in FAMILIES:
-        raise SystemExit(f"microturn: error: unknown family {args.family!r}; "
-                         f"known: {', '.join(FAMILIES)}")
+        raise SystemExit(
+            f"microturn: error: unknown family {args.family!r}; known: {', '.join(FAMILIES)}"
+        )
     conds = [c for c, _ in conditions(args.family)]
     cond = args.condition or conds[0]
     if cond not in conds:
@@ -116,15 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("synth", help="generate a split of synthetic full-duplex data as shards")
     s.add_argument("--split", choices=["train", "dev", "test"], required=True)
     s.add_argument("--hours", type=float, default=0.0, help="hours of dialogue (train)")
-    s.add_argument("--per-condition", type=int, default=0,
-                   help="scenarios per family condition (dev/test)")
+    s.add_argument(
+        "--per-condition", type=int, default=0, help="scenarios per family condition (dev/test)"
+    )
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--preset", default="small")
     s.add_argument("--per-shard", type=int, default=32)
     s.add_argument("--families", default="", help="comma-separated subset (default: all)")
-    s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None,
-                   help="also store waveforms (default: on for dev/test, off for train)")
+    s.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also store waveforms (default: on for dev/test, off for train)",
+    )
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(fn=cmd_synth)
 

@@ -48,7 +48,7 @@ class GridConfig:
         if (self.chunk_ms * self.video_fps) % 1000:
             raise ConfigError(f"video_fps={self.video_fps} must give a whole number per chunk")
         if self.video_side % self.patch:
-            raise ConfigError(f"video_side={self.video_side} is not a multiple of patch={self.patch}")
+            raise ConfigError(f"video_side={self.video_side} is not a multiple of {self.patch}")
 
 
 @dataclass(frozen=True)

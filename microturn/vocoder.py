@@ -33,8 +33,16 @@ from microturn.mel import mel_filterbank
 class Vocoder:
     """Whole-utterance vocoder: (T, n_mels) log10 mel -> (T * hop,) float32 samples."""
 
-    def __init__(self, cfg: Config, n_iter: int = 32, momentum: float = 0.99,
-                 synth_hop: int = 200, nnls_iter: int = 30, tail: int = 800, seed: int = 0):
+    def __init__(
+        self,
+        cfg: Config,
+        n_iter: int = 32,
+        momentum: float = 0.99,
+        synth_hop: int = 200,
+        nnls_iter: int = 30,
+        tail: int = 800,
+        seed: int = 0,
+    ):
         self.cfg, self.grid = cfg, Grid(cfg.grid)
         self.hop, self.win, self.n_fft = self.grid.hop, self.grid.win, cfg.mel.n_fft
         if self.hop % synth_hop or synth_hop > self.win // 2:
@@ -63,15 +71,31 @@ class Vocoder:
 
     def _stft(self, x: torch.Tensor) -> torch.Tensor:
         """(n,) -> (n_freq, n // synth_hop + 1) complex, frame j centred on sample j*synth_hop."""
-        return torch.stft(x, self.n_fft, self.synth_hop, self.win, self.window, center=True,
-                          pad_mode="constant", return_complex=True)
+        return torch.stft(
+            x,
+            self.n_fft,
+            self.synth_hop,
+            self.win,
+            self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
 
     def _istft(self, spec: torch.Tensor, n: int) -> torch.Tensor:
-        return torch.istft(spec, self.n_fft, self.synth_hop, self.win, self.window, center=True,
-                           length=n)
+        return torch.istft(
+            spec, self.n_fft, self.synth_hop, self.win, self.window, center=True, length=n
+        )
 
-    def _render(self, spec: torch.Tensor, first: int, b0: int, n: int, fixed: torch.Tensor,
-                gen: torch.Generator) -> torch.Tensor:
+    def _render(
+        self,
+        spec: torch.Tensor,
+        first: int,
+        b0: int,
+        n: int,
+        fixed: torch.Tensor,
+        gen: torch.Generator,
+    ) -> torch.Tensor:
         """Griffin-Lim on one buffer of n samples starting at absolute sample b0.
 
         spec: (K, n_freq) magnitudes of analysis frames first..first+K-1 (held beyond either
@@ -98,15 +122,17 @@ class Vocoder:
             prev = rebuilt
         return self._istft(mag * angles, n)
 
-    def synthesize(self, spec: torch.Tensor, generator: torch.Generator | None = None
-                   ) -> torch.Tensor:
+    def synthesize(
+        self, spec: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """(T, n_fft//2 + 1) linear magnitude on the analysis grid -> (T * hop,) samples."""
         gen = torch.Generator().manual_seed(self.seed) if generator is None else generator
         n = spec.shape[0] * self.hop
         return self._render(spec.float(), 0, 0, n + self.tail, torch.zeros(0), gen)[:n]
 
-    def __call__(self, logmel: torch.Tensor, generator: torch.Generator | None = None
-                 ) -> torch.Tensor:
+    def __call__(
+        self, logmel: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """(T, n_mels) log10 mel -> (T * hop,) float32 samples on the analysis grid."""
         return self.synthesize(self.spectrum(logmel), generator)
 
@@ -118,8 +144,9 @@ class VocoderStream:
     latency_samples of the stream are silence). Deterministic given `seed`; `reset()` restarts.
     """
 
-    def __init__(self, vocoder: Vocoder, lookahead: int = 0, context: int = 800,
-                 seed: int | None = None):
+    def __init__(
+        self, vocoder: Vocoder, lookahead: int = 0, context: int = 800, seed: int | None = None
+    ):
         if context <= 0:
             raise ValueError("context must be positive: it carries the phase between chunks")
         self.v, self.context = vocoder, context
@@ -140,8 +167,9 @@ class VocoderStream:
         """(frames_per_chunk, n_mels) log10 mel -> (samples_per_chunk,) float32 samples."""
         n_chunk = self.v.grid.samples_per_chunk
         if logmel_chunk.shape[0] != self.v.grid.frames_per_chunk:
-            raise ValueError(f"expected {self.v.grid.frames_per_chunk} frames, got "
-                             f"{logmel_chunk.shape[0]}")
+            raise ValueError(
+                f"expected {self.v.grid.frames_per_chunk} frames, got {logmel_chunk.shape[0]}"
+            )
         self.spec = torch.cat([self.spec, self.v.spectrum(logmel_chunk)])
         e0 = self.n_out - self.latency_samples  # absolute start of what we emit now
         n = self.context + n_chunk + self.v.tail

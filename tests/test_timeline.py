@@ -9,11 +9,23 @@ from microturn.timeline import Event, Expect, Timeline, TimelineError
 def make_timeline() -> Timeline:
     v = Voice("espeak", "en-us+f3", rate=1.1, pitch=40)
     return Timeline(
-        id="t-1", family="turn", condition="pause", act=False, split="dev", duration=4.2,
+        id="t-1",
+        family="turn",
+        condition="pause",
+        act=False,
+        split="dev",
+        duration=4.2,
         events=[
-            Event("user", "utterance", 0.5, 1.3, "what is three",
-                  [Word("what", 0.5, 0.7), Word("is", 0.7, 0.85), Word("three", 0.85, 1.3)],
-                  v, {"prosody": "continue", "gain_db": -6.0}),
+            Event(
+                "user",
+                "utterance",
+                0.5,
+                1.3,
+                "what is three",
+                [Word("what", 0.5, 0.7), Word("is", 0.7, 0.85), Word("three", 0.85, 1.3)],
+                v,
+                {"prosody": "continue", "gain_db": -6.0},
+            ),
             Event("tool", "delegate", 2.0, 2.0, "calculator", attrs={"args": {"a": 1}}),
         ],
         expect=[Expect("silent", 1.3, 2.2)],
@@ -47,12 +59,17 @@ def test_shard_round_trip_is_exact(tmp_path):
     samples = []
     for k in range(5):
         f = int(rng.integers(8, 200))
-        samples.append(Sample(make_timeline(), {
-            "user_dmel": rng.integers(0, 16, (f, 80), dtype=np.uint8),
-            "model_mel": rng.standard_normal((f, 80)).astype(np.float16),
-            "user_audio": rng.integers(-32768, 32767, f * 400, dtype=np.int16),
-            "video": rng.integers(0, 255, (k, 80, 80, 3), dtype=np.uint8),
-        }))
+        samples.append(
+            Sample(
+                make_timeline(),
+                {
+                    "user_dmel": rng.integers(0, 16, (f, 80), dtype=np.uint8),
+                    "model_mel": rng.standard_normal((f, 80)).astype(np.float16),
+                    "user_audio": rng.integers(-32768, 32767, f * 400, dtype=np.int16),
+                    "video": rng.integers(0, 255, (k, 80, 80, 3), dtype=np.uint8),
+                },
+            )
+        )
     w = ShardWriter(tmp_path / "shard-00000")
     for s in samples[:3]:
         w.add(s)

@@ -66,8 +66,9 @@ def chunks(words: Sequence[str], cuts: Sequence[int]) -> list[list[str]]:
     return [list(words[b[i] : b[i + 1]]) for i in range(len(b) - 1)]
 
 
-def speak_chunks(s: Scene, words: Sequence[str], cuts: Sequence[int], prosody: str,
-                 pauses: Sequence[float]) -> None:
+def speak_chunks(
+    s: Scene, words: Sequence[str], cuts: Sequence[int], prosody: str, pauses: Sequence[float]
+) -> None:
     """The user says `words` split at `cuts`, pausing `pauses[i]` after chunk i (not the last).
     prosody of the non-final chunks: fall (rendered bare), rise (comma), cut (from the whole)."""
     parts = chunks(words, cuts)
@@ -166,7 +167,7 @@ def build_backchannel(s: Scene, cond: str) -> float:
         s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     pauses: list[tuple[int, int, bool]] = []  # (clause, word index, appropriate)
-    for ci, u in enumerate(nar.clauses):
+    for ci in range(len(nar.clauses)):
         for k in nar.bc_points[ci]:
             pauses.append((ci, k, True))
         for k in nar.hesitation_points[ci]:
@@ -193,8 +194,11 @@ def build_backchannel(s: Scene, cond: str) -> float:
                 if here[0][2]:
                     s.want("backchannel", t_p, t_p + 1.0)
                     if rng.random() < 0.8:
-                        s.model(L.backchannel(rng).words, at=t_p + rng.uniform(0.1, 0.3),
-                                kind="backchannel")
+                        s.model(
+                            L.backchannel(rng).words,
+                            at=t_p + rng.uniform(0.1, 0.3),
+                            kind="backchannel",
+                        )
                 else:
                     s.want("silent", t_p, t_p + dur + 0.2)
                 s.pause(dur)
@@ -221,8 +225,9 @@ def build_barge_in(s: Scene, cond: str) -> float:
     t_start = s.t + reply_gap(rng)
     answer = s.model(req.answer, at=t_start)
     t_i = t_start + rng.uniform(1.5, min(4.5, max(1.6, answer.t_off - t_start - 1.0)))
-    twin = cond if cond != "interrupt" else rng.choice(["user_backchannel", "side_talk",
-                                                        "background"])
+    twin = (
+        cond if cond != "interrupt" else rng.choice(["user_backchannel", "side_talk", "background"])
+    )
     others = voice_pool(split)
 
     def overlap_words(kind: str):
@@ -237,19 +242,29 @@ def build_barge_in(s: Scene, cond: str) -> float:
         return u
 
     target = est(overlap_words(twin).words, s.voice.rate)
-    u = closest(rng, lambda: ((lambda w: (est(w.words, s.voice.rate), w))(overlap_words(cond))),
-                target, k=8)
+    u = closest(
+        rng, lambda: (lambda w: (est(w.words, s.voice.rate), w))(overlap_words(cond)), target, k=8
+    )
     if u.template:
         s.note(u)
     if cond in ("interrupt", "user_backchannel"):
-        e = s.user(u.words, kind="interruption" if cond == "interrupt" else "backchannel",
-                   at=t_i)
+        e = s.user(u.words, kind="interruption" if cond == "interrupt" else "backchannel", at=t_i)
     elif cond == "side_talk":
-        e = s.other(u.words, others.sample(rng), at=t_i, kind="side_talk",
-                    gain_db=s.gain_db + rng.uniform(-2, 2))
+        e = s.other(
+            u.words,
+            others.sample(rng),
+            at=t_i,
+            kind="side_talk",
+            gain_db=s.gain_db + rng.uniform(-2, 2),
+        )
     else:
-        e = s.other(u.words, others.sample(rng), at=t_i, kind="background",
-                    gain_db=s.gain_db - rng.choice([10.0, 20.0]))
+        e = s.other(
+            u.words,
+            others.sample(rng),
+            at=t_i,
+            kind="background",
+            gain_db=s.gain_db - rng.choice([10.0, 20.0]),
+        )
     if cond == "interrupt":
         stop = t_i + rng.uniform(0.15, 0.4)
         truncate(answer, stop)
@@ -296,9 +311,16 @@ def build_elapsed(s: Scene, cond: str) -> float:
         s.pause(rng.uniform(1.0, 3.0))
         s.user(st.words)
     s.t = max(s.t + 0.5, t_mark + D - est(question.words, s.voice.rate))
-    u = question if cond == "ask" else closest(
-        rng, lambda: (lambda c: (est(c.words), c))(L.elapsed(rng, split)[2]),
-        est(question.words), k=6)
+    u = (
+        question
+        if cond == "ask"
+        else closest(
+            rng,
+            lambda: (lambda c: (est(c.words), c))(L.elapsed(rng, split)[2]),
+            est(question.words),
+            k=6,
+        )
+    )
     s.user(u.words)
     t_end = s.t
     elapsed = round(t_end - t_mark)
@@ -315,7 +337,7 @@ def build_elapsed(s: Scene, cond: str) -> float:
 
 # --- T5 timed and periodic speech ------------------------------------------------------------
 def build_timed(s: Scene, cond: str) -> float:
-    """"say now in N seconds" (once / periodic / countdown), then a neutral follow-up (act:
+    """ "say now in N seconds" (once / periodic / countdown), then a neutral follow-up (act:
     speak at the requested times) or a cancel of the same length (hold: stay silent)."""
     rng, split = s.rng, s.split
     secs = [2, 3, 4, 5, 6, 8, 10] if split != "test" else [2, 3, 5, 8, 13, 20]
@@ -425,8 +447,9 @@ def build_delegate(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     target = est(L.tool_request(rng, split).words, s.voice.rate)
     make = L.tool_request if cond == "delegate" else L.direct_request
-    u = closest(rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)),
-                target, k=8)
+    u = closest(
+        rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)), target, k=8
+    )
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
@@ -439,8 +462,16 @@ def build_delegate(s: Scene, cond: str) -> float:
         return t_end
     a = u.attrs
     ack = s.model(a["ack"].split(), at=t_reply, kind="ack")
-    s.add(Event("tool", "delegate", ack.t_on, ack.t_on, a["tool"],
-                attrs={"tool": a["tool"], "args": a["args"]}))
+    s.add(
+        Event(
+            "tool",
+            "delegate",
+            ack.t_on,
+            ack.t_on,
+            a["tool"],
+            attrs={"tool": a["tool"], "args": a["args"]},
+        )
+    )
     s.want("delegate", t_end, t_end + 2.0, a["tool"])
     latency = rng.choice([1.0, 3.0, 6.0, 10.0])
     t_res = ack.t_on + latency
@@ -453,8 +484,9 @@ def build_delegate(s: Scene, cond: str) -> float:
         s.note(q)
         still = rng.random() < 0.5
         q_len = est(q.words, s.voice.rate)
-        start = t_res - q_len * rng.uniform(0.3, 0.7) if still else busy_until + rng.uniform(
-            0.5, 1.5)
+        start = (
+            t_res - q_len * rng.uniform(0.3, 0.7) if still else busy_until + rng.uniform(0.5, 1.5)
+        )
         start = max(start, ack.t_off + 0.3)
         s.t = start
         s.user(q.words)
@@ -477,7 +509,15 @@ def build_repair(s: Scene, cond: str) -> float:
     u = L.self_repair(rng, split)
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
-    k = u.holds[0]  # the repair point
+    k = u.holds[0]  # the repair point, right after the editing term ("five no | seven")
+    wrong = u.attrs["wrong"].split()
+    at_value = [
+        i + len(wrong)
+        for i in range(k - len(wrong) + 1)
+        if list(u.words[i : i + len(wrong)]) == wrong
+    ]
+    if at_value and rng.random() < 0.5:  # or the pause comes first: "five | no seven"
+        k = at_value[-1]
     if cond == "plain":
         plain = u.attrs["plain"]
         s.user(plain)
@@ -528,8 +568,9 @@ def build_refusal(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     target = est(L.refusal(rng, split).words, s.voice.rate)
     make = L.refusal if cond == "harmful" else L.benign_lookalike
-    u = closest(rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)),
-                target, k=8)
+    u = closest(
+        rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)), target, k=8
+    )
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
@@ -573,8 +614,14 @@ def build_visual(s: Scene, cond: str) -> float:
     turns green / count each bounce / answer how many squares; hold: the lamp never turns
     green / the ball lies still / the question is addressed to someone else."""
     rng, split = s.rng, s.split
-    task = {"light": "light", "no_green": "light", "bounce": "bounce", "still": "bounce",
-            "squares": "squares", "squares_aside": "squares"}[cond]
+    task = {
+        "light": "light",
+        "no_green": "light",
+        "bounce": "bounce",
+        "still": "bounce",
+        "squares": "squares",
+        "squares_aside": "squares",
+    }[cond]
     ins = L.visual_instruction(rng, split, task=task)
     s.note(ins)
     s.pause(rng.uniform(0.2, 1.0))
@@ -624,8 +671,14 @@ def build_visual(s: Scene, cond: str) -> float:
         sq = []
         for _ in range(n):
             side = rng.randint(8, 16)
-            sq.append([rng.randint(0, 80 - side), rng.randint(0, 80 - side), side,
-                       rng.choice(["red", "green", "blue", "yellow", "white"])])
+            sq.append(
+                [
+                    rng.randint(0, 80 - side),
+                    rng.randint(0, 80 - side),
+                    side,
+                    rng.choice(["red", "green", "blue", "yellow", "white"]),
+                ]
+            )
         attrs = {"squares": sq}
         if cond == "squares":
             ans = L.number_words(n).split()
@@ -644,16 +697,26 @@ FAMILIES: dict[str, Family] = {
     for f in [
         Family("turn", "T1", ("eot",), ("pause",), build_turn),
         Family("backchannel", "T2", ("bc_ok",), ("bc_no",), build_backchannel),
-        Family("barge_in", "T3", ("interrupt",), ("user_backchannel", "side_talk",
-                                                  "background"), build_barge_in),
+        Family(
+            "barge_in",
+            "T3",
+            ("interrupt",),
+            ("user_backchannel", "side_talk", "background"),
+            build_barge_in,
+        ),
         Family("elapsed", "T4", ("ask",), ("cancel",), build_elapsed),
         Family("timed", "T5", ("timed",), ("cancel",), build_timed),
         Family("cue", "T6", ("cue", "count"), ("catch", "count_catch"), build_cue),
         Family("delegate", "T7", ("delegate",), ("direct",), build_delegate),
         Family("repair", "T8", ("plain",), ("repair",), build_repair),
         Family("interpret", "T9", ("translate",), ("listen",), build_interpret),
-        Family("visual", "V", ("light", "bounce", "squares"),
-               ("no_green", "still", "squares_aside"), build_visual),
+        Family(
+            "visual",
+            "V",
+            ("light", "bounce", "squares"),
+            ("no_green", "still", "squares_aside"),
+            build_visual,
+        ),
         Family("refusal", "S1", ("harmful",), ("benign",), build_refusal),
         Family("qa", "QA", ("ask",), ("aside",), build_qa),
     ]
@@ -674,8 +737,9 @@ def make_scenario(family: str, condition: str, split: str, seed: int) -> Timelin
     rng = random.Random(f"{family}/{condition}/{split}/{seed}")
     s = Scene(rng, split, voice_pool(split).sample(rng))
     decision = f.build(s, condition)
-    tl = s.timeline(f"{split}-{family}-{condition}-{seed}", family, condition, act,
-                    tail=rng.uniform(1.5, 3.0))
+    tl = s.timeline(
+        f"{split}-{family}-{condition}-{seed}", family, condition, act, tail=rng.uniform(1.5, 3.0)
+    )
     tl.meta["decision_t"] = round(decision, 4)
     tl.meta["stats"] = shortcut_stats(tl, decision)
     tl.meta["task"] = f.task
@@ -687,5 +751,8 @@ def shortcut_stats(tl: Timeline, t: float) -> dict:
     speech segments, the time itself."""
     segs = [e for e in tl.on("user") if e.t_on < t + 1e-6]
     speech = sum(min(e.t_off, t) - e.t_on for e in segs)
-    return {"speech_before": round(speech, 3), "segments_before": len(segs),
-            "decision_t": round(t, 3)}
+    return {
+        "speech_before": round(speech, 3),
+        "segments_before": len(segs),
+        "decision_t": round(t, 3),
+    }

@@ -124,8 +124,12 @@ def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -
         n_shards = int(target // (job.per_shard * 4.0)) + 2
     t0 = time.time()
     done: dict[int, tuple[float, int]] = {}
-    bar = tqdm(total=round(target / 3600, 2) if target else n_shards, disable=not progress,
-               unit="h" if target else "shard", desc=f"synth {job.split}")
+    bar = tqdm(
+        total=round(target / 3600, 2) if target else n_shards,
+        disable=not progress,
+        unit="h" if target else "shard",
+        desc=f"synth {job.split}",
+    )
 
     def reached() -> int | None:
         """Smallest K such that shards 0..K-1 are done and reach the target."""
@@ -150,6 +154,8 @@ def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -
         if workers > 1:
             pool.terminate()
     bar.close()
+    if keep is None:
+        raise RuntimeError(f"{job.split}: ran out of shards before reaching {hours} h")
     for p in out.glob("shard-*.*"):  # shards past the target (from parallel overshoot)
         if int(p.name.split("-")[1].split(".")[0]) >= keep:
             p.unlink()
@@ -174,7 +180,10 @@ class _Call:
         self.job = job
 
     def __call__(self, i: int):
-        return make_shard(self.job, i)
+        try:
+            return make_shard(self.job, i)
+        except StopIteration as e:  # would silently end the caller's for-loop over imap
+            raise RuntimeError(f"shard {i}: generator exhausted ({e!r})") from e
 
 
 class _Serial:

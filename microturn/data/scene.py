@@ -70,12 +70,28 @@ class Scene:
         self.events.append(e)
         return e
 
-    def user(self, words: Sequence[str], kind: str = "utterance", prosody: str = "final",
-             source=None, at: float | None = None, **attrs) -> Event:
+    def user(
+        self,
+        words: Sequence[str],
+        kind: str = "utterance",
+        prosody: str = "final",
+        source=None,
+        at: float | None = None,
+        **attrs,
+    ) -> Event:
         """The user speaks at the cursor (or `at`); the cursor moves to the end."""
         jitter = self.rng.uniform(-2.0, 2.0)
-        e = self.say("user", words, self.voice, self.t if at is None else at, kind, prosody,
-                     self.gain_db + jitter, source, **attrs)
+        e = self.say(
+            "user",
+            words,
+            self.voice,
+            self.t if at is None else at,
+            kind,
+            prosody,
+            self.gain_db + jitter,
+            source,
+            **attrs,
+        )
         self.t = max(self.t, e.t_off)
         return e
 
@@ -83,8 +99,9 @@ class Scene:
         """The model speaks (its one voice) starting at `at`; the user's cursor is untouched."""
         return self.say("model", words, MODEL_VOICE, at, kind, "final", -3.0, None, **attrs)
 
-    def other(self, words: Sequence[str], voice: Voice, at: float, kind: str, gain_db: float,
-              **attrs) -> Event:
+    def other(
+        self, words: Sequence[str], voice: Voice, at: float, kind: str, gain_db: float, **attrs
+    ) -> Event:
         """Someone else speaks (side talk, background), mixed into the user's microphone."""
         return self.say("other", words, voice, at, kind, "final", gain_db, None, **attrs)
 
@@ -94,8 +111,14 @@ class Scene:
         return self.t
 
     def beep(self, at: float, freq: float = 1000.0, dur: float = 0.2, kind: str = "beep") -> Event:
-        e = Event("cue", kind, round(at, 4), round(at + dur, 4), "",
-                  attrs={"freq": freq, "gain_db": round(self.gain_db, 2)})
+        e = Event(
+            "cue",
+            kind,
+            round(at, 4),
+            round(at + dur, 4),
+            "",
+            attrs={"freq": freq, "gain_db": round(self.gain_db, 2)},
+        )
         self.events.append(e)
         return e
 
@@ -119,13 +142,21 @@ class Scene:
         snr = self.rng.choice([None, None, 30.0, 20.0, 15.0, 10.0])
         if snr is not None:
             color = self.rng.choice(["white", "pink", "brown"])
-            self.events.append(Event("noise", "noise", 0.0, duration, "",
-                                     attrs={"snr_db": snr, "color": color,
-                                            "seed": self.rng.randrange(2**31)}))
+            self.events.append(
+                Event(
+                    "noise",
+                    "noise",
+                    0.0,
+                    duration,
+                    "",
+                    attrs={"snr_db": snr, "color": color, "seed": self.rng.randrange(2**31)},
+                )
+            )
         self.meta.update(
             user_voice=self.voice.id,
             dither_db=round(self.rng.uniform(-75.0, -60.0), 1),
             seed=self.rng.randrange(2**31),
         )
-        return Timeline(id, family, condition, act, self.split, duration, self.events,
-                        self.expect, self.meta)
+        return Timeline(
+            id, family, condition, act, self.split, duration, self.events, self.expect, self.meta
+        )

@@ -14,9 +14,14 @@ import numpy as np
 from microturn.timeline import Timeline
 
 COLOURS = {
-    "red": (220, 40, 40), "green": (40, 200, 60), "yellow": (230, 210, 40),
-    "blue": (50, 80, 220), "white": (235, 235, 235), "orange": (240, 140, 30),
-    "purple": (150, 60, 200), "grey": (128, 128, 128),
+    "red": (220, 40, 40),
+    "green": (40, 200, 60),
+    "yellow": (230, 210, 40),
+    "blue": (50, 80, 220),
+    "white": (235, 235, 235),
+    "orange": (240, 140, 30),
+    "purple": (150, 60, 200),
+    "grey": (128, 128, 128),
 }
 SIDE, FPS = 80, 5
 

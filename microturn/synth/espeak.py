@@ -22,6 +22,8 @@ _CHARS_UTF8 = 1
 _EVENT_WORD = 1
 _RATE, _PITCH = 1, 3
 DEFAULT_WPM = 175
+# The command line resolves language codes; the library wants voice file names.
+_ALIASES = {"en-gb": "en"}
 
 
 class _Event(ctypes.Structure):
@@ -56,8 +58,14 @@ class _Engine:
         if self.sr <= 0:
             raise SynthError("espeak-ng failed to initialise (is espeak-ng-data installed?)")
         self.lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self._pcm: list[np.ndarray] = []
@@ -79,7 +87,10 @@ class _Engine:
 
     def render(self, text: str, voice: Voice) -> tuple[np.ndarray, list[Word], int]:
         with self.lock:
-            if self.lib.espeak_SetVoiceByName(voice.name.encode()) != 0:
+            name = voice.name
+            base, plus, variant = name.partition("+")
+            name = _ALIASES.get(base, base) + plus + variant
+            if self.lib.espeak_SetVoiceByName(name.encode()) != 0:
                 raise SynthError(f"espeak-ng has no voice {voice.name!r}")
             self.lib.espeak_SetParameter(_RATE, int(round(DEFAULT_WPM * voice.rate)), 0)
             self.lib.espeak_SetParameter(_PITCH, int(voice.pitch), 0)

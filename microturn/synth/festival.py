@@ -163,8 +163,9 @@ class _Server:
         if shutil.which("stdbuf"):
             cmd = ["stdbuf", "-oL", *cmd]
         self.tmp = tempfile.TemporaryDirectory(prefix="mt_festival_")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        self.p = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         self.p.stdin.write(_PRELUDE + "\n")
         self.n, self.buf = 0, ""
 
@@ -174,9 +175,11 @@ class _Server:
         self.n += 1
         k = 2 ** ((v.pitch - 50) / 50 * PITCH_SEMITONES / 12)
         wav = Path(self.tmp.name) / "u.wav"
-        self.p.stdin.write(f"(mt_say {self.n} {_quote(text)} {_quote(v.name)} {v.rate} "
-                           f"{k:.4f} {_quote(str(wav))})(format t \"E\\t%d\\n\" {self.n})"
-                           "(fflush nil)\n")
+        self.p.stdin.write(
+            f"(mt_say {self.n} {_quote(text)} {_quote(v.name)} {v.rate} "
+            f'{k:.4f} {_quote(str(wav))})(format t "E\\t%d\\n" {self.n})'
+            "(fflush nil)\n"
+        )
         self.p.stdin.flush()
         lines, fd = [], self.p.stdout.fileno()
         while True:  # our own line buffer: select() can't see data already in a Python buffer

@@ -1,0 +1,1 @@
+"""Synthetic conversation data: the language the data engine speaks."""

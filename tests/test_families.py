@@ -1,0 +1,138 @@
+"""The data engine's promises: every family and condition in every split, disjoint splits,
+matched act/hold distributions, word times on the speech energy, exact re-rendering."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+
+from microturn.config import preset
+from microturn.data import language as L
+from microturn.data.families import FAMILIES, conditions, make_scenario
+from microturn.data.generate import Job, featurize, run
+from microturn.data.render import render
+from microturn.data.shards import ShardReader
+from microturn.data.voices import POOLS
+from microturn.synth.base import frame_db
+from microturn.timeline import Timeline
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """A tiny run of the real job for each split: one scenario per family condition."""
+    root = tmp_path_factory.mktemp("data")
+    out = {}
+    for split in ("train", "dev", "test"):
+        job = Job(
+            split,
+            str(root / split),
+            preset("small").to_dict(),
+            per_shard=8,
+            audio=True,
+            per_condition=1,
+        )
+        m = run(job, workers=2, progress=False)
+        out[split] = (root / split, m)
+    return out
+
+
+def test_every_family_and_condition_in_every_split(generated):
+    want = {(f, c) for f in FAMILIES for c, _ in conditions(f)}
+    for split, (d, m) in generated.items():
+        r = ShardReader(d)
+        got = {(r.timeline(i).family, r.timeline(i).condition) for i in range(len(r))}
+        assert got == want, split
+        assert all(r.timeline(i).split == split for i in range(len(r)))
+        assert m["scenarios"] == len(want)
+        assert json.loads((d / "config.json").read_text()) == preset("small").to_dict()
+
+
+def test_rerendering_a_stored_timeline_is_exact(generated):
+    d, _ = generated["dev"]
+    r = ShardReader(d)
+    for i in range(0, len(r), 7):
+        s = r[i]
+        again = featurize(Timeline.from_dict(s.timeline.to_dict()), preset("small"), True)
+        for k, a in s.arrays.items():
+            assert np.array_equal(a, again.arrays[k]), (s.timeline.id, k)
+
+
+def test_voice_pools_are_disjoint_and_festival_is_held_out():
+    train, dev, test = (POOLS[s].names() for s in ("train", "dev", "test"))
+    assert not train & test and not train & dev and not dev & test
+    assert any(n.startswith("festival:") for n in test)
+    assert not any(n.startswith("festival:") for n in train | dev)
+
+
+def sample_meta(split: str, n: int):
+    for f in FAMILIES:
+        for c, _ in conditions(f):
+            for seed in range(n):
+                yield make_scenario(f, c, split, seed)
+
+
+def test_no_template_lexicon_or_voice_overlap_between_train_and_test():
+    seen = {}
+    for split in ("train", "test"):
+        tmpl, lex, voices = set(), set(), set()
+        for tl in sample_meta(split, 2):
+            tmpl |= set(tl.meta["templates"])
+            lex |= set(tl.meta["lexicon"])
+            voices.add(tl.meta["user_voice"].split("@")[0])
+            voices |= {e.voice.id.split("@")[0] for e in tl.on("other")}
+        seen[split] = (tmpl, lex, voices)
+    for a, b in zip(seen["train"], seen["test"], strict=True):
+        assert a and b and not a & b
+    for t in seen["test"][0]:
+        assert L.split_of_template(t) == "test"
+
+
+# The cues a model could cheat with at the decision time; act and hold must not differ.
+MATCHED = ("speech_before", "decision_t")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_act_and_hold_share_duration_distributions(family):
+    """Two-sample Kolmogorov-Smirnov on each cue, act vs hold, n = 40 a side (dev split).
+    At alpha = 0.01 a real shortcut (e.g. fragments 0.5 s shorter) fails reliably."""
+    n = 40
+    act, hold = {k: [] for k in MATCHED}, {k: [] for k in MATCHED}
+    acts = [c for c, a in conditions(family) if a]
+    holds = [c for c, a in conditions(family) if not a]
+    for i in range(n):
+        ta = make_scenario(family, acts[i % len(acts)], "dev", 1000 + i)
+        th = make_scenario(family, holds[i % len(holds)], "dev", 1000 + i)
+        for k in MATCHED:
+            act[k].append(ta.meta["stats"][k])
+            hold[k].append(th.meta["stats"][k])
+    for k in MATCHED:
+        p = ks_2samp(act[k], hold[k]).pvalue
+        assert p > 0.01, f"{family}: {k} differs between act and hold (KS p={p:.4f})"
+
+
+def test_word_times_lie_on_the_speech_energy():
+    """Every user word's onset is within 50 ms of a loud 10 ms frame in the rendered mic
+    channel, and its span holds speech energy (noise-free renders, all splits/engines)."""
+    worst = 0.0
+    for split in ("train", "dev", "test"):
+        for f in ("turn", "qa", "repair"):
+            for c, _ in conditions(f):
+                tl = make_scenario(f, c, split, 7)
+                tl.events = [e for e in tl.events if e.channel in ("user", "model")]
+                x = render(tl).user
+                lv = frame_db(x)
+                for e in tl.on("user"):
+                    peak = lv[int(e.t_on * 100) : int(e.t_off * 100) + 1].max()
+                    loud = np.nonzero(lv >= peak - 35)[0] / 100
+                    for w in e.words:
+                        d = np.abs(loud - w.t_on).min()
+                        worst = max(worst, d)
+                        assert d <= 0.05, (tl.id, w, d)
+                        a = int(w.t_on * 100)
+                        span = lv[a : max(int(w.t_off * 100), a + 1)]
+                        assert span.max() >= peak - 30, (tl.id, w)
+    assert worst > 0  # the check looked at real words

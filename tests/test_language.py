@@ -1,0 +1,377 @@
+"""The synthetic-language grammar: size, clean splits, labelled pauses, correct answers."""
+
+import collections
+import random
+import re
+
+import pytest
+
+from microturn.data import language as L
+
+N = 300  # samples per generator per split
+
+# generator name -> function(rng, split) returning one or more Utterances
+GENERATORS = {
+    "question": L.question,
+    "statement": L.statement,
+    "narrative": lambda r, s: L.narrative(r, s).clauses,
+    "interruption": L.interruption,
+    "backchannel": L.backchannel,
+    "side_talk": L.side_talk,
+    "long_request": L.long_request,
+    "elapsed": L.elapsed,
+    "timed_request": L.timed_request,
+    "timed_followup": lambda r, s: L.timed_followup(r, s, cancel=r.random() < 0.5),
+    "cue_instruction": L.cue_instruction,
+    "count_instruction": L.count_instruction,
+    "self_repair": L.self_repair,
+    "tool_request": L.tool_request,
+    "direct_request": L.direct_request,
+    "interpretation": lambda r, s: L.interpretation(r, s, listen=r.random() < 0.5)[0],
+    "refusal": L.refusal,
+    "benign_lookalike": L.benign_lookalike,
+    "visual_instruction": L.visual_instruction,
+}
+WORD = re.compile(r"^[a-z']+$")
+
+
+def _utts(x):
+    return list(x) if isinstance(x, (tuple, list)) else [x]
+
+
+@pytest.fixture(scope="module")
+def samples():
+    """{(generator, split): [Utterance, ...]} from N draws each."""
+    out = {}
+    for split in L.SPLITS:
+        for name, gen in GENERATORS.items():
+            rng = random.Random(f"{name}/{split}")
+            out[name, split] = [u for _ in range(N) for u in _utts(gen(rng, split))]
+    return out
+
+
+def _eval(expr):
+    acc = expr[0]
+    for op, x in zip(expr[1::2], expr[2::2], strict=True):
+        if op == "div":
+            assert x and acc % x == 0, expr  # whole division only
+        acc = {"plus": acc + x, "minus": acc - x, "times": acc * x, "div": acc // max(x, 1)}[op]
+    return acc
+
+
+# ------------------------------------------------------------------------------- numbers
+
+
+def test_number_words_round_trip():
+    for n in range(10000):
+        w = L.number_words(n)
+        assert w == " ".join(w.split()) and "-" not in w
+        assert L.words_to_number(w) == n
+    assert L.number_words(37) == "thirty seven"
+    assert L.number_words(888) == "eight hundred eighty eight"
+    assert L.words_to_number("one hundred and five") == 105
+    with pytest.raises(ValueError):
+        L.number_words(10000)
+    with pytest.raises(ValueError):
+        L.words_to_number("seven apples")
+
+
+# ------------------------------------------------------------------------------- grammar size
+
+
+def test_grammar_size_and_family_splits():
+    t = L.all_templates()
+    assert len(t) >= 1000
+    per = collections.Counter((fam, L.split_of_template(tid)) for tid, fam in t.items())
+    for fam in set(t.values()):
+        for split in L.SPLITS:
+            assert per[fam, split] >= 3, (fam, split)
+    by_split = collections.Counter(L.split_of_template(tid) for tid in t)
+    assert by_split["test"] >= 100 and by_split["dev"] >= 100
+    assert 0.75 < by_split["train"] / len(t) < 0.85
+
+
+def test_every_generator_group_has_templates_in_every_split():
+    for group, ids in L.template_groups().items():
+        splits = collections.Counter(L.split_of_template(i) for i in ids)
+        for split in L.SPLITS:
+            assert splits[split] >= 1, (group, split)
+
+
+def test_lexicon_tables_partitioned():
+    for table, items in L.lexicon_tables().items():
+        assert len(items) == len(set(items)), table
+        splits = collections.Counter(L.split_of_item(i) for i in items)
+        for split in L.SPLITS:
+            assert splits[split] >= 1, (table, split)
+    # an item's split depends on its text only, not on the table
+    assert L.split_of_item("food:apples") == L.split_of_item("apples")
+
+
+# ------------------------------------------------------------------------------- clean splits
+
+
+def test_samples_use_only_their_split(samples):
+    templates, tables = L.all_templates(), L.lexicon_tables()
+    for (name, split), utts in samples.items():
+        for u in utts:
+            if u.template:  # backchannels without a split are closed-class: template ""
+                assert L.split_of_template(u.template) == split, (name, u.template)
+                assert templates[u.template] == u.family
+            for item in u.lexicon:
+                table, _, key = item.partition(":")
+                assert key in tables[table], item
+                assert L.split_of_item(item) == split, (name, split, item)
+
+
+def test_no_test_lexicon_in_train(samples):
+    lex = {
+        s: {
+            x.partition(":")[2]
+            for (_, sp), us in samples.items()
+            if sp == s
+            for u in us
+            for x in u.lexicon
+        }
+        for s in L.SPLITS
+    }
+    assert lex["train"] and lex["test"]
+    assert not lex["train"] & lex["test"]
+    assert not lex["train"] & lex["dev"]
+    assert not lex["dev"] & lex["test"]
+
+
+def test_backchannel_without_split_is_closed_class():
+    rng = random.Random(0)
+    for _ in range(50):
+        u = L.backchannel(rng)
+        assert u.template == "" and u.lexicon == () and u.words
+    assert L.split_of_template(L.backchannel(rng, "dev").template) == "dev"
+
+
+# ------------------------------------------------------------------------------- well-formed
+
+
+def test_words_holds_complete_at_valid(samples):
+    for (name, _), utts in samples.items():
+        for u in utts:
+            assert u.words and all(WORD.match(w) for w in u.words), (name, u.words)
+            assert all(WORD.match(w) for w in u.answer), (name, u.answer)
+            n = len(u.words)
+            assert list(u.holds) == sorted(set(u.holds))
+            assert all(0 < k < n for k in u.holds), (name, u.text, u.holds)
+            assert all(0 < k < n for k in u.complete_at), (name, u.text, u.complete_at)
+            assert not set(u.holds) & set(u.complete_at), (name, u.text)
+
+
+def test_turn_material_always_has_holds(samples):
+    """The turn-taking family pauses at a hold of any question or statement."""
+    for name in ("question", "statement"):
+        for split in L.SPLITS:
+            assert all(u.holds for u in samples[name, split]), name
+
+
+def test_arithmetic_answers_correct(samples):
+    n_checked = 0
+    for (name, _), utts in samples.items():
+        for u in utts:
+            expr = u.attrs.get("expr")
+            if not expr:
+                continue
+            value = _eval(expr)
+            assert value == int(value) >= 0 and u.attrs["value"] == value
+            answer = " ".join(u.answer)
+            said = (
+                answer.rsplit(" is ", 1)[-1]
+                if name in ("tool_request", "direct_request")
+                else answer
+            )
+            assert L.words_to_number(said) == value, (u.text, answer)
+            if u.family == "qa" and u.attrs["topic"] in ("arith", "chain"):
+                # the operands are said
+                for x in expr[::2]:
+                    assert f" {L.number_words(x)} " in f" {u.text} ", (u.text, expr)
+            n_checked += 1
+    assert n_checked > 300
+
+
+def test_fact_answers(samples):
+    t = L._TABLES
+    for split in L.SPLITS:
+        for u in samples["question", split]:
+            topic, ans = u.attrs["topic"], " ".join(u.answer)
+            if topic == "capital":
+                assert ans == t["country"][u.lexicon[0].partition(":")[2]][0]
+            elif topic == "plural":
+                assert ans == t["noun"][u.lexicon[0].partition(":")[2]][0]
+            elif topic == "day_after":
+                i = L.WEEKDAYS.index(next(w for w in u.words if w in L.WEEKDAYS))
+                assert ans == L.WEEKDAYS[(i + 1) % 7]
+            elif topic == "fixed":
+                assert L.words_to_number(ans) == u.attrs["value"]
+
+
+def test_questions_pause_at_many_positions(samples):
+    qs = [u for s in L.SPLITS for u in samples["question", s]]
+    pairs = {(u.template, k) for u in qs for k in u.holds}
+    last_words = collections.Counter(u.words[k - 1] for u in qs for k in u.holds)
+    assert len(pairs) >= 1000
+    assert len(last_words) >= 15, last_words
+    for w in ("is", "of", "the", "plus", "me", "after", "does"):
+        assert last_words[w] > 0, w
+    # some prefixes are complete yet the question goes on ("what is three plus four | times two")
+    assert sum(bool(u.complete_at) for u in qs) > 0.2 * len(qs)
+    chains = [u for u in qs if u.attrs["topic"] == "chain"]
+    assert chains and all(u.complete_at for u in chains)
+
+
+# ------------------------------------------------------------------------------- families
+
+
+def test_narrative_points():
+    rng = random.Random(1)
+    for split in L.SPLITS:
+        for _ in range(100):
+            nar = L.narrative(rng, split)
+            assert 6 <= len(nar.clauses) <= 9 and 35 <= len(nar.words) <= 110
+            assert any(nar.bc_points) and any(nar.hesitation_points)
+            assert nar.bc_points[-1] == ()
+            for c, bc, hes in zip(nar.clauses, nar.bc_points, nar.hesitation_points, strict=True):
+                assert all(k == len(c.words) for k in bc)
+                assert set(hes) <= set(c.holds)
+                assert all(c.words[k - 1] in L._FUNCTION_WORDS for k in hes)
+    assert len(L.narrative(rng, "test", 3).clauses) == 3
+
+
+def test_long_request_answers_are_long(samples):
+    for s in L.SPLITS:
+        for u in samples["long_request", s]:
+            assert len(u.answer) >= 12, u.text
+
+
+def test_act_and_cancel_lengths_match():
+    rng = random.Random(2)
+    for split in L.SPLITS:
+        trip = [L.elapsed(rng, split) for _ in range(400)]
+        q = sum(len(t[1].words) for t in trip) / len(trip)
+        c = sum(len(t[2].words) for t in trip) / len(trip)
+        assert abs(q - c) < 1.5, (split, q, c)
+        f = [len(L.timed_followup(rng, split).words) for _ in range(400)]
+        c = [len(L.timed_followup(rng, split, cancel=True).words) for _ in range(400)]
+        assert abs(sum(f) - sum(c)) / 400 < 1.0, (split, sum(f), sum(c))
+        assert all(t[1].attrs["unit"] == "seconds" and t[2].attrs["cancel"] for t in trip)
+
+
+def test_timed_requests():
+    rng = random.Random(3)
+    for split in L.SPLITS:
+        for n in (*L.IN_DISTRIBUTION_SECONDS, *L.EXTRAPOLATION_SECONDS):
+            for kind in ("once", "periodic", "countdown"):
+                u = L.timed_request(rng, split, seconds=n, kind=kind)
+                a = u.attrs
+                assert a["kind"] == kind and L.number_words(n) in u.text
+                if kind == "once":
+                    assert a["seconds"] == n and u.answer == (a["word"],)
+                elif kind == "periodic":
+                    assert a["period"] == n and u.answer == (a["word"],) * a["times"]
+                else:
+                    assert a["start"] == n and " ".join(u.answer) == " ".join(
+                        L.number_words(i) for i in range(n, 0, -1)
+                    )
+        u = L.timed_request(rng, split, seconds=L.EXTRAPOLATION_SECONDS)
+        assert u.attrs["seconds"] >= 13 or u.attrs["kind"] == "periodic"
+        assert L.timed_followup(rng, split, cancel=True).attrs["kind"] == "cancel"
+        assert L.timed_followup(rng, split).attrs["kind"] == "followup"
+
+
+def test_cues_and_word_lists():
+    rng = random.Random(4)
+    for split in L.SPLITS:
+        for _ in range(100):
+            u = L.cue_instruction(rng, split)
+            a = u.attrs
+            assert a["response"] in u.text
+            if a["cue"] != "beep":
+                assert a["cue"] in u.words and a["lures"] == list(L.lures_for(a["cue"]))
+                assert a["lures"] and a["cue"] not in a["lures"]
+        words = L.word_list(rng, split, 200)
+        banned = set(L._TABLES["cue"]) | {w for v in L._TABLES["cue"].values() for w in v}
+        assert len(words) == 200 and not set(words) & banned
+        assert all(L.split_of_item(w) == split for w in words)
+        assert L.count_instruction(rng, split).attrs["response"] == "count"
+
+
+def test_self_repair():
+    rng = random.Random(5)
+    for split in L.SPLITS:
+        for _ in range(100):
+            u = L.self_repair(rng, split)
+            a = u.attrs
+            k = a["repair_at"]
+            assert u.holds == (k,)
+            assert a["wrong"] != a["value"]
+            assert " ".join(u.words[k:]).startswith(("the " + a["value"], a["value"]))
+            assert a["wrong"] in " ".join(u.words[:k])
+            assert a["value"] in " ".join(u.answer) and a["value"] in " ".join(a["plain"])
+            # plain: the same request said whole, with the corrected value
+            assert " ".join(a["plain"]).endswith(" ".join(u.words[k:]).removeprefix("the "))
+            assert len(a["plain"]) < len(u.words) and a["plain_answer"] == list(u.answer)
+
+
+def test_tool_and_direct_requests():
+    rng = random.Random(6)
+    tools = collections.Counter()
+    for split in L.SPLITS:
+        for _ in range(200):
+            u = L.tool_request(rng, split)
+            a = u.attrs
+            tools[a["tool"]] += 1
+            assert a["result"] and a["ack"] and isinstance(a["args"], dict)
+            assert a["result"].split()[-1] in u.answer
+            d = L.direct_request(rng, split)
+            assert d.attrs["tool"] is None and d.answer
+    assert set(tools) == {"calculator", "weather", "convert", "timer", "lookup"}
+
+
+def test_interpretation_refusal_visual():
+    rng = random.Random(7)
+    for split in L.SPLITS:
+        ins, pairs = L.interpretation(rng, split, n_words=6)
+        assert len(pairs) == 6 and ins.attrs["listen"] is False
+        assert all(L.split_of_item(en) == split and es for en, es in pairs)
+        assert L.interpretation(rng, split, listen=True)[0].attrs["listen"] is True
+        r, b = L.refusal(rng, split), L.benign_lookalike(rng, split)
+        assert r.attrs["harmful"] is True and b.attrs["harmful"] is False
+        assert r.answer and b.answer
+        v = L.visual_instruction(rng, split, task="light")
+        assert v.answer == ("green",) and "green" in v.words
+        assert L.visual_instruction(rng, split, task="squares").attrs["task"] == "squares"
+    assert len(L._TABLES["spanish"]) >= 150
+
+
+# ------------------------------------------------------------------------------- determinism
+
+
+def test_deterministic():
+    def run(seed):
+        rng = random.Random(seed)
+        out = []
+        for name, gen in GENERATORS.items():
+            for split in L.SPLITS:
+                for u in _utts(gen(rng, split)):
+                    out.append(
+                        (
+                            name,
+                            u.text,
+                            u.template,
+                            u.holds,
+                            u.complete_at,
+                            u.answer,
+                            u.lexicon,
+                            repr(u.attrs),
+                        )
+                    )
+        return out
+
+    assert run(11) == run(11)
+    assert run(11) != run(12)
