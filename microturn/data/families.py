@@ -7,8 +7,8 @@ the behaviour-relevant content tells them apart. Each scenario records its decis
 with at that moment (`meta["stats"]`); tests check the two sides' cues are indistinguishable.
 
 Where the two sides' natural lengths differ (a whole sentence vs a fragment of one), we draw a
-shared target and pick, among a few candidates, the one whose measured speech is closest:
-stratified matching, so "speech so far" stops predicting the label.
+shared target and draw candidates until one's estimated speech lies near it: stratified
+matching, so "speech so far" stops predicting the label.
 
 The model's replies in these scripts are the training targets: it answers ~0.2-0.5 s after an
 end of turn, backchannels in clause-final pauses, stops within ~0.3 s of a barge-in, speaks
@@ -50,15 +50,34 @@ def est(words: Sequence[str], rate: float = 1.0) -> float:
     return synthesize(" ".join(words), _REF).duration / rate
 
 
-def closest(rng: random.Random, make: Callable[[], tuple], target: float, k: int = 10):
-    """Draw k candidates (each `(value, item)`), return the item whose value is nearest target."""
-    cands = [make() for _ in range(k)]
-    return min(cands, key=lambda c: abs(c[0] - target))[1]
+def matched(
+    rng: random.Random, make: Callable[[], tuple], target: float, tol: float = 0.1, tries: int = 60
+):
+    """Stratified matching: draw candidates `(value, item)` until one lies within `tol` of the
+    target (else keep the nearest). Both sides of a pair aim at one shared target
+    distribution, so their values end up distributed alike. An item of None is invalid."""
+    best = (float("inf"), None)
+    for _ in range(tries):
+        v, item = make()
+        if item is None:
+            continue
+        if abs(v - target) <= tol:
+            return item
+        if abs(v - target) < abs(best[0] - target):
+            best = (v, item)
+    if best[1] is None:
+        raise RuntimeError("no valid candidate in {tries} tries")
+    return best[1]
 
 
-def wide(split: str, lo: float, hi: float, test_hi: float) -> float:
-    """A duration range that extends further in test (extrapolation)."""
-    return hi if split != "test" else test_hi
+def est_of(make: Callable, rng: random.Random, split: str, rate: float) -> Callable[[], tuple]:
+    """Candidate maker for `matched`: an utterance and its estimated duration."""
+
+    def f():
+        u = make(rng, split)
+        return est(u.words, rate), u
+
+    return f
 
 
 def chunks(words: Sequence[str], cuts: Sequence[int]) -> list[list[str]]:
@@ -101,7 +120,8 @@ def build_turn(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     k = n_chunks(rng)
     prosody = rng.choice(["fall", "rise", "cut"])
-    target = rng.uniform(0.7, wide(split, 0.7, 3.0, 4.0))
+    # a range both whole questions and fragments reach (fragments rarely exceed ~2.5 s)
+    target = rng.uniform(1.0, 2.4 if split != "test" else 2.8)
     rate = s.voice.rate
     pauses = [pause_len(rng, split) for _ in range(k + 1)]
 
@@ -110,23 +130,21 @@ def build_turn(s: Scene, cond: str) -> float:
         if cond == "eot":
             inner = [h for h in u.holds]
             if len(inner) < k - 1:
-                return (1e9, None)
+                return (0.0, None)
             cuts = sorted(rng.sample(inner, k - 1))
             return (est(u.words, rate), (u, cuts, len(u.words)))
         pool = list(u.holds) + (list(u.complete_at) if rng.random() < 0.2 else [])
         pool = [h for h in pool if h >= k]  # room for k-1 earlier cuts
         if not pool:
-            return (1e9, None)
+            return (0.0, None)
         h = rng.choice(pool)
         earlier = [c for c in u.holds if c < h]
         if len(earlier) < k - 1:
-            return (1e9, None)
+            return (0.0, None)
         cuts = sorted(rng.sample(earlier, k - 1))
         return (est(u.words[:h], rate), (u, cuts, h))
 
-    u, cuts, h = None, None, None
-    while u is None:
-        u, cuts, h = closest(rng, make, target) or (None, None, None)
+    u, cuts, h = matched(rng, make, target, tries=120)
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     if cond == "eot":
@@ -172,9 +190,17 @@ def build_backchannel(s: Scene, cond: str) -> float:
             pauses.append((ci, k, True))
         for k in nar.hesitation_points[ci]:
             pauses.append((ci, k, False))
+    # The probe pause: of the wanted type, at about the time of a pause drawn from all of
+    # them (clause ends come later in a clause than hesitations; this keeps "speech so far"
+    # at the probe alike for both conditions).
+    def before(p: tuple[int, int, bool]) -> float:
+        ci, k, _ = p
+        done = [w for c in nar.clauses[:ci] for w in c.words]
+        return est([*done, *nar.clauses[ci].words[:k]], s.voice.rate)
+
+    target = before(rng.choice(pauses))
     want_ok = cond == "bc_ok"
-    probe_pool = [p for p in pauses if p[2] == want_ok]
-    probe = rng.choice(probe_pool)
+    probe = min((p for p in pauses if p[2] == want_ok), key=lambda p: abs(before(p) - target))
     chosen = {probe} | {p for p in pauses if rng.random() < 0.5}
     decision = 0.0
     for ci, u in enumerate(nar.clauses):
@@ -242,8 +268,11 @@ def build_barge_in(s: Scene, cond: str) -> float:
         return u
 
     target = est(overlap_words(twin).words, s.voice.rate)
-    u = closest(
-        rng, lambda: (lambda w: (est(w.words, s.voice.rate), w))(overlap_words(cond)), target, k=8
+    u = matched(
+        rng,
+        lambda: (lambda w: (est(w.words, s.voice.rate), w))(overlap_words(cond)),
+        target,
+        tries=30,
     )
     if u.template:
         s.note(u)
@@ -314,11 +343,11 @@ def build_elapsed(s: Scene, cond: str) -> float:
     u = (
         question
         if cond == "ask"
-        else closest(
+        else matched(
             rng,
             lambda: (lambda c: (est(c.words), c))(L.elapsed(rng, split)[2]),
             est(question.words),
-            k=6,
+            tries=30,
         )
     )
     s.user(u.words)
@@ -445,11 +474,8 @@ def build_delegate(s: Scene, cond: str) -> float:
     background model (tool channel), keeps chatting, and says the result when it arrives and
     the floor is free. hold "direct": a look-alike it answers at once, no delegation."""
     rng, split = s.rng, s.split
-    target = est(L.tool_request(rng, split).words, s.voice.rate)
     make = L.tool_request if cond == "delegate" else L.direct_request
-    u = closest(
-        rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)), target, k=8
-    )
+    u = matched(rng, est_of(make, rng, split, s.voice.rate), rng.uniform(1.7, 2.9))
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
@@ -506,18 +532,24 @@ def build_repair(s: Scene, cond: str) -> float:
     the pause and then use the corrected value. act "plain": the same request said whole,
     answered at once. Decision: the end of the first segment."""
     rng, split = s.rng, s.split
-    u = L.self_repair(rng, split)
+
+    def make():
+        u = L.self_repair(rng, split)
+        k = u.holds[0]  # the repair point, right after the editing term ("five no | seven")
+        wrong = u.attrs["wrong"].split()
+        at_value = [
+            i + len(wrong)
+            for i in range(k - len(wrong) + 1)
+            if list(u.words[i : i + len(wrong)]) == wrong
+        ]
+        if at_value and rng.random() < 0.5:  # or the pause comes first: "five | no seven"
+            k = at_value[-1]
+        first = u.attrs["plain"] if cond == "plain" else u.words[:k]
+        return est(first, s.voice.rate), (u, k)
+
+    u, k = matched(rng, make, rng.uniform(1.2, 1.9))
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
-    k = u.holds[0]  # the repair point, right after the editing term ("five no | seven")
-    wrong = u.attrs["wrong"].split()
-    at_value = [
-        i + len(wrong)
-        for i in range(k - len(wrong) + 1)
-        if list(u.words[i : i + len(wrong)]) == wrong
-    ]
-    if at_value and rng.random() < 0.5:  # or the pause comes first: "five | no seven"
-        k = at_value[-1]
     if cond == "plain":
         plain = u.attrs["plain"]
         s.user(plain)
@@ -566,11 +598,8 @@ def build_interpret(s: Scene, cond: str) -> float:
 # --- S1 spoken refusal vs benign look-alike ---------------------------------------------------
 def build_refusal(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
-    target = est(L.refusal(rng, split).words, s.voice.rate)
     make = L.refusal if cond == "harmful" else L.benign_lookalike
-    u = closest(
-        rng, lambda: (lambda c: (est(c.words, s.voice.rate), c))(make(rng, split)), target, k=8
-    )
+    u = matched(rng, est_of(make, rng, split, s.voice.rate), rng.uniform(1.8, 3.3))
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
@@ -585,7 +614,7 @@ def build_qa(s: Scene, cond: str) -> float:
     """act "ask": a closed-world question to the model, answered. hold "aside": a question of
     the same length addressed to someone else by name; the model stays out of it."""
     rng, split = s.rng, s.split
-    target = rng.uniform(0.8, wide(split, 0.8, 3.5, 4.5))
+    target = rng.uniform(1.4, 2.8 if split != "test" else 3.4)
 
     def make():
         if cond == "ask":
@@ -595,7 +624,7 @@ def build_qa(s: Scene, cond: str) -> float:
         name = L.name(rng, split)
         return (est([name, *u.words], s.voice.rate), (u, [name, *u.words]))
 
-    u, words = closest(rng, make, target)
+    u, words = matched(rng, make, target)
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(words)
@@ -622,13 +651,16 @@ def build_visual(s: Scene, cond: str) -> float:
         "squares": "squares",
         "squares_aside": "squares",
     }[cond]
-    ins = L.visual_instruction(rng, split, task=task)
+
+    def make():
+        u = L.visual_instruction(rng, split, task=task)
+        w = [L.name(rng, split), *u.words] if cond == "squares_aside" else list(u.words)
+        return est(w, s.voice.rate), (u, w)
+
+    ins, words = matched(rng, make, rng.uniform(1.6, 2.6))
     s.note(ins)
     s.pause(rng.uniform(0.2, 1.0))
     t_cam = s.t
-    words = list(ins.words)
-    if cond == "squares_aside":
-        words = [L.name(rng, split), *words]
     s.user(words)
     t_ins = s.t
     span = rng.uniform(6.0, 14.0 if split != "test" else 20.0)
@@ -740,7 +772,8 @@ def make_scenario(family: str, condition: str, split: str, seed: int) -> Timelin
     tl = s.timeline(
         f"{split}-{family}-{condition}-{seed}", family, condition, act, tail=rng.uniform(1.5, 3.0)
     )
-    tl.meta["decision_t"] = round(decision, 4)
+    decision = round(decision, 4)
+    tl.meta["decision_t"] = decision
     tl.meta["stats"] = shortcut_stats(tl, decision)
     tl.meta["task"] = f.task
     return tl
@@ -749,7 +782,8 @@ def make_scenario(family: str, condition: str, split: str, seed: int) -> Timelin
 def shortcut_stats(tl: Timeline, t: float) -> dict:
     """Cheap cues available at the decision time t: the user's speech so far, the number of
     speech segments, the time itself."""
-    segs = [e for e in tl.on("user") if e.t_on < t + 1e-6]
+    segs = [e for e in tl.on("user") if e.t_on < t - 1e-3]  # strictly before: the cue itself
+    # (an interruption, a cue word) starts at t and is not a shortcut
     speech = sum(min(e.t_off, t) - e.t_on for e in segs)
     return {
         "speech_before": round(speech, 3),
