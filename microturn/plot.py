@@ -81,7 +81,7 @@ def plot_timeline(
     fig, axes = plt.subplots(
         rows,
         1,
-        figsize=(max(8, min(24, tl.duration * 0.9)), 2.0 * rows),
+        figsize=(max(8, min(16, tl.duration * 0.6)), 1.8 * rows),
         sharex=False,
         gridspec_kw={"height_ratios": [3, 3, 1.2, 1.4][:rows]},
     )
@@ -147,6 +147,6 @@ def plot_timeline(
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=72)
     plt.close(fig)
     return out

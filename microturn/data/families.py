@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from microturn.data import language as L
 from microturn.data.scene import Scene
@@ -190,6 +190,7 @@ def build_backchannel(s: Scene, cond: str) -> float:
             pauses.append((ci, k, True))
         for k in nar.hesitation_points[ci]:
             pauses.append((ci, k, False))
+
     # The probe pause: of the wanted type, at about the time of a pause drawn from all of
     # them (clause ends come later in a clause than hesitations; this keeps "speech so far"
     # at the probe alike for both conditions).
@@ -376,7 +377,13 @@ def build_timed(s: Scene, cond: str) -> float:
     s.user(req.words)
     t_req = s.t
     s.model(["okay"], at=t_req + reply_gap(rng), kind="ack")
-    follow = L.timed_followup(rng, split, cancel=cond == "cancel")
+    twin = L.timed_followup(rng, split, cancel=rng.random() < 0.5)
+    follow = matched(
+        rng,
+        lambda: (lambda u: (est(u.words), u))(L.timed_followup(rng, split, cond == "cancel")),
+        est(twin.words),
+        tries=30,
+    )
     s.note(follow)
     s.pause(rng.uniform(0.6, 1.2))
     s.user(follow.words)
@@ -573,7 +580,17 @@ def build_interpret(s: Scene, cond: str) -> float:
     one in Spanish ~0.5 s later, while the user goes on. hold "listen": the same words after
     an instruction to just listen; the model waits for the end, then says "okay"."""
     rng, split = s.rng, s.split
-    ins, pairs = L.interpretation(rng, split, listen=cond == "listen")
+    # Few instruction templates per split give clumpy lengths; letting each candidate draw
+    # its own speaking rate makes the length continuous, so the match can be exact.
+    lo, hi = voice_pool(split).rate
+
+    def make():
+        x = L.interpretation(rng, split, listen=cond == "listen")
+        rate = round(rng.uniform(lo, hi), 2)
+        return est(x[0].words, rate), (x, rate)
+
+    (ins, pairs), rate = matched(rng, make, rng.uniform(2.0, 3.0), tries=120)
+    s.voice = replace(s.voice, rate=rate)
     s.note(ins)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(ins.words)

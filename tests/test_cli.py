@@ -1,0 +1,78 @@
+"""The command line: known failures are one line on stderr and exit status 2."""
+
+import ctypes
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from microturn.cli import main
+from microturn.synth import Voice, synthesize
+from microturn.synth.base import SynthError
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "microturn.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def one_line_error(r: subprocess.CompletedProcess, needle: str) -> None:
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("microturn: error:"), r.stderr
+    assert needle in lines[0]
+
+
+def test_missing_and_corrupt_timelines(tmp_path):
+    one_line_error(run_cli("plot", str(tmp_path / "nope.json"), "--out", "x.png"), "nope.json")
+    (tmp_path / "bad.json").write_text("{ this is not json")
+    one_line_error(run_cli("plot", str(tmp_path / "bad.json"), "--out", "x.png"), "not a timeline")
+    (tmp_path / "old.json").write_text(json.dumps({"version": 0}))
+    one_line_error(run_cli("plot", str(tmp_path / "old.json"), "--out", "x.png"), "version")
+
+
+def test_missing_data_dir(tmp_path):
+    one_line_error(run_cli("plot", f"{tmp_path}#0", "--out", "x.png"), "no complete shards")
+
+
+def test_missing_espeak_is_one_line(monkeypatch, capsys, tmp_path):
+    import microturn.synth.base as base
+    import microturn.synth.espeak as espeak
+
+    def no_lib(*a, **k):
+        raise OSError("not found")
+
+    monkeypatch.setattr(espeak, "_engine", None)
+    monkeypatch.setattr(ctypes, "CDLL", no_lib)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    base._cached.cache_clear()
+    with pytest.raises(SystemExit) as e:
+        main(["example", "--family", "qa", "--out", str(tmp_path)])
+    base._cached.cache_clear()
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "apt-get install espeak-ng" in err[0]
+
+
+def test_empty_text_and_unknown_voice():
+    with pytest.raises(SynthError, match="empty text"):
+        synthesize("   ", Voice("espeak", "en-us"))
+    with pytest.raises(SynthError, match="unknown engine"):
+        Voice("piper", "x")
+
+
+def test_example_writes_its_files(tmp_path):
+    r = run_cli("example", "--family", "turn", "--condition", "pause", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    for f in ("timeline.json", "user.wav", "model.wav", "stereo.wav", "timeline.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    x, sr = sf.read(tmp_path / "stereo.wav")
+    u, _ = sf.read(tmp_path / "user.wav")
+    assert sr == 16000 and x.shape == (len(u), 2)
+    assert np.abs(x[:, 0] - u).max() < 1e-4
+    tl = json.loads((tmp_path / "timeline.json").read_text())
+    assert abs(tl["duration"] * 16000 - len(u)) <= 1
