@@ -74,23 +74,38 @@ def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict
         speech = energy > energy.max() * 1e-4  # analysis frames within 40 dB of the loudest
         v = lm[speech]
         inside = (v >= lo) & (v <= hi)
-        row = {"text": text, "voice": name, "dur_s": len(x) / grid.sample_rate,
-               "q_rmse": (dq[speech] - v).pow(2).mean().sqrt().item(),
-               "q_rmse_in": (dq[speech] - v)[inside].pow(2).mean().sqrt().item(),
-               "clip_lo_pct": 100 * (v < lo).float().mean().item(),
-               "clip_hi_pct": 100 * (v > hi).float().mean().item()}
+        row = {
+            "text": text,
+            "voice": name,
+            "dur_s": len(x) / grid.sample_rate,
+            "q_rmse": (dq[speech] - v).pow(2).mean().sqrt().item(),
+            "q_rmse_in": (dq[speech] - v)[inside].pow(2).mean().sqrt().item(),
+            "clip_lo_pct": 100 * (v < lo).float().mean().item(),
+            "clip_hi_pct": 100 * (v > hi).float().mean().item(),
+        }
         true_mag = torch.fft.rfft(  # the analysis STFT itself, for the phase-only reference
             torch.cat([x.new_zeros(an.context), x]).unfold(-1, grid.win, grid.hop) * an.window,
-            n=cfg.mel.n_fft).abs()
-        paths = {"ref": (voc.synthesize, true_mag), "a": (voc, lm), "b": (voc, dq),
-                 "c": (stream, dq), "d": (stream_lookahead, dq)}
+            n=cfg.mel.n_fft,
+        ).abs()
+        paths = {
+            "ref": (voc.synthesize, true_mag),
+            "a": (voc, lm),
+            "b": (voc, dq),
+            "c": (stream, dq),
+            "d": (stream_lookahead, dq),
+        }
         for key, (fn, inp) in paths.items():
             t0 = time.perf_counter()
             y = fn(inp)
             dt = time.perf_counter() - t0
             mel = (an.frames(y).clamp_min(lo) - lm.clamp_min(lo))[speech].abs().mean().item()
-            row.update({f"{key}_lsd": lsd_db(x, y, cfg), f"{key}_mel": mel,
-                        f"{key}_rtf": dt / row["dur_s"]})
+            row.update(
+                {
+                    f"{key}_lsd": lsd_db(x, y, cfg),
+                    f"{key}_mel": mel,
+                    f"{key}_rtf": dt / row["dur_s"],
+                }
+            )
         rows.append(row)
     for k in rows[0]:
         if k not in ("text", "voice"):
@@ -99,17 +114,24 @@ def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict
 
 
 def table(acc: dict) -> str:
-    names = {"ref": "true STFT mag -> GL (no mel)", "a": "log-mel -> offline",
-             "b": "dMel -> offline", "c": "dMel -> stream (0 latency)",
-             "d": "dMel -> stream (25 ms lookahead)"}
+    names = {
+        "ref": "true STFT mag -> GL (no mel)",
+        "a": "log-mel -> offline",
+        "b": "dMel -> offline",
+        "c": "dMel -> stream (0 latency)",
+        "d": "dMel -> stream (25 ms lookahead)",
+    }
     lines = ["| path | LSD dB | mel err (log10) | RTF |", "|---|---|---|---|"]
     for k, n in names.items():
-        lines.append(f"| {k}: {n} | {acc[k + '_lsd']:.2f} | {acc[k + '_mel']:.3f} | "
-                     f"{acc[k + '_rtf']:.3f} |")
+        lines.append(
+            f"| {k}: {n} | {acc[k + '_lsd']:.2f} | {acc[k + '_mel']:.3f} | {acc[k + '_rtf']:.3f} |"
+        )
     lines.append("")
-    lines.append(f"dMel quantisation: RMSE {acc['q_rmse']:.3f} log10 (in-range values "
-                 f"{acc['q_rmse_in']:.3f}), clipped below lo {acc['clip_lo_pct']:.2f} %, "
-                 f"above hi {acc['clip_hi_pct']:.2f} % (speech frames)")
+    lines.append(
+        f"dMel quantisation: RMSE {acc['q_rmse']:.3f} log10 (in-range values "
+        f"{acc['q_rmse_in']:.3f}), clipped below lo {acc['clip_lo_pct']:.2f} %, "
+        f"above hi {acc['clip_hi_pct']:.2f} % (speech frames)"
+    )
     return "\n".join(lines)
 
 
@@ -123,11 +145,20 @@ def main(argv: list[str] | None = None) -> None:
     rows, acc = measure(SENTENCES[: args.limit], args.n_iter)
     if args.per_clip:
         for r in rows:
-            print(f"{r['voice']:>14} a {r['a_lsd']:.2f} b {r['b_lsd']:.2f} c {r['c_lsd']:.2f}"
-                  f"  {r['text']}")
+            print(
+                f"{r['voice']:>14} a {r['a_lsd']:.2f} b {r['b_lsd']:.2f} c {r['c_lsd']:.2f}"
+                f"  {r['text']}"
+            )
     print(table(acc))
-    print(json.dumps({"n_clips": len(rows), "n_iter": args.n_iter,
-                      **{k: round(v, 4) for k, v in acc.items()}}))
+    print(
+        json.dumps(
+            {
+                "n_clips": len(rows),
+                "n_iter": args.n_iter,
+                **{k: round(v, 4) for k, v in acc.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

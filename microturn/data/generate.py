@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from microturn.config import Config
+from microturn.data.align import word_stream
 from microturn.data.families import FAMILIES, conditions, make_scenario
 from microturn.data.render import render
 from microturn.data.shards import Sample, ShardWriter, is_complete, shard_name
@@ -73,6 +74,11 @@ def featurize(tl, cfg: Config, audio: bool) -> Sample:
         "user_dmel": mel.quantize(u).numpy(),
         "model_dmel": mel.quantize(m).numpy(),
         "model_mel": m.numpy().astype(np.float16),
+    }
+    n_pos = n // grid.samples_per_chunk * grid.positions_per_chunk
+    tl.meta["streams"] = {  # words on the grid (the model issue tokenizes them)
+        ch: [[x.pos, x.word, x.lag] for x in word_stream(tl, ch, grid, n_pos)]
+        for ch in ("user", "model")
     }
     if audio:
         arrays["user_audio"] = to_int16(user)

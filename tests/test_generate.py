@@ -1,0 +1,60 @@
+"""The synth job: sizes, manifest, and resuming after a kill."""
+
+import json
+import shutil
+
+import pytest
+
+from microturn.config import preset
+from microturn.data.generate import Job, run, schedule
+from microturn.data.shards import ShardReader
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+
+def job(out, **kw) -> Job:
+    base = dict(per_shard=2, audio=False, per_condition=2, families=("qa", "repair"))
+    return Job("dev", str(out), preset("small").to_dict(), **{**base, **kw})
+
+
+def test_fixed_size_split_and_manifest(tmp_path):
+    m = run(job(tmp_path), workers=1, progress=False)
+    assert m["scenarios"] == 8 and len(m["shards"]) == 4 and m["hours"] > 0
+    r = ShardReader(tmp_path)
+    assert len(r) == 8
+    s = r[0]
+    n_frames = s.arrays["user_dmel"].shape[0]
+    assert s.arrays["user_dmel"].shape == (n_frames, 80) and n_frames % 8 == 0
+    assert s.arrays["model_mel"].dtype.name == "float16"
+    assert abs(n_frames * 0.025 - s.timeline.duration) < 0.2 + 1e-9
+    assert {"user", "model"} <= set(s.timeline.meta["streams"])
+    assert json.loads((tmp_path / "manifest.json").read_text())["split"] == "dev"
+
+
+def test_resume_keeps_complete_shards_and_rebuilds_the_rest(tmp_path):
+    run(job(tmp_path), workers=1, progress=False)
+    keep = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("shard-0000[01].*")}
+    # a kill in the middle of shard 2: its index was never written, its data is partial
+    (tmp_path / "shard-00002.json").unlink()
+    (tmp_path / "shard-00003.json").unlink()
+    with open(tmp_path / "shard-00002.bin", "r+b") as f:
+        f.truncate(10)
+    m = run(job(tmp_path), workers=1, progress=False)
+    assert m["scenarios"] == 8
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("shard-0000[01].*")} == keep
+    r = ShardReader(tmp_path)
+    ids = [r.timeline(i).id for i in range(len(r))]
+    assert len(ids) == len(set(ids)) == 8
+    assert r[5].arrays["user_dmel"].shape[1] == 80
+
+
+def test_train_schedule_alternates_act_and_hold():
+    j = Job("train", "x", preset("small").to_dict(), families=("turn", "barge_in"))
+    got = [schedule(j, i) for i in range(16)]
+    assert got[0] == ("turn", "eot") and got[2] == ("turn", "pause")
+    assert {c for f, c in got if f == "barge_in"} == {
+        "interrupt",
+        "user_backchannel",
+        "side_talk",
+        "background",
+    }
