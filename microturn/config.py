@@ -75,12 +75,56 @@ class MelConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """The interaction model: a decoder-only transformer over fused per-position inputs.
+
+    Defaults are the `small` preset (~6.7 M parameters; research measured d=256/6L at ~9k tok/s
+    bf16 on the 2-core dev CPU). Audio/video shapes come from `GridConfig` and `MelConfig`.
+    """
+
+    d_model: int = 256
+    n_layers: int = 6
+    n_heads: int = 8
+    n_kv_heads: int = 2  # grouped-query attention: n_heads / n_kv_heads query heads share K/V
+    mlp_ratio: float = 8 / 3  # SwiGLU hidden = ratio * d_model, rounded up to a multiple of 32
+    vocab_size: int = 1024  # byte-level BPE + specials (research/components.md §7)
+    pad_id: int = 0  # the text slot holds no token; embeds to zero
+    n_kinds: int = 4  # position-type ids (0 = input slot, 1 = output slot, spare for layouts)
+    rope_theta: float = 10_000.0
+    n_experts: int = 0  # MoE experts per block; 0 = dense SwiGLU
+    top_k: int = 2  # experts per token (MoE only); each expert is a SwiGLU of mlp_ratio
+    tie_text_head: bool = True  # text head shares the text embedding matrix
+    flow_width: int = 256  # flow-matching mel head (MAR-style MLP with AdaLN)
+    flow_depth: int = 3
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "d_model", "n_layers", "n_heads", "n_kv_heads", "mlp_ratio")
+        _positive(self, "vocab_size", "n_kinds", "rope_theta", "flow_width", "flow_depth")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")
+        if (self.d_model // self.n_heads) % 2:
+            raise ConfigError("head dim d_model / n_heads must be even (RoPE rotates pairs)")
+        if self.n_heads % self.n_kv_heads:
+            raise ConfigError(f"n_heads={self.n_heads} is not a multiple of n_kv_heads")
+        if not 0 <= self.pad_id < self.vocab_size:
+            raise ConfigError(f"pad_id={self.pad_id} is outside the vocab ({self.vocab_size})")
+        if self.n_experts < 0 or self.n_experts == 1:
+            raise ConfigError(f"n_experts must be 0 (dense) or >= 2, got {self.n_experts}")
+        if self.n_experts and not 1 <= self.top_k <= self.n_experts:
+            raise ConfigError(f"need 1 <= top_k <= n_experts, got {self.top_k}, {self.n_experts}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
 class Config:
-    """A named preset: the grid and the audio front end (model and training join later)."""
+    """A named preset: the grid, the audio front end and the model (training joins later)."""
 
     name: str = "small"
     grid: GridConfig = field(default_factory=GridConfig)
     mel: MelConfig = field(default_factory=MelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
@@ -109,6 +153,7 @@ class Config:
             name=d.get("name", "custom"),
             grid=_build(GridConfig, d.get("grid", {})),
             mel=_build(MelConfig, d.get("mel", {})),
+            model=_build(ModelConfig, d.get("model", {})),
             version=d.get("version", CONFIG_VERSION),
         )
 
@@ -136,8 +181,16 @@ def _positive(obj, *names: str) -> None:
 
 
 PRESETS: dict[str, Config] = {
-    "tiny": Config(name="tiny"),
+    "tiny": Config(
+        name="tiny",
+        model=ModelConfig(
+            d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, flow_width=64, flow_depth=2
+        ),
+    ),
     "small": Config(name="small"),
+    # 8 experts, top-2, each half the dense SwiGLU width: the same active FFN compute per token
+    # as `small`, 4x the FFN parameters.
+    "small-moe": Config(name="small-moe", model=ModelConfig(n_experts=8, top_k=2, mlp_ratio=4 / 3)),
 }
 
 

@@ -1,0 +1,268 @@
+"""The interaction model: encoder-free early fusion into a decoder-only transformer.
+
+One sequence position carries whatever is present at that 50 ms slot: dMel audio (2 frames),
+a text token, an image patch, and always a position-type ("kind") embedding; their embeddings
+are summed (early fusion) and run through causal transformer blocks with RoPE on caller-given,
+time-aligned positions. The caller (the sequence layout builder) decides what goes where and
+applies the heads with its own masks; `forward` stays one straight pass:
+
+    ModelInput --embed+sum--> (B, T, d) --blocks--> norm --> hidden, text/transcript logits
+
+The module holds weights only. Session state (KV cache, positions, RNG) belongs to the runtime.
+Checkpoints are a directory: `model.safetensors` (no pickle) + `config.json` (the full Config
+and a format version checked on load).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from microturn.config import Config
+from microturn.model.fusion import DMelEmbed, HMLPStem, TextEmbed
+from microturn.model.heads import FlowHead, VocabHead
+from microturn.model.layers import Block, MoE, RMSNorm, Rotary, swiglu_hidden
+
+FORMAT = "microturn.InteractionModel"
+FORMAT_VERSION = 1  # bump when parameter names/shapes or their meaning change
+
+
+class CheckpointError(ValueError):
+    """A saved model cannot be read by this code (wrong format or format version)."""
+
+
+@dataclass
+class ModelInput:
+    """Already laid-out per-position inputs (B rows, T positions).
+
+    dmel        (B, T, frames_per_position, n_mels) uint8 dMel codes
+    dmel_mask   (B, T) bool: the position carries audio
+    text        (B, T) long token ids, pad id where the slot is empty
+    kind        (B, T) long position-type ids in [0, n_kinds)
+    pos         (B, T) long RoPE positions (time-aligned; may repeat)
+    patches     (B, T, 3, patch, patch) float in [0, 1], or None (no video in this batch)
+    patch_mask  (B, T) bool: the position carries a patch (required with patches)
+    attn_mask   (B, T, T) bool, True = query may attend key; ANDed with causality (it can only
+                remove keys, e.g. padding or packed documents), or None for plain causal
+    """
+
+    dmel: torch.Tensor
+    dmel_mask: torch.Tensor
+    text: torch.Tensor
+    kind: torch.Tensor
+    pos: torch.Tensor
+    patches: torch.Tensor | None = None
+    patch_mask: torch.Tensor | None = None
+    attn_mask: torch.Tensor | None = None
+
+
+@dataclass
+class ModelOutput:
+    """hidden (B, T, d) after the final norm; text/transcript logits (B, T, vocab);
+    aux_loss: MoE load-balancing loss averaged over blocks (1.0 = balanced; 0 if dense)."""
+
+    hidden: torch.Tensor
+    text_logits: torch.Tensor
+    transcript_logits: torch.Tensor
+    aux_loss: torch.Tensor
+
+
+class InteractionModel(nn.Module):
+    """Decoder-only transformer over fused dMel/text/patch/kind embeddings, with three heads."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        m, d = cfg.model, cfg.model.d_model
+        self.frames, self.n_mels = cfg.grid.frames_per_position, cfg.mel.n_mels
+        self.text_embed = TextEmbed(m.vocab_size, d, m.pad_id)
+        self.dmel_embed = DMelEmbed(d, cfg.mel.n_mels, cfg.mel.bins, self.frames)
+        self.patch_embed = HMLPStem(d, cfg.grid.patch)
+        self.kind_embed = nn.Embedding(m.n_kinds, d)
+        self.rotary = Rotary(d // m.n_heads, m.rope_theta)
+        hidden = swiglu_hidden(d, m.mlp_ratio)
+        self.blocks = nn.ModuleList(
+            Block(d, m.n_heads, m.n_kv_heads, hidden, m.n_experts, m.top_k, m.dropout)
+            for _ in range(m.n_layers)
+        )
+        self.norm = RMSNorm(d)
+        tied = self.text_embed.weight if m.tie_text_head else None
+        self.text_head = VocabHead(d, m.vocab_size, tied=tied)
+        self.transcript_head = VocabHead(d, m.vocab_size)
+        self.flow = FlowHead(d, self.frames * self.n_mels, m.flow_width, m.flow_depth)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # nanoGPT/GPT-2: N(0, 0.02) for linears and embeddings, residual output projections
+        # scaled by 1/sqrt(2 * n_layers) so the residual stream's variance does not grow with
+        # depth. The flow head (DiT-style zero init) and the hMLP convs keep their own init.
+        for name, mod in self.named_modules():
+            if name.startswith(("flow", "patch_embed")):
+                continue
+            if isinstance(mod, nn.Linear | nn.Embedding):
+                nn.init.normal_(mod.weight, std=0.02)
+                if getattr(mod, "bias", None) is not None:
+                    nn.init.zeros_(mod.bias)
+        std = 0.02 / math.sqrt(2 * self.cfg.model.n_layers)
+        for blk in self.blocks:
+            nn.init.normal_(blk.attn.wo.weight, std=std)
+            w2 = blk.mlp.w2 if isinstance(blk.mlp, MoE) else blk.mlp.w2.weight
+            nn.init.normal_(w2, std=std)
+        with torch.no_grad():
+            self.text_embed.weight[self.cfg.model.pad_id].zero_()
+
+    # --- forward ---------------------------------------------------------------------------
+    def forward(self, batch: ModelInput) -> ModelOutput:
+        B, T = batch.text.shape
+        self._check(batch, B, T)
+        x = self.text_embed(batch.text) + self.kind_embed(batch.kind)  # (B, T, d)
+        # Every modality is embedded at every position and masked (static shapes, no host
+        # sync); the hMLP is skipped only when the whole batch has no video.
+        x = x + self.dmel_embed(batch.dmel) * batch.dmel_mask.unsqueeze(-1)
+        if batch.patches is not None:
+            x = x + self.patch_embed(batch.patches) * batch.patch_mask.unsqueeze(-1)
+        cos, sin = self.rotary(batch.pos)  # (B, 1, T, hd/2) each
+        mask = _attention_mask(batch.attn_mask, T)
+        aux = x.new_zeros(())
+        for blk in self.blocks:
+            x, a = blk(x, cos, sin, mask)
+            aux = aux + a
+        h = self.norm(x)
+        return ModelOutput(
+            hidden=h,
+            text_logits=self.text_head(h),
+            transcript_logits=self.transcript_head(h),
+            aux_loss=aux / len(self.blocks),
+        )
+
+    def _check(self, b: ModelInput, B: int, T: int) -> None:
+        """Shape/dtype contract at the public boundary (metadata only: no host sync)."""
+        bt = (B, T)
+        assert b.text.dtype == torch.long, "text must be long token ids"
+        for name in ("kind", "pos", "dmel_mask"):
+            t = getattr(b, name)
+            assert tuple(t.shape) == bt, f"{name} must be {bt}, got {tuple(t.shape)}"
+        assert b.kind.dtype == torch.long and b.pos.dtype == torch.long, "kind/pos must be long"
+        assert b.dmel_mask.dtype == torch.bool, "dmel_mask must be bool"
+        want = (B, T, self.frames, self.n_mels)
+        assert tuple(b.dmel.shape) == want, f"dmel must be {want}, got {tuple(b.dmel.shape)}"
+        assert b.dmel.dtype == torch.uint8, f"dmel must be uint8 codes, got {b.dmel.dtype}"
+        if b.patches is not None:
+            p = self.cfg.grid.patch
+            want = (B, T, 3, p, p)
+            assert tuple(b.patches.shape) == want, f"patches must be {want}"
+            assert b.patches.is_floating_point(), "patches must be float in [0, 1]"
+            assert b.patch_mask is not None and tuple(b.patch_mask.shape) == bt, (
+                f"patch_mask must be {bt} bool when patches are given"
+            )
+        if b.attn_mask is not None:
+            assert tuple(b.attn_mask.shape) == (B, T, T), f"attn_mask must be {(B, T, T)}"
+            assert b.attn_mask.dtype == torch.bool, "attn_mask must be bool"
+
+    # --- audio head helpers ----------------------------------------------------------------
+    def flow_loss(
+        self,
+        hidden: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor,
+        n_draws: int = 4,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Rectified-flow loss at the masked positions.
+
+        hidden (B, T, d); target (B, T, frames_per_position, n_mels) standardised log-mel;
+        mask (B, T) bool -> scalar. Boolean selection is a host sync (fine in training) and
+        runs the head only where audio is predicted.
+        """
+        want = (*hidden.shape[:-1], self.frames, self.n_mels)
+        assert tuple(target.shape) == want, f"target must be {want}, got {tuple(target.shape)}"
+        assert tuple(mask.shape) == tuple(hidden.shape[:-1]) and mask.dtype == torch.bool
+        h, x1 = hidden[mask], target[mask].flatten(-2)  # (N, d), (N, frames * n_mels)
+        if h.shape[0] == 0:
+            return hidden.sum() * 0.0  # keeps the graph (and DDP) happy on an audio-free batch
+        return self.flow.loss(h, x1, n_draws=n_draws, generator=generator)
+
+    @torch.no_grad()
+    def sample_mel(
+        self,
+        hidden: torch.Tensor,
+        steps: int = 8,
+        temperature: float = 0.7,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """hidden (..., d) -> standardised log-mel (..., frames_per_position, n_mels)."""
+        x = self.flow.sample(hidden, steps=steps, temperature=temperature, generator=generator)
+        return x.unflatten(-1, (self.frames, self.n_mels))
+
+    # --- accounting ------------------------------------------------------------------------
+    def num_params(self, active: bool = False) -> int:
+        """Parameter count (tied matrices once). active=True counts top_k of n_experts only."""
+        n = sum(p.numel() for p in self.parameters())
+        m = self.cfg.model
+        if active and m.n_experts:
+            for blk in self.blocks:
+                per_expert = (blk.mlp.w13.numel() + blk.mlp.w2.numel()) // m.n_experts
+                n -= (m.n_experts - m.top_k) * per_expert
+        return n
+
+    def estimate_flops(self, seq_len: int, flow_calls: float = 0.0) -> float:
+        """Training FLOPs per token (forward + backward), nanoGPT/PaLM style:
+        6 * N + 12 * n_layers * d_model * seq_len.
+
+        N counts the active parameters that enter a matmul at every position: lookup tables
+        (text unless tied, dMel table, kind) are excluded, as are the hMLP (patch positions
+        only) and the flow head; pass `flow_calls` = flow-head evaluations per position
+        (e.g. 0.5 of positions predict audio x 4 draws = 2.0) to add 6 * N_flow * flow_calls.
+        """
+        m = self.cfg.model
+        n_flow = sum(p.numel() for p in self.flow.parameters())
+        n = self.num_params(active=True) - n_flow
+        n -= self.kind_embed.weight.numel() + self.dmel_embed.table.numel()
+        n -= sum(p.numel() for p in self.patch_embed.parameters())
+        if not m.tie_text_head:
+            n -= self.text_embed.weight.numel()
+        return 6.0 * n + 12.0 * m.n_layers * m.d_model * seq_len + 6.0 * n_flow * flow_calls
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write `model.safetensors` + `config.json` into `directory` (created if needed)."""
+        from safetensors.torch import save_model  # optional dependency (extra "model")
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": self.cfg.to_dict()}
+        (directory / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        # save_model drops the duplicate name of a tied matrix (safetensors forbids aliasing).
+        save_model(self, str(directory / "model.safetensors"), metadata={"format": FORMAT})
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> InteractionModel:
+        """Load a directory written by `save_pretrained`; fails clearly on a format mismatch."""
+        from safetensors.torch import load_model
+
+        directory = Path(directory)
+        meta = json.loads((directory / "config.json").read_text())
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{directory} is not a {FORMAT} checkpoint")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{directory} has checkpoint format_version {meta.get('format_version')}, "
+                f"this code reads {FORMAT_VERSION}; convert it or use a matching microturn"
+            )
+        model = cls(Config.from_dict(meta["config"]))
+        load_model(model, str(directory / "model.safetensors"), strict=True)
+        return model
+
+
+def _attention_mask(extra: torch.Tensor | None, T: int) -> torch.Tensor | None:
+    """(B, T, T) bool or None -> (B, 1, T, T) bool = extra AND causal, diagonal always on."""
+    if extra is None:
+        return None  # SDPA's is_causal path
+    eye = torch.eye(T, dtype=torch.bool, device=extra.device)
+    causal = torch.ones(T, T, dtype=torch.bool, device=extra.device).tril()
+    return ((extra & causal) | eye).unsqueeze(1)
