@@ -4,6 +4,7 @@
     microturn synth   --split test --per-condition 200 --out data/test
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
+    microturn train   --preset small --data data/train --dev data/dev --out runs/small
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -153,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=Path("out/example"))
     e.set_defaults(fn=cmd_example)
 
+    sub.add_parser("train", help="train a model (see `microturn train --help`)")
+
     q = sub.add_parser("plot", help="plot a timeline, a shard sample or a scenario spec")
     q.add_argument("input", help="TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed")
     q.add_argument("--out", type=Path, required=True)
@@ -161,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # the trainer owns its flags (and runs under torchrun too)
+        from microturn.train import main as train_main
+
+        return train_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         args.fn(args)

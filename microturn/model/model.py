@@ -95,7 +95,18 @@ class InteractionModel(nn.Module):
         self.text_head = VocabHead(d, m.vocab_size, tied=tied)
         self.transcript_head = VocabHead(d, m.vocab_size)
         self.flow = FlowHead(d, self.frames * self.n_mels, m.flow_width, m.flow_depth)
+        # Per-channel log-mel statistics of the training data: the flow head works in
+        # standardised units; these map to and from log10 mel (saved with the weights).
+        self.register_buffer("mel_mean", torch.zeros(self.n_mels))
+        self.register_buffer("mel_std", torch.ones(self.n_mels))
         self._init_weights()
+
+    def standardize(self, logmel: torch.Tensor) -> torch.Tensor:
+        """log10 mel (..., n_mels) -> standardised units."""
+        return (logmel - self.mel_mean) / self.mel_std
+
+    def destandardize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mel_std + self.mel_mean
 
     def _init_weights(self) -> None:
         # nanoGPT/GPT-2: N(0, 0.02) for linears and embeddings, residual output projections

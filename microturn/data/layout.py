@@ -1,0 +1,208 @@
+"""Sample -> model sequence: the interleaved, time-aligned micro-turn layout.
+
+Each 200 ms chunk k becomes 8 positions: an input block (the user's side of slots 4k..4k+3)
+then an output block (the model's side of the *next* chunk's slots 4k+4..4k+7) — the model
+reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dMel frames.
+
+    input  (k, j), slot s = 4k+j      output (k, j), slot t = 4k+4+j
+    dmel   user frames of s           model's own frames of t-1 (it hears itself)
+    text   side-text token at s       model's text token at t-1 (teacher forcing)
+    patch  video frame k, patch j     -
+    kind   0                          1
+    pos    s                          t            (RoPE positions = time, in slots)
+    target transcript token at s      text token at t; mel frames of t (flow head)
+
+The model's text stream leads its audio by `text_lead` slots (it decides the words before it
+voices them); the user transcript lags the user's audio by `transcript_lag` slots (it names
+a word after hearing it). A word's tokens take consecutive free slots from its anchor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from microturn.grid import Grid
+from microturn.timeline import Timeline
+from microturn.tokenizer import DELEGATE, PAD, RESULT, Tokenizer
+
+IGNORE = -100
+INPUT, OUTPUT = 0, 1
+
+
+@dataclass
+class Layout:
+    """One sequence (T = 8 * chunks), numpy arrays ready to batch."""
+
+    dmel: np.ndarray  # (T, 2, 80) uint8
+    text: np.ndarray  # (T,) int64 input tokens
+    kind: np.ndarray  # (T,) int64
+    pos: np.ndarray  # (T,) int64
+    text_target: np.ndarray  # (T,) int64, IGNORE at input positions
+    transcript_target: np.ndarray  # (T,) int64, IGNORE at output positions
+    mel_target: np.ndarray  # (T, 160) float32 log10 mel, rows valid where mel_mask
+    mel_mask: np.ndarray  # (T,) bool
+    patches: np.ndarray | None  # (T, 3, 40, 40) uint8 (input positions of video chunks)
+    patch_mask: np.ndarray  # (T,) bool
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+def place(
+    events: list[tuple[float, tuple[int, ...]]], n_slots: int, slot_s: float, shift: int
+) -> np.ndarray:
+    """Token runs at anchor times -> (n_slots,) ids: each run starts at the first free slot
+    at or after round-down(anchor / slot_s) + shift; PAD elsewhere."""
+    out = np.full(n_slots, PAD, np.int64)
+    free = 0
+    for t, ids in sorted(events):
+        p = max(free, int(t / slot_s + 1e-9) + shift, 0)
+        for i in ids:
+            if p >= n_slots:
+                return out
+            out[p] = i
+            p += 1
+        free = p
+    return out
+
+
+def streams(
+    tl: Timeline, tok: Tokenizer, n_slots: int, slot_s: float, text_lead: int, transcript_lag: int
+) -> dict[str, np.ndarray]:
+    """The three token streams of a timeline, one id per slot."""
+    model = [(w.t_on, tok.word(w.text)) for e in tl.on("model") for w in e.words]
+    model += [(e.t_on, (DELEGATE,)) for e in tl.on("tool", "delegate")]
+    user = [(w.t_on, tok.word(w.text)) for e in tl.on("user") for w in e.words]
+    side = [(e.t_on, (RESULT, *tok.encode(e.text))) for e in tl.on("side_text")]
+    return {
+        "model": place(model, n_slots, slot_s, -text_lead),
+        "user": place(user, n_slots, slot_s, transcript_lag),
+        "side": place(side, n_slots, slot_s, 0),
+    }
+
+
+def layout(
+    tl: Timeline,
+    arrays: dict[str, np.ndarray],
+    tok: Tokenizer,
+    grid: Grid,
+    text_lead: int = 2,
+    transcript_lag: int = 6,
+    max_chunks: int | None = None,
+) -> Layout:
+    fpp = grid.cfg.frames_per_position
+    P = grid.positions_per_chunk
+    F = arrays["user_dmel"].shape[0]
+    C = F // grid.frames_per_chunk
+    if max_chunks is not None:
+        C = min(C, max_chunks)
+    S = C * P  # slots
+    slot_s = grid.chunk_s / P
+    st = streams(tl, tok, S + P, slot_s, text_lead, transcript_lag)
+    ud = arrays["user_dmel"][: S * fpp].reshape(S, fpp, -1)
+    md = arrays["model_dmel"][: (S + P) * fpp]
+    md = np.concatenate([md, np.zeros(((S + P) * fpp - len(md), md.shape[1]), md.dtype)])
+    md = md.reshape(S + P, fpp, -1)
+    mm = arrays["model_mel"][: (S + P) * fpp].astype(np.float32)
+    n_mel_slots = len(mm) // fpp
+    mm = np.concatenate([mm, np.zeros(((S + P) * fpp - len(mm), mm.shape[1]), np.float32)])
+    mm = mm.reshape(S + P, -1)
+
+    s = np.arange(S).reshape(C, P)  # input slots per chunk
+    t = s + P  # output slots per chunk
+    inter = lambda a, b: np.stack([a, b], 1).reshape(-1, *a.shape[2:])  # noqa: E731
+    prev = np.maximum(t - 1, 0)
+    dmel = inter(ud[s], md[prev])
+    text = inter(st["side"][s], st["model"][prev])
+    kind = inter(np.full((C, P), INPUT), np.full((C, P), OUTPUT))
+    pos = inter(s, t)
+    text_target = inter(np.full((C, P), IGNORE), st["model"][t])
+    transcript_target = inter(st["user"][s], np.full((C, P), IGNORE))
+    mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
+    mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
+    text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
+    patches, patch_mask = None, np.zeros(len(kind), bool)
+    video = arrays.get("video")
+    if video is not None and len(video):
+        side, ps = video.shape[1], grid.cfg.patch
+        n = side // ps
+        fr = np.zeros((C, side, side, 3), np.uint8)
+        k = min(C, len(video))
+        fr[:k] = video[:k]
+        # (C, n, ps, n, ps, 3) -> (C, n*n, 3, ps, ps): row-major patches, one per input slot
+        pt = fr.reshape(C, n, ps, n, ps, 3).transpose(0, 1, 3, 5, 2, 4).reshape(C, n * n, 3, ps, ps)
+        if n * n != P:
+            raise ValueError(f"{n * n} patches per frame but {P} input positions per chunk")
+        patches = inter(pt, np.zeros_like(pt))
+        lit = fr.reshape(C, -1).max(1) > 0  # frames where the camera is on
+        patch_mask = inter(np.repeat(lit[:, None], P, 1), np.zeros((C, P), bool))
+    return Layout(
+        dmel,
+        text.astype(np.int64),
+        kind.astype(np.int64),
+        pos.astype(np.int64),
+        text_target.astype(np.int64),
+        transcript_target.astype(np.int64),
+        mel_target,
+        mel_mask,
+        patches,
+        patch_mask,
+    )
+
+
+@dataclass
+class Batch:
+    """Padded to the longest sequence; `valid` marks real positions. Tensors, (B, T, ...)."""
+
+    dmel: torch.Tensor
+    text: torch.Tensor
+    kind: torch.Tensor
+    pos: torch.Tensor
+    text_target: torch.Tensor
+    transcript_target: torch.Tensor
+    mel_target: torch.Tensor
+    mel_mask: torch.Tensor
+    patches: torch.Tensor | None
+    patch_mask: torch.Tensor
+    valid: torch.Tensor
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.valid.sum())
+
+
+def collate(items: list[Layout]) -> Batch:
+    T = max(len(x) for x in items)
+
+    def pad(name: str, fill) -> torch.Tensor:
+        rows = []
+        for x in items:
+            a = getattr(x, name)
+            w = [(0, T - len(a))] + [(0, 0)] * (a.ndim - 1)
+            rows.append(np.pad(a, w, constant_values=fill))
+        return torch.from_numpy(np.stack(rows))
+
+    has_video = any(x.patches is not None for x in items)
+    patches = None
+    if has_video:
+        for x in items:
+            if x.patches is None:
+                x.patches = np.zeros((len(x), 3, 40, 40), np.uint8)
+        patches = pad("patches", 0)
+    valid = torch.from_numpy(np.stack([np.arange(T) < len(x) for x in items]))
+    return Batch(
+        pad("dmel", 0),
+        pad("text", PAD),
+        pad("kind", INPUT),
+        pad("pos", 0),
+        pad("text_target", IGNORE),
+        pad("transcript_target", IGNORE),
+        pad("mel_target", 0.0),
+        pad("mel_mask", False),
+        patches,
+        pad("patch_mask", False),
+        valid,
+    )

@@ -1,0 +1,121 @@
+"""The text tokenizer: a small byte-level BPE trained on the data engine's own language.
+
+Trained with `tokenizers` on text sampled from every family generator of every split (the
+vocabulary must cover the held-out lexicon too: a tokenizer is not a place to hide a split),
+and shipped as JSON beside this file, so training and serving agree without a download.
+Specials come first, at fixed ids: <pad> 0 (nothing said in this slot), <unk>, <delegate>
+(the model hands a request to the background model), <result> (a tool result begins on the
+side-text channel), <bos>.
+
+    python -m microturn.tokenizer   # retrain and rewrite microturn/assets/tokenizer.json
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+SPECIALS = ("<pad>", "<unk>", "<delegate>", "<result>", "<bos>")
+PAD, UNK, DELEGATE, RESULT, BOS = range(len(SPECIALS))
+VOCAB_SIZE = 1024
+PATH = Path(__file__).parent / "assets" / "tokenizer.json"
+
+
+class Tokenizer:
+    """Words in, token ids out. One word never shares a token with its neighbours: each word
+    is encoded on its own (with a leading space, byte-level), so words map to token runs."""
+
+    def __init__(self, path: str | Path = PATH):
+        from tokenizers import Tokenizer as _T
+
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no tokenizer (run `python -m microturn.tokenizer`)")
+        self.tk = _T.from_file(str(path))
+        for i, s in enumerate(SPECIALS):
+            if self.tk.token_to_id(s) != i:
+                raise ValueError(f"{path}: special {s!r} is not at id {i}")
+        self.vocab_size = self.tk.get_vocab_size()
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one tokenizer per process, words repeat a lot
+    def word(self, w: str) -> tuple[int, ...]:
+        """Token ids of one word (as if preceded by a space)."""
+        return tuple(self.tk.encode(" " + w, add_special_tokens=False).ids)
+
+    def encode(self, text: str) -> list[int]:
+        return [i for w in text.split() for i in self.word(w)]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tk.decode([i for i in ids if i >= len(SPECIALS)]).strip()
+
+
+def corpus(n: int = 40_000, seed: int = 0) -> Iterator[str]:
+    """Sentences from every generator of the data engine, all splits."""
+    from microturn.data import language as L
+
+    rng = random.Random(seed)
+    makers = [
+        L.question,
+        L.statement,
+        L.interruption,
+        L.side_talk,
+        L.long_request,
+        L.tool_request,
+        L.direct_request,
+        L.refusal,
+        L.benign_lookalike,
+        L.self_repair,
+        L.cue_instruction,
+        L.count_instruction,
+        L.timed_followup,
+    ]
+    for i in range(n):
+        split = ("train", "dev", "test")[i % 3]
+        u = makers[i % len(makers)](rng, split)
+        yield " ".join(u.words)
+        if u.answer:
+            yield " ".join(u.answer)
+        if i % 10 == 0:
+            nar = L.narrative(rng, split, 4)
+            yield " ".join(nar.words)
+            m, q, c = L.elapsed(rng, split)
+            yield " ".join([*m.words, *q.words, *c.words])
+            t = L.timed_request(rng, split, seconds=rng.choice([2, 3, 5, 8, 13, 20]))
+            yield " ".join([*t.words, *t.answer])
+            ins, pairs = L.interpretation(rng, split)
+            yield " ".join([*ins.words, *(w for p in pairs for w in p)])
+            yield " ".join(L.word_list(rng, split, 12))
+            yield " ".join(L.visual_instruction(rng, split).words)
+            yield " ".join(L.backchannel(rng).words)
+            yield L.number_words(rng.randrange(10_000))
+
+
+def train(path: str | Path = PATH, vocab_size: int = VOCAB_SIZE) -> Path:
+    from tokenizers import Tokenizer as _T
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    tk = _T(models.BPE(unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIALS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tk.train_from_iterator(corpus(), trainer=trainer)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tk.save(str(path))
+    return path
+
+
+if __name__ == "__main__":
+    p = train()
+    t = Tokenizer(p)
+    print(
+        f"wrote {p}: vocab {t.vocab_size}; 'what is thirty seven times twenty four' ->",
+        t.encode("what is thirty seven times twenty four"),
+    )
