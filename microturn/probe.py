@@ -1,0 +1,115 @@
+"""Teacher-forced turn-taking probe: does the model want to speak after an end of turn, and
+not in a mid-turn pause of the same length?
+
+On the `turn` family of a data split (matched pairs: whole question vs fragment + pause), the
+model reads the user's audio up to the decision point; its own stream is blanked (it has said
+nothing yet). Score of a scenario = the highest probability, over the output positions whose
+speech would start within 0.6 s after the decision point, that the model's next text token is
+not <pad> (it starts a word). AUC separates ends of turn (act) from pauses (hold), per
+synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
+the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
+experiment's unmatched data).
+
+    python -m microturn.probe --model runs/small/model --data data/dev data/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from microturn.data.layout import OUTPUT, collate, layout
+from microturn.data.shards import ShardReader
+from microturn.grid import Grid
+from microturn.model import InteractionModel
+from microturn.tokenizer import PAD, Tokenizer
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """P(score of a random positive > a random negative), ties count half (Mann-Whitney)."""
+    if not pos or not neg:
+        return float("nan")
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float((p > n).mean() + 0.5 * (p == n).mean())
+
+
+@torch.no_grad()
+def score(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6) -> float:
+    cfg = model.cfg
+    grid = Grid(cfg.grid)
+    t = cfg.train
+    tl = sample.timeline
+    a = tl.meta["decision_t"]
+    slot_s = grid.chunk_s / grid.positions_per_chunk
+    chunks = int((a + window_s) / grid.chunk_s) + 2
+    lay = layout(tl, sample.arrays, tok, grid, t.text_lead, t.transcript_lag, chunks)
+    out = lay.kind == OUTPUT
+    lay.text[out] = PAD  # blank the model's own stream: it has said nothing yet
+    lay.dmel[out] = lay.dmel[out][:1]  # its first (silent) slot, everywhere
+    b = collate([lay])
+    from microturn.train import model_input
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.bf16):
+        o = model(model_input(b))
+    p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
+    onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard
+    sel = out & (onset >= a) & (onset < a + window_s)
+    return float(p_start[torch.from_numpy(sel)].max())
+
+
+def probe(model: InteractionModel, data: str, limit: int | None = None) -> dict:
+    tok = Tokenizer()
+    r = ShardReader(data)
+    tls = [r.index[i][1]["timeline"] for i in range(len(r))]
+    act = [i for i, t in enumerate(tls) if t["family"] == "turn" and t["act"]]
+    hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
+    idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+    groups: dict[str, dict[str, list]] = defaultdict(
+        lambda: {"act": [], "hold": [], "cue_act": [], "cue_hold": []}
+    )
+    for i in idx:
+        s = r[i]
+        tl = s.timeline
+        side = "act" if tl.act else "hold"
+        sc = score(model, s, tok)
+        engine = tl.meta["user_voice"].split(":")[0]
+        for g in ("all", engine, f"prosody={tl.meta.get('prosody')}"):
+            groups[g][side].append(sc)
+            groups[g][f"cue_{side}"].append(tl.meta["stats"]["speech_before"])
+    return {
+        g: {
+            "n_act": len(v["act"]),
+            "n_hold": len(v["hold"]),
+            "auc_model": round(auc(v["act"], v["hold"]), 4),
+            "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
+        }
+        for g, v in sorted(groups.items())
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a save_pretrained directory")
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--limit", type=int, default=None)
+    args = p.parse_args(argv)
+    model = InteractionModel.from_pretrained(args.model).eval()
+    res = {}
+    print("| split | group | n act / hold | AUC model | AUC speech-so-far |")
+    print("|---|---|---|---|---|")
+    for d in args.data:
+        res[d] = probe(model, d, args.limit)
+        for g, v in res[d].items():
+            print(
+                f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} | "
+                f"{v['auc_speech_so_far']:.3f} |"
+            )
+    print(json.dumps({"model": args.model, "results": res}))
+
+
+if __name__ == "__main__":
+    main()
