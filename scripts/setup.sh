@@ -15,4 +15,4 @@ if [ -n "$missing" ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e ".[data,model,dev]"
+.venv/bin/pip install -q -e ".[data,model,eval,dev]"
