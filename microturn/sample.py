@@ -100,10 +100,20 @@ def main(argv: list[str] | None = None) -> None:
     save(out / "stereo.wav", np.stack([user[:n], wave[:n]], 1))
     tok = Tokenizer()
     text = tok.decode([t for _, t in said])
-    (out / "model_text.json").write_text(
-        json.dumps({"sample": s.timeline.id, "text": text, "tokens": said}, indent=1)
-    )
-    print(f"{s.timeline.id}: model said {text!r} -> {out}")
+    report = {"sample": s.timeline.id, "text": text, "tokens": said}
+    try:  # intelligibility, next to the same recogniser on the data's own model voice
+        from microturn.asr import transcribe, wer
+
+        ref_text = " ".join(e.text for e in s.timeline.on("model"))
+        ref_wave = from_int16(s.arrays["model_audio"])
+        report["asr"] = {"generated": transcribe(wave[:n]), "reference": transcribe(ref_wave)}
+        report["wer_generated"] = round(wer(text, report["asr"]["generated"]), 3)
+        report["wer_reference_voice"] = round(wer(ref_text, report["asr"]["reference"]), 3)
+        report["reference_text"] = ref_text
+    except ImportError:
+        report["asr"] = "pocketsphinx not installed (pip install -e .[eval])"
+    (out / "model_text.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k != "tokens"}))
 
 
 if __name__ == "__main__":
