@@ -4,7 +4,8 @@ The user's side comes from a data sample; the model's side is generated: at each
 position it samples its next text token and its next 50 ms of mel (flow head), and both are
 fed back as its own stream (the generated mel re-enters as dMel: it hears itself). Every step
 re-runs the whole prefix, O(T^2): a reference, not the runtime (the streaming KV-cache runtime
-is its own issue). Writes stereo.wav (left user, right model), model.wav, the model's text.
+is its own issue). Writes stereo.wav (left user, right model), model.wav, timeline.png and
+model_text.json (what it said, and pocketsphinx's WER next to the data's own model voice).
 
     python -m microturn.sample --model runs/small/model --data data/dev#12 --out docs/samples
 """
@@ -113,6 +114,19 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         report["asr"] = "pocketsphinx not installed (pip install -e .[eval])"
     (out / "model_text.json").write_text(json.dumps(report, indent=1))
+    # the conversation as it went: the user's side from the data, the model's as generated
+    from copy import deepcopy
+
+    from microturn.plot import plot_timeline
+    from microturn.synth import Word
+    from microturn.timeline import Event
+
+    tl = deepcopy(s.timeline)
+    tl.events = [e for e in tl.events if e.channel != "model"]
+    ws = [Word(tok.decode([k]) or "<special>", ts, ts + 0.05) for ts, k in said]
+    if ws:
+        tl.events.append(Event("model", "generated", ws[0].t_on, ws[-1].t_off, text, ws))
+    plot_timeline(tl, out / "timeline.png", user[:n], wave[:n])
     print(json.dumps({k: v for k, v in report.items() if k != "tokens"}))
 
 
