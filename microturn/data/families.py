@@ -146,11 +146,13 @@ def build_turn(s: Scene, cond: str) -> float:
 
     u, cuts, h = matched(rng, make, target, tries=120)
     s.note(u)
+    # a statement has no answer; the model still takes its turn, with a short response
+    reply = list(u.answer) or list(L.backchannel(rng).words)
     s.pause(rng.uniform(0.2, 1.0))
     if cond == "eot":
         speak_chunks(s, u.words, cuts, prosody, pauses)
         t_end = s.t
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer))
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(reply))
     else:
         speak_chunks(s, u.words[:h], cuts, prosody, pauses)
         t_end = s.t
@@ -167,10 +169,9 @@ def build_turn(s: Scene, cond: str) -> float:
             s.user(rest, source=(u.words, h, len(u.words)), role="final")
         else:
             s.user(rest, role="final")
-        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(u.answer))
+        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(reply))
     s.meta["prosody"] = prosody
-    if u.answer:
-        s.model(u.answer, at=s.t + reply_gap(rng))
+    s.model(reply, at=s.t + reply_gap(rng))
     return t_end
 
 
