@@ -70,11 +70,11 @@ def matched(
     return best[1]
 
 
-def est_of(make: Callable, rng: random.Random, split: str, rate: float) -> Callable[[], tuple]:
-    """Candidate maker for `matched`: an utterance and its estimated duration."""
+def est_of(make: Callable[[], L.Utterance], rate: float = 1.0) -> Callable[[], tuple]:
+    """Candidate maker for `matched`: a fresh utterance and its estimated duration."""
 
     def f():
-        u = make(rng, split)
+        u = make()
         return est(u.words, rate), u
 
     return f
@@ -272,7 +272,7 @@ def build_barge_in(s: Scene, cond: str) -> float:
     target = est(overlap_words(twin).words, s.voice.rate)
     u = matched(
         rng,
-        lambda: (lambda w: (est(w.words, s.voice.rate), w))(overlap_words(cond)),
+        est_of(lambda: overlap_words(cond), s.voice.rate),
         target,
         tries=30,
     )
@@ -347,7 +347,7 @@ def build_elapsed(s: Scene, cond: str) -> float:
         if cond == "ask"
         else matched(
             rng,
-            lambda: (lambda c: (est(c.words), c))(L.elapsed(rng, split)[2]),
+            est_of(lambda: L.elapsed(rng, split)[2]),
             est(question.words),
             tries=30,
         )
@@ -381,7 +381,7 @@ def build_timed(s: Scene, cond: str) -> float:
     twin = L.timed_followup(rng, split, cancel=rng.random() < 0.5)
     follow = matched(
         rng,
-        lambda: (lambda u: (est(u.words), u))(L.timed_followup(rng, split, cond == "cancel")),
+        est_of(lambda: L.timed_followup(rng, split, cond == "cancel")),
         est(twin.words),
         tries=30,
     )
@@ -483,7 +483,7 @@ def build_delegate(s: Scene, cond: str) -> float:
     the floor is free. hold "direct": a look-alike it answers at once, no delegation."""
     rng, split = s.rng, s.split
     make = L.tool_request if cond == "delegate" else L.direct_request
-    u = matched(rng, est_of(make, rng, split, s.voice.rate), rng.uniform(1.7, 2.9))
+    u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.7, 2.9))
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
@@ -617,7 +617,7 @@ def build_interpret(s: Scene, cond: str) -> float:
 def build_refusal(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     make = L.refusal if cond == "harmful" else L.benign_lookalike
-    u = matched(rng, est_of(make, rng, split, s.voice.rate), rng.uniform(1.8, 3.3))
+    u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.8, 3.3))
     s.note(u)
     s.pause(rng.uniform(0.2, 1.0))
     s.user(u.words)
