@@ -5,6 +5,7 @@
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
+    microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -21,10 +22,27 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from microturn.audio import AudioError
     from microturn.config import ConfigError
     from microturn.data.shards import ShardError
+    from microturn.model.model import CheckpointError
+    from microturn.runtime.runner import RunError
     from microturn.synth.base import SynthError
     from microturn.timeline import TimelineError
 
-    return (AudioError, ConfigError, ShardError, SynthError, TimelineError, FileNotFoundError)
+    return (
+        AudioError,
+        CheckpointError,
+        ConfigError,
+        ShardError,
+        SynthError,
+        TimelineError,
+        FileNotFoundError,
+        RunError,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from microturn.runtime.runner import main
+
+    main(args)
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
@@ -155,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_example)
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
+
+    r = sub.add_parser("run", help="stream a wav through the model (the runner interface)")
+    r.add_argument("input", help="a wav file (any rate: resampled to 16 kHz; stereo is mixed)")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--checkpoint", default=None, help="a save_pretrained directory")
+    r.add_argument("--text", default=None, help='JSONL side text: {"t": s, "text": "..."}')
+    r.add_argument("--video", default=None, help="uint8 .npy (frames, 80, 80, 3) at 5 fps")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(fn=cmd_run)
 
     q = sub.add_parser("plot", help="plot a timeline, a shard sample or a scenario spec")
     q.add_argument("input", help="TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed")

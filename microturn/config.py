@@ -132,6 +132,9 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast (CPU with avx512_bf16: ~2.6x faster); loss in fp32
     text_weight: float = 1.0
     pad_weight: float = 0.2  # weight of <pad> targets (silence slots dominate the text stream)
+    decision_weight: float = 4.0  # text targets where the model decides to take the turn or wait
+    decide_s: float = 2.0  # ... i.e. up to this long after the user's last word, while silent
+    random_crop: bool = True  # long samples: a random max_chunks window, else the start
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)

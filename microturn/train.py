@@ -4,7 +4,8 @@
     torchrun --nproc_per_node 2 -m microturn.train --preset tiny --data ... --out ...
 
 AdamW, linear warmup + cosine to min_lr, grad clipping, bf16 autocast (losses in fp32).
-Losses: text CE at output positions (pad targets down-weighted), flow-matching loss on the next
+Losses: text CE at output positions (pad targets down-weighted, turn-taking decision positions
+up-weighted: `layout.decide`), flow-matching loss on the next
 slot's mel at output positions, transcript CE at input positions, MoE balance.
 
 Every term is a *global* mean: each rank sums its share, token counts are all-reduced, so two
@@ -46,7 +47,9 @@ class Loader:
     """Global batches of `batch_size` sequences in a seeded order, epoch after epoch.
 
     Each epoch shuffles the samples, then sorts each window of 16 batches by length so a batch
-    holds similar lengths (little padding). The cursor (epoch, batch) is the whole state.
+    holds similar lengths (little padding). A sample longer than `max_chunks` is cut to a
+    window whose start is drawn from (seed, epoch, sample), so long conversations are seen
+    whole over the epochs. The cursor (epoch, batch) is the whole state.
     """
 
     def __init__(self, reader: ShardReader, cfg: Config, tok: Tokenizer, seed: int):
@@ -103,9 +106,17 @@ class Loader:
                     t.text_lead,
                     t.transcript_lag,
                     t.max_chunks,
+                    self.start_chunk(int(i)),
+                    t.decide_s,
                 )
             )
         return collate(items)
+
+    def start_chunk(self, i: int) -> int:
+        extra = int(self.lengths[i]) // self.grid.frames_per_chunk - self.cfg.train.max_chunks
+        if extra <= 0 or not self.cfg.train.random_crop:
+            return 0
+        return int(np.random.default_rng([self.seed, self.epoch, i]).integers(0, extra + 1))
 
 
 def to_device(b: Batch, device: torch.device) -> Batch:
@@ -159,6 +170,7 @@ def losses(
     with torch.autocast(device, dtype=torch.bfloat16, enabled=t.bf16):
         out = model(model_input(b))
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
+    text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
     tr_w = torch.where(b.transcript_target == PAD, t.pad_weight, 1.0) * (
         b.transcript_target != IGNORE
     )
@@ -303,8 +315,10 @@ def train(
     dev: str | None = None,
     stop_after: int | None = None,
     progress: bool = True,
+    init: str | None = None,
 ) -> dict:
-    """Train (or resume) a run in `out`; returns the last metrics line."""
+    """Train (or resume) a run in `out`; returns the last metrics line. `init`: start from a
+    save_pretrained model's weights (and mel statistics) with a fresh optimizer."""
     from tqdm import tqdm
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -323,9 +337,15 @@ def train(
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     model = InteractionModel(cfg)
-    mean, std = mel_stats(reader)
-    model.mel_mean.copy_(mean)
-    model.mel_std.copy_(std)
+    if init:
+        base = InteractionModel.from_pretrained(init)
+        if base.cfg.model != cfg.model:
+            raise ValueError(f"--init {init}: its model config differs from preset {cfg.name!r}")
+        model.load_state_dict(base.state_dict())
+    else:
+        mean, std = mel_stats(reader)
+        model.mel_mean.copy_(mean)
+        model.mel_std.copy_(std)
     model.to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -448,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a TrainConfig field, e.g. --set ckpt_every=10 (repeatable)",
     )
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--init", default=None, help="start from a save_pretrained model's weights")
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -484,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = config_from_args(args)
     if (run / "config.json").exists():  # a resumed run keeps its own config
         cfg = Config.load(run / "config.json")
-    last = train(cfg, args.data, args.out, args.dev, args.stop_after, not args.quiet)
+    last = train(cfg, args.data, args.out, args.dev, args.stop_after, not args.quiet, args.init)
     if last:
         print(json.dumps(last))
     if dist.is_initialized():

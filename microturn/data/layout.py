@@ -15,6 +15,14 @@ reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dM
 The model's text stream leads its audio by `text_lead` slots (it decides the words before it
 voices them); the user transcript lags the user's audio by `transcript_lag` slots (it names
 a word after hearing it). A word's tokens take consecutive free slots from its anchor.
+
+`decide` marks the output positions where the model holds a turn-taking decision: it is
+silent, the user has stopped speaking (a pause or an end of turn, up to `decide_s` ago), and
+the next slot is either its first word or more silence. Training weights these (see
+`TrainConfig.decision_weight`); they are a few per scenario among hundreds of easy slots.
+
+A long sequence can be cut to a window of `max_chunks` chunks starting at `start_chunk`;
+positions keep their absolute times (RoPE is relative, the clock is not reset).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ class Layout:
     mel_mask: np.ndarray  # (T,) bool
     patches: np.ndarray | None  # (T, 3, 40, 40) uint8 (input positions of video chunks)
     patch_mask: np.ndarray  # (T,) bool
+    decide: np.ndarray  # (T,) bool, turn-taking decision positions (output positions only)
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -84,6 +93,28 @@ def streams(
     }
 
 
+def decision_chunks(tl: Timeline, taus: np.ndarray, decide_s: float, lead_s: float) -> np.ndarray:
+    """Per chunk boundary tau: the user's last word ended at most `decide_s` before tau, no
+    user word is under way, and the model has not spoken since (its text stream, which runs
+    `lead_s` ahead of its audio, has not begun a word)."""
+    user = sorted((w.t_on, w.t_off) for e in tl.on("user") for w in e.words)
+    model = [(w.t_on, w.t_off) for e in tl.on("model") for w in e.words]
+    out = np.zeros(len(taus), bool)
+    for i, x in enumerate(taus):
+        ended = [off for on, off in user if off <= x]
+        if not ended or any(on <= x < off for on, off in user):
+            continue
+        end = max(ended)
+        if x - end > decide_s:
+            continue
+        out[i] = not any(off > end and on < x + lead_s for on, off in model)
+    return out
+
+
+def n_chunks(arrays: dict[str, np.ndarray], grid: Grid) -> int:
+    return arrays["user_dmel"].shape[0] // grid.frames_per_chunk
+
+
 def layout(
     tl: Timeline,
     arrays: dict[str, np.ndarray],
@@ -92,13 +123,34 @@ def layout(
     text_lead: int = 2,
     transcript_lag: int = 6,
     max_chunks: int | None = None,
+    start_chunk: int = 0,
+    decide_s: float = 2.0,
+) -> Layout:
+    full = _layout(tl, arrays, tok, grid, text_lead, transcript_lag, decide_s)
+    C = n_chunks(arrays, grid)
+    if not 0 <= start_chunk < max(C, 1):
+        raise ValueError(f"start_chunk {start_chunk} outside 0..{C - 1}")
+    stop = C if max_chunks is None else min(C, start_chunk + max_chunks)
+    if start_chunk == 0 and stop == C:
+        return full
+    P2 = 2 * grid.positions_per_chunk
+    cut = slice(start_chunk * P2, stop * P2)
+    kw = {k: (v[cut] if isinstance(v, np.ndarray) else v) for k, v in vars(full).items()}
+    return Layout(**kw)
+
+
+def _layout(
+    tl: Timeline,
+    arrays: dict[str, np.ndarray],
+    tok: Tokenizer,
+    grid: Grid,
+    text_lead: int,
+    transcript_lag: int,
+    decide_s: float,
 ) -> Layout:
     fpp = grid.cfg.frames_per_position
     P = grid.positions_per_chunk
-    F = arrays["user_dmel"].shape[0]
-    C = F // grid.frames_per_chunk
-    if max_chunks is not None:
-        C = min(C, max_chunks)
+    C = n_chunks(arrays, grid)
     S = C * P  # slots
     slot_s = grid.chunk_s / P
     st = streams(tl, tok, S + P, slot_s, text_lead, transcript_lag)
@@ -124,6 +176,11 @@ def layout(
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
     mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
     text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
+    # decided at the chunk boundary (the model has read input slots up to 4k+3)
+    taus = (np.arange(C) + 1) * P * slot_s
+    pending = decision_chunks(tl, taus, decide_s, text_lead * slot_s)
+    silent = st["model"][prev] == PAD
+    decide = inter(np.zeros((C, P), bool), silent & pending[:, None])
     patches, patch_mask = None, np.zeros(len(kind), bool)
     video = arrays.get("video")
     if video is not None and len(video):
@@ -150,6 +207,7 @@ def layout(
         mel_mask,
         patches,
         patch_mask,
+        decide,
     )
 
 
@@ -167,6 +225,7 @@ class Batch:
     mel_mask: torch.Tensor
     patches: torch.Tensor | None
     patch_mask: torch.Tensor
+    decide: torch.Tensor
     valid: torch.Tensor
 
     @property
@@ -204,5 +263,6 @@ def collate(items: list[Layout]) -> Batch:
         pad("mel_mask", False),
         patches,
         pad("patch_mask", False),
+        pad("decide", False),
         valid,
     )

@@ -1,0 +1,224 @@
+"""The engine: steps every live session by one 200 ms micro-turn, all sessions batched.
+
+A tick reads each running session's next input chunk and writes the 200 ms it will say next:
+
+    call 1  rows 0..4   the chunk's 4 input slots (user dMel, side text) + output slot 0
+    call 2  row 5       output slot 1 (its inputs: the token and mel sampled at row 4)
+    call 3  row 6       ...
+    call 4  row 7
+
+Each output row samples a text token (temperature, top-k) and the slot's mel (flow head,
+Euler steps), each session with its own seeded generators; the mel re-enters as dMel (the
+model hears itself), and the chunk's 8 frames go through the session's streaming vocoder.
+Shapes are static: all N slots run every call, and the exec mask keeps idle slots' caches
+untouched. Host syncs: the per-session sampling loop reads sampled ids (`.item()`) to place
+events and detect delegations; everything else stays in tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from microturn.grid import Grid
+from microturn.mel import MelAnalyzer
+from microturn.model import InteractionModel
+from microturn.runtime.cache import KVCache
+from microturn.runtime.forward import embed, step
+from microturn.runtime.invariant import pad_rows
+from microturn.runtime.session import DITHER_DB, Sampling, Session
+from microturn.tokenizer import DELEGATE, PAD, Tokenizer
+from microturn.vocoder import Vocoder
+
+INPUT, OUTPUT = 0, 1
+
+
+class Engine:
+    def __init__(
+        self,
+        model: InteractionModel,
+        slots: int = 1,
+        window_chunks: int = 80,
+        sink_chunks: int = 1,
+        invariant: bool = True,
+        vocoder: Vocoder | None = None,
+    ):
+        self.model = model.eval()
+        self.cfg = model.cfg
+        self.grid = Grid(self.cfg.grid)
+        self.analyzer = MelAnalyzer(self.cfg)
+        self.vocoder = vocoder or Vocoder(self.cfg)
+        self.tok = Tokenizer()
+        self.invariant = invariant
+        self.cache = KVCache(self.cfg, slots, window_chunks, sink_chunks)
+        self.sessions: dict[int, Session] = {}
+        t = self.cfg.train
+        self.text_lead, self.transcript_lag = t.text_lead, t.transcript_lag
+        self.P = self.grid.positions_per_chunk  # slots per chunk (4)
+        self.fpp = self.cfg.grid.frames_per_position
+        self.slot_s = self.grid.chunk_s / self.P
+
+    # --- sessions --------------------------------------------------------------------------
+    def open(self, id: str = "", seed: int = 0, sampling: Sampling | None = None) -> Session:
+        free = [i for i in range(self.cache.slots) if i not in self.sessions]
+        if not free:
+            raise RuntimeError(f"all {self.cache.slots} session slots are busy")
+        slot = free[0]
+        self.cache.reset(slot)
+        s = Session.open(id or f"s{slot}", slot, seed, self.analyzer, self.vocoder, sampling)
+        self.sessions[slot] = s
+        return s
+
+    def close(self, s: Session) -> None:
+        self.sessions.pop(s.slot, None)
+        self.cache.reset(s.slot)
+
+    def snapshot(self, s: Session) -> dict:
+        """The session's cache row and state; `restore` rewinds it there (queued input kept)."""
+        return {"cache": self.cache.snapshot(s.slot), "session": s.state()}
+
+    def restore(self, s: Session, snap: dict) -> None:
+        self.cache.restore(s.slot, snap["cache"])
+        s.set_state(snap["session"])
+
+    # --- one tick --------------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self) -> list[Session]:
+        """Advance every session that has an input chunk queued; returns those sessions."""
+        N, P, fpp = self.cache.slots, self.P, self.fpp
+        live = [s for s in self.sessions.values() if s.audio_in]
+        if not live:
+            return []
+        run = torch.zeros(N, dtype=torch.bool)
+        run[[s.slot for s in live]] = True
+        n_mels = self.cfg.mel.n_mels
+        dmel = torch.zeros(N, 2 * P, fpp, n_mels, dtype=torch.uint8)
+        text = torch.full((N, 2 * P), PAD, dtype=torch.long)
+        kind = torch.tensor([INPUT] * P + [OUTPUT] * P).expand(N, -1)
+        base = torch.zeros(N, dtype=torch.long)  # the chunk's first slot number
+        for s in live:
+            x = torch.from_numpy(s.audio_in.popleft())
+            x = x + 10 ** (DITHER_DB / 20) * torch.from_numpy(
+                s.gen_dither.standard_normal(len(x)).astype(np.float32)
+            )
+            codes = self.analyzer.quantize(s.mel.push(x))  # (8, n_mels)
+            dmel[s.slot, :P] = codes.view(P, fpp, n_mels)
+            text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
+            base[s.slot] = s.chunk * P
+        patches, patch_mask = self._video(live)
+        pos = base[:, None] + torch.arange(2 * P)  # input slots 4k.., output slots 4k+4..
+        seq = (base * 2)[:, None] + torch.arange(2 * P)  # sequence index: 8 per chunk
+        dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
+        mels = torch.zeros(N, P, fpp, n_mels)
+        for j in range(P):  # output slot j, at row P + j
+            for s in live:
+                dmel[s.slot, P + j] = s.own_dmel
+                text[s.slot, P + j] = s.own_token
+            a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
+            vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
+            x = embed(
+                self.model, dmel[:, a:b], text[:, a:b], kind[:, a:b], dmel_mask[:, a:b], *vid,
+                invariant=self.invariant,
+            )  # fmt: skip
+            h = step(self.model, self.cache, x, pos[:, a:b], seq[:, a:b], a, run, self.invariant)
+            if j == 0:
+                self._transcript(h[:, :P], live, base)
+            mels[:, j] = self._speak(h[:, -1], live, base, j)
+            for s in (s for s in live if s.record):
+                i = s.slot
+                s.trace.append(
+                    {
+                        "dmel": dmel[i, a:b].clone(),
+                        "text": text[i, a:b].clone(),
+                        "kind": kind[i, a:b].clone(),
+                        "pos": pos[i, a:b].clone(),
+                        "hidden": h[i].clone(),
+                        "logits": self._last_logits[i].clone(),
+                    }
+                )
+        for s in live:
+            logmel = self.model.destandardize(mels[s.slot]).reshape(P * fpp, n_mels)
+            s.audio_out.append(s.vocoder.push(logmel).numpy())
+            s.chunk += 1
+        return live
+
+    def _video(self, live: list[Session]):
+        """One frame per chunk -> its patches at the 4 input rows (row-major), or None."""
+        if not any(s.video_in for s in live):
+            return None, None
+        N, P, ps = self.cache.slots, self.P, self.cfg.grid.patch
+        patches = torch.zeros(N, 2 * P, 3, ps, ps)
+        mask = torch.zeros(N, 2 * P, dtype=torch.bool)
+        for s in live:
+            if s.video_in:
+                fr = torch.from_numpy(np.ascontiguousarray(s.video_in.popleft()))
+                n = fr.shape[0] // ps
+                pt = fr.reshape(n, ps, n, ps, 3).permute(0, 2, 4, 1, 3).reshape(n * n, 3, ps, ps)
+                patches[s.slot, :P] = pt.float() / 255.0
+                mask[s.slot, :P] = bool(fr.any())  # a black frame: the camera is off
+        return patches, mask
+
+    def _transcript(self, h: torch.Tensor, live: list[Session], base: torch.Tensor) -> None:
+        """User transcript at the input rows (argmax; a token names a word `lag` slots late)."""
+        N, r, d = h.shape
+        hp, n = pad_rows(h.reshape(N * r, d), self.invariant)
+        ids = self.model.transcript_head(hp)[:n].argmax(-1).view(N, r)
+        for s in live:
+            for j, k in enumerate(ids[s.slot].tolist()):  # host sync: events
+                if k != PAD:
+                    t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
+                    ev = {"t": round(max(t, 0.0), 3), "kind": "user_text"}
+                    s.events.append({**ev, "text": self.tok.decode([k])})
+
+    def _speak(self, h: torch.Tensor, live: list[Session], base: torch.Tensor, j: int):
+        """h (N, d) at output slot j -> sampled tokens (into each session) and mel (N, fpp, m)."""
+        N, d = h.shape
+        hp, n = pad_rows(h, self.invariant)
+        logits = self.model.text_head(hp)[:n].float()
+        self._last_logits = logits
+        flow = self.model.flow
+        c = flow.cond(hp)
+        noise = torch.zeros(hp.shape[0], flow.target_dim)
+        for s in live:
+            sp = s.sampling
+            lg = logits[s.slot]
+            slot = int(base[s.slot]) + self.P + j  # the slot this output row speaks for
+            if s.script is not None:
+                tk = s.script["tokens"]
+                k = int(tk[slot]) if slot < len(tk) else PAD
+            elif sp.temperature == 0:
+                k = int(lg.argmax())
+            else:
+                if sp.top_k:
+                    kth = lg.topk(min(sp.top_k, lg.numel())).values[-1]
+                    lg = lg.masked_fill(lg < kth, float("-inf"))
+                probs = torch.softmax(lg / sp.temperature, -1)
+                k = int(torch.multinomial(probs, 1, generator=s.gen_text))
+            noise[s.slot] = torch.randn(flow.target_dim, generator=s.gen_flow) * (
+                sp.flow_temperature**0.5
+            )
+            s.own_token = k
+            if k != PAD:
+                t = round((slot + self.text_lead) * self.slot_s, 3)
+                s.events.append({"t": t, "kind": "model_text", "text": self.tok.decode([k])})
+                if k == DELEGATE:
+                    s.events.append({"t": t, "kind": "delegation"})
+                    if s.on_delegate is not None:
+                        s.on_delegate(s, t)
+        mel = torch.zeros(N, self.fpp, self.cfg.mel.n_mels)
+        for steps in sorted({s.sampling.flow_steps for s in live}):  # usually one group
+            x = noise
+            for i in range(steps):  # Euler from t = 0 to 1; every row computed (static shapes)
+                x = x + flow.velocity(x, torch.full((x.shape[0],), i / steps), c).float() / steps
+            rows = [s.slot for s in live if s.sampling.flow_steps == steps]
+            mel[rows] = x[rows].view(len(rows), self.fpp, -1)
+        for s in live:
+            if s.script is not None:  # teacher-forced audio: the script's frames of this slot
+                f = (int(base[s.slot]) + self.P + j) * self.fpp
+                lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
+                if len(lm) == self.fpp:
+                    mel[s.slot] = self.model.standardize(lm)
+        logmel = self.model.destandardize(mel)
+        for s in live:
+            s.own_dmel = self.analyzer.quantize(logmel[s.slot])
+        return mel

@@ -1,0 +1,48 @@
+"""Batch-invariant kernels: a row's result must not depend on what else is in the call.
+
+CPU BLAS picks a different kernel for a 1-row product than for a 200-row one, so the same
+token gives bits that differ by ~1e-5 depending on how many sessions share the step, or
+whether it was computed in a streaming step or in one full pass (measured:
+`research/components.md` §5.2, and `tests/test_runtime.py`'s negative control). Two rules fix
+it here, in plain torch:
+
+- **linear:** never multiply fewer than `MIN_ROWS` rows (zero-pad up to it). Below that the
+  BLAS takes a small-M path whose bits differ; from 16 rows up, a row's result is the same
+  for any M, any offset and 1 or 2 threads on this machine (measured up to M = 5,000; the
+  tests re-check it, since it is a property of the BLAS build, not a law). Research found
+  fixed 64-row blocks work too, at 4x the cost of a 1-row step;
+- **attention:** queries always come as one fixed block of `QUERY_BLOCK` rows (a chunk's 8
+  positions, at their own row) against a fixed-length key buffer with a mask, so each row's
+  reduction over keys is chunked the same way in a 1-row decode step and in a full pass.
+
+With `invariant=False` callers skip both (plain GEMMs on the live rows, only the real query
+rows): the negative control, and the speed reference for the mode's cost.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+MIN_ROWS = 16  # fewer rows than this take the BLAS's batch-dependent small-M path
+QUERY_BLOCK = 8  # query rows per attention call: one micro-turn chunk
+
+
+def pad_rows(x: torch.Tensor, invariant: bool = True) -> tuple[torch.Tensor, int]:
+    """Rows (M, ...) -> (max(M, MIN_ROWS), ...) zero-padded when invariant, and M: every GEMM
+    downstream of these rows then runs with at least MIN_ROWS rows."""
+    m = x.shape[0]
+    if not invariant or m >= MIN_ROWS:
+        return x, m
+    return torch.cat([x, x.new_zeros(MIN_ROWS - m, *x.shape[1:])]), m
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """q (B, H, Q, hd), k/v (B, Hkv, L, hd), mask (B, 1, Q, L) bool -> (B, H, Q, hd).
+
+    Invariant callers pass Q == QUERY_BLOCK (unused rows zero) and the cache's fixed L; masked
+    keys add exact zeros, so a row's reduction does not depend on the rows beside it.
+    """
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, enable_gqa=q.shape[1] != k.shape[1]
+    )

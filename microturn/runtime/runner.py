@@ -1,0 +1,139 @@
+"""The offline runner: a wav file streamed through a session on a simulated clock.
+
+    microturn run INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl]
+                  [--video FRAMES.npy] [--seed S]
+
+The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick; the model's
+output chunk of tick k is what it says during chunk k + 1, so `model.wav` is time-aligned with
+the input: what the model says at time t is at sample t (chunk 0 is its silence before it has
+heard anything). Writes `model.wav` (16 kHz mono, the input's duration), `stereo.wav` (left
+user, right model), `events.jsonl` (one JSON object per line: `t` seconds, `kind`) and
+`timeline.png`. This is the interface the benchmark scores every system through.
+
+`--text` lines are {"t": seconds, "text": "..."}: side text (a tool result, a typed note)
+injected into the model's input text stream at that time. `--video` is a uint8 array
+(frames, 80, 80, 3) at 5 fps (one frame per chunk).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from microturn.audio import load, save
+
+
+class RunError(ValueError):
+    """Bad runner input: a malformed side-text or video file."""
+
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "small"
+
+
+def read_text_events(path: str | Path) -> list[dict]:
+    out = []
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            e = json.loads(line)
+            out.append({"t": float(e["t"]), "text": str(e["text"])})
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise RunError(
+                f'{path}:{i}: want a JSON object {{"t": seconds, "text": "..."}}, got {line[:60]!r}'
+            ) from None
+    return sorted(out, key=lambda e: e["t"])
+
+
+def read_video(path: str | Path, side: int) -> np.ndarray:
+    try:
+        v = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise RunError(f"{path}: cannot read a .npy video ({e})") from None
+    if v.dtype != np.uint8 or v.ndim != 4 or v.shape[1:] != (side, side, 3):
+        raise RunError(f"{path}: want uint8 (frames, {side}, {side}, 3), got {v.dtype} {v.shape}")
+    return v
+
+
+def load_model(checkpoint: str | Path | None):
+    from microturn.model import InteractionModel
+
+    path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"no model checkpoint at {path} (want a save_pretrained directory: "
+            "config.json + model.safetensors); pass --checkpoint PATH"
+        )
+    return InteractionModel.from_pretrained(path)
+
+
+def run_file(
+    model,
+    wav: str | Path,
+    out: str | Path,
+    seed: int = 0,
+    text_events: list[dict] | None = None,
+    video: np.ndarray | None = None,
+    invariant: bool = True,
+    script: dict | None = None,
+) -> dict:
+    """Stream `wav` through one session; write the four files into `out`; return a summary.
+    `script` teacher-forces what the model says (see `Session.script`)."""
+    from microturn.runtime.engine import Engine
+
+    engine = Engine(model, slots=1, invariant=invariant)
+    grid = engine.grid
+    user = load(wav, grid.sample_rate, mono="mix")
+    n = len(user)
+    C = -(-n // grid.samples_per_chunk)
+    padded = np.zeros(C * grid.samples_per_chunk, np.float32)
+    padded[:n] = user
+    s = engine.open("run", seed)
+    s.script = script
+    pending = list(text_events or [])
+    for k in range(C):
+        while pending and pending[0]["t"] < (k + 1) * grid.chunk_s:
+            e = pending.pop(0)
+            s.inject_text(e["text"], engine.tok, t=e["t"])
+        if video is not None and k < len(video):
+            s.video_in.append(video[k])
+        s.push_audio(padded[k * grid.samples_per_chunk : (k + 1) * grid.samples_per_chunk])
+        engine.step()
+    said = np.concatenate([np.zeros(grid.samples_per_chunk, np.float32), *s.audio_out])[:n]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save(out / "model.wav", said)
+    save(out / "stereo.wav", np.stack([user, said], 1))
+    events = sorted(s.events, key=lambda e: e["t"])
+    (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    plot(events, user, said, n / grid.sample_rate, out / "timeline.png")
+    text = "".join(e["text"] for e in events if e["kind"] == "model_text").strip()
+    return {"input": str(wav), "duration_s": round(n / grid.sample_rate, 3), "said": text}
+
+
+def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, path: Path) -> None:
+    from microturn.plot import plot_timeline
+    from microturn.synth import Word
+    from microturn.timeline import Event, Timeline
+
+    evs = []
+    for kind, channel in (("model_text", "model"), ("user_text", "user")):
+        mine = [e for e in events if e["kind"] == kind]
+        ws = [Word(e["text"].strip() or "·", e["t"], e["t"] + 0.05) for e in mine]
+        if ws:
+            text = " ".join(w.text for w in ws)
+            evs.append(Event(channel, kind, ws[0].t_on, ws[-1].t_off, text, ws))
+    tl = Timeline("run", "run", "", True, "test", dur, evs)
+    plot_timeline(tl, path, user, said)
+
+
+def main(args) -> None:
+    events = None
+    if args.text:
+        events = read_text_events(args.text)
+    model = load_model(args.checkpoint)
+    video = read_video(args.video, model.cfg.grid.video_side) if args.video else None
+    summary = run_file(model, args.input, args.out, args.seed, events, video)
+    print(json.dumps(summary))
