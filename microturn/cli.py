@@ -5,6 +5,7 @@
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
+    microturn bench   runtime [--quick]
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_example)
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
+    b = sub.add_parser("bench", help="benchmarks: `microturn bench runtime --help`")
+    b.add_argument("what", choices=["runtime"])
 
     r = sub.add_parser("run", help="stream a wav through the model (the runner interface)")
     r.add_argument("input", help="a wav file (any rate: resampled to 16 kHz; stereo is mixed)")
@@ -196,6 +199,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.train import main as train_main
 
         return train_main(argv[1:])
+    if argv[:2] == ["bench", "runtime"]:
+        from microturn.runtime.bench import main as bench_main
+
+        return bench_main(argv[2:])
     args = build_parser().parse_args(argv)
     try:
         args.fn(args)

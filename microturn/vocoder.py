@@ -54,12 +54,21 @@ class Vocoder:
         self.pinv = torch.linalg.pinv(self.fb)  # (n_freq, n_mels)
         self.step = 1.0 / torch.linalg.matrix_norm(self.fb @ self.fb.T, ord=2).item()  # 1/Lipschitz
         self.window = torch.hann_window(self.win, periodic=True)
+        left = (self.n_fft - self.win) // 2  # torch.stft centres a short window in n_fft
+        self.window_full = torch.nn.functional.pad(
+            self.window, (left, self.n_fft - self.win - left)
+        )
+        self._env: dict[int, torch.Tensor] = {}
 
     def spectrum(self, logmel: torch.Tensor) -> torch.Tensor:
         """(T, n_mels) log10 mel -> (T, n_fft//2 + 1) linear magnitude >= 0 (NNLS, FISTA).
 
         Rows are independent, so a chunk inverts exactly as it would inside a whole utterance.
         """
+        rows = logmel.shape[0]  # GEMMs of < 16 rows round differently (runtime/invariant.py)
+        logmel = torch.cat(
+            [logmel.float(), logmel.new_full((max(0, 16 - rows), logmel.shape[1]), -10.0)]
+        )
         target = 10.0 ** logmel.float()
         s = (target @ self.pinv.T).clamp_min(0)  # nnls_iter=0: plain pinv + clamp
         y, t = s, 1.0
@@ -67,7 +76,7 @@ class Vocoder:
             s_new = (y - self.step * ((y @ self.fb.T - target) @ self.fb)).clamp_min(0)
             t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
             y, s, t = s_new + ((t - 1) / t_new) * (s_new - s), s_new, t_new
-        return s
+        return s[:rows]
 
     def _stft(self, x: torch.Tensor) -> torch.Tensor:
         """(n,) -> (n_freq, n // synth_hop + 1) complex, frame j centred on sample j*synth_hop."""
@@ -83,9 +92,29 @@ class Vocoder:
         )
 
     def _istft(self, spec: torch.Tensor, n: int) -> torch.Tensor:
-        return torch.istft(
-            spec, self.n_fft, self.synth_hop, self.win, self.window, center=True, length=n
-        )
+        """(B, n_freq, F) complex -> (B, n) samples: torch.istft's centred overlap-add, written
+        out so that each row's bits do not depend on the batch (torch.istft's batched inverse
+        FFT rounds differently for different batch sizes; a 2-D irfft + fold does not)."""
+        B, nf, n_frames = spec.shape
+        rows = spec.transpose(1, 2).reshape(B * n_frames, nf).contiguous()  # strides matter too
+        fr = torch.fft.irfft(rows, n=self.n_fft)
+        fr = (fr * self.window_full).view(B, n_frames, self.n_fft)
+        L = (n_frames - 1) * self.synth_hop + self.n_fft
+        y = torch.nn.functional.fold(
+            fr.transpose(1, 2), (1, L), (1, self.n_fft), stride=(1, self.synth_hop)
+        ).view(B, L)
+        env = self._envelope(n_frames)
+        a = self.n_fft // 2
+        return y[:, a : a + n] / env[a : a + n]
+
+    def _envelope(self, n_frames: int) -> torch.Tensor:
+        """Sum of squared windows under the overlap-add (zeros guarded), cached per length."""
+        if n_frames not in self._env:
+            w2 = (self.window_full**2)[None, :, None].expand(1, -1, n_frames)
+            L = (n_frames - 1) * self.synth_hop + self.n_fft
+            env = torch.nn.functional.fold(w2, (1, L), (1, self.n_fft), stride=(1, self.synth_hop))
+            self._env[n_frames] = torch.where(env.view(L) > 1e-11, env.view(L), 1.0)
+        return self._env[n_frames]
 
     def _render(
         self,
@@ -102,21 +131,37 @@ class Vocoder:
         end); fixed: (P,) samples already emitted at the buffer's start, re-imposed every
         iteration. Returns (n,) samples.
         """
+        mag = self._magnitudes(spec, first, b0, n)
+        return self._griffin_lim(mag[None], fixed[None], n, [gen])[0]
+
+    def _magnitudes(self, spec: torch.Tensor, first: int, b0: int, n: int) -> torch.Tensor:
+        """(K, n_freq) analysis magnitudes -> (n_freq, F) on the synthesis grid of the buffer."""
         pos = (b0 + self.synth_hop * torch.arange(n // self.synth_hop + 1)) / self.hop - first
         pos = pos.clamp(0, spec.shape[0] - 1)  # hold the edge frames (future unknown)
         i0 = pos.floor().long()
         i1, f = (i0 + 1).clamp(max=spec.shape[0] - 1), (pos - i0)[:, None]
         log_s = spec.clamp_min(1e-10).log()  # log-linear: 0.2-0.3 dB lower LSD than linear
-        mag = (log_s[i0] * (1 - f) + log_s[i1] * f).exp().T  # (n_freq, F)
-        p = fixed.shape[0]
-        init = self._stft(torch.cat([fixed, fixed.new_zeros(n - p)]))  # phase of the past
-        rand = torch.exp(2j * math.pi * torch.rand(init.shape, generator=gen))
+        return (log_s[i0] * (1 - f) + log_s[i1] * f).exp().T  # (n_freq, F)
+
+    def _griffin_lim(
+        self, mag: torch.Tensor, fixed: torch.Tensor, n: int, gens: list[torch.Generator]
+    ) -> torch.Tensor:
+        """Batched fast Griffin-Lim: mag (B, n_freq, F), fixed (B, P) -> (B, n) samples.
+
+        Rows never mix (FFTs and elementwise ops only), so a stream's samples are the same
+        alone or in a batch; each row draws its initial random phase from its own generator.
+        """
+        p = fixed.shape[1]
+        buf = torch.cat([fixed, fixed.new_zeros(fixed.shape[0], n - p)], 1)
+        init = self._stft(buf)  # phase of the past
+        rand = torch.stack([torch.rand(init.shape[1:], generator=g) for g in gens])
+        rand = torch.exp(2j * math.pi * rand)
         angles = torch.where(init.abs() > 1e-6, init / init.abs().clamp_min(1e-12), rand)
         prev = torch.zeros_like(angles)
         alpha = self.momentum / (1 + self.momentum)  # fast GL: t_n + m (t_n - t_{n-1}), rescaled
         for _ in range(self.n_iter):
             x = self._istft(mag * angles, n)
-            rebuilt = self._stft(torch.cat([fixed, x[p:]]))
+            rebuilt = self._stft(torch.cat([fixed, x[:, p:]], 1))
             angles = rebuilt - alpha * prev
             angles = angles / angles.abs().clamp_min(1e-12)
             prev = rebuilt
@@ -165,23 +210,39 @@ class VocoderStream:
 
     def push(self, logmel_chunk: torch.Tensor) -> torch.Tensor:
         """(frames_per_chunk, n_mels) log10 mel -> (samples_per_chunk,) float32 samples."""
-        n_chunk = self.v.grid.samples_per_chunk
-        if logmel_chunk.shape[0] != self.v.grid.frames_per_chunk:
-            raise ValueError(
-                f"expected {self.v.grid.frames_per_chunk} frames, got {logmel_chunk.shape[0]}"
-            )
-        self.spec = torch.cat([self.spec, self.v.spectrum(logmel_chunk)])
-        e0 = self.n_out - self.latency_samples  # absolute start of what we emit now
-        n = self.context + n_chunk + self.v.tail
-        x = self.v._render(self.spec, self.first, e0 - self.context, n, self.past, self.gen)
-        y = x[self.context : self.context + n_chunk].clone()
-        if e0 < 0:  # latency pre-roll: silence, as the analysis assumes before the start
-            y[: min(-e0, n_chunk)] = 0
-        self.past = torch.cat([self.past, y])[-self.context :]
-        self.n_out += n_chunk
-        drop = max(0, self.spec.shape[0] - self.keep)
-        self.spec, self.first = self.spec[drop:], self.first + drop
-        return y
+        return VocoderStream.push_many([self], logmel_chunk[None])[0]
+
+    @staticmethod
+    def push_many(streams: list[VocoderStream], logmel: torch.Tensor) -> torch.Tensor:
+        """One chunk for each of several streams of the same vocoder, Griffin-Lim batched:
+        logmel (B, frames_per_chunk, n_mels) -> (B, samples_per_chunk). Each stream's samples
+        equal what its own `push` would give."""
+        v = streams[0].v
+        n_chunk, fpc = v.grid.samples_per_chunk, v.grid.frames_per_chunk
+        if logmel.shape[1] != fpc or len(logmel) != len(streams):
+            raise ValueError(f"expected ({len(streams)}, {fpc}, n_mels), got {tuple(logmel.shape)}")
+        if any(s.v is not v or s.context != streams[0].context for s in streams):
+            raise ValueError("push_many needs streams of one vocoder and one context length")
+        spec = v.spectrum(logmel.reshape(-1, logmel.shape[-1])).view(len(streams), fpc, -1)
+        n = streams[0].context + n_chunk + v.tail
+        mags, starts = [], []
+        for s, sp in zip(streams, spec, strict=True):
+            s.spec = torch.cat([s.spec, sp])
+            e0 = s.n_out - s.latency_samples  # absolute start of what we emit now
+            mags.append(v._magnitudes(s.spec, s.first, e0 - s.context, n))
+            starts.append(e0)
+        x = v._griffin_lim(
+            torch.stack(mags), torch.stack([s.past for s in streams]), n, [s.gen for s in streams]
+        )
+        out = x[:, streams[0].context : streams[0].context + n_chunk].clone()
+        for s, y, e0 in zip(streams, out, starts, strict=True):
+            if e0 < 0:  # latency pre-roll: silence, as the analysis assumes before the start
+                y[: min(-e0, n_chunk)] = 0
+            s.past = torch.cat([s.past, y])[-s.context :]
+            s.n_out += n_chunk
+            drop = max(0, s.spec.shape[0] - s.keep)
+            s.spec, s.first = s.spec[drop:], s.first + drop
+        return out
 
 
 def lsd_db(x: torch.Tensor, y: torch.Tensor, cfg, speech_db: float = 40.0) -> float:

@@ -28,7 +28,7 @@ from microturn.runtime.forward import embed, step
 from microturn.runtime.invariant import pad_rows
 from microturn.runtime.session import DITHER_DB, Sampling, Session
 from microturn.tokenizer import DELEGATE, PAD, Tokenizer
-from microturn.vocoder import Vocoder
+from microturn.vocoder import Vocoder, VocoderStream
 
 INPUT, OUTPUT = 0, 1
 
@@ -136,9 +136,11 @@ class Engine:
                         "logits": self._last_logits[i].clone(),
                     }
                 )
-        for s in live:
-            logmel = self.model.destandardize(mels[s.slot]).reshape(P * fpp, n_mels)
-            s.audio_out.append(s.vocoder.push(logmel).numpy())
+        rows = [s.slot for s in live]
+        logmel = self.model.destandardize(mels[rows]).reshape(len(live), P * fpp, n_mels)
+        audio = VocoderStream.push_many([s.vocoder for s in live], logmel)  # batched GL
+        for s, a in zip(live, audio, strict=True):
+            s.audio_out.append(a.numpy())
             s.chunk += 1
         return live
 
