@@ -50,6 +50,11 @@ class Tokenizer:
     def decode(self, ids: list[int]) -> str:
         return self.tk.decode([i for i in ids if i >= len(SPECIALS)]).strip()
 
+    def piece(self, i: int) -> str:
+        """One token's text as it joins the stream: a word's first token keeps its leading
+        space, so pieces concatenate back into words; specials give their name."""
+        return SPECIALS[i] if i < len(SPECIALS) else self.tk.decode([i])
+
 
 def corpus(n: int = 40_000, seed: int = 0) -> Iterator[str]:
     """Sentences from every generator of the data engine, all splits."""

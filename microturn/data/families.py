@@ -152,7 +152,7 @@ def build_turn(s: Scene, cond: str) -> float:
     if cond == "eot":
         speak_chunks(s, u.words, cuts, prosody, pauses)
         t_end = s.t
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(reply))
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(reply), ref=t_end)
     else:
         speak_chunks(s, u.words[:h], cuts, prosody, pauses)
         t_end = s.t
@@ -169,7 +169,7 @@ def build_turn(s: Scene, cond: str) -> float:
             s.user(rest, source=(u.words, h, len(u.words)), role="final")
         else:
             s.user(rest, role="final")
-        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(reply))
+        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(reply), ref=s.t)
     s.meta["prosody"] = prosody
     s.model(reply, at=s.t + reply_gap(rng))
     return t_end
@@ -234,7 +234,7 @@ def build_backchannel(s: Scene, cond: str) -> float:
                 s.pause(rng.uniform(0.05, 0.15))
     t_end = s.t
     ack = L.backchannel(rng).words
-    s.want("speak", t_end - 0.2, t_end + 1.5)
+    s.want("speak", t_end - 0.2, t_end + 1.5, ref=t_end)
     s.model(ack, at=t_end + reply_gap(rng))
     s.meta["probe_pause"] = list(probe)
     return decision
@@ -303,7 +303,7 @@ def build_barge_in(s: Scene, cond: str) -> float:
         ikind = u.attrs.get("kind", "stop")
         if ikind == "question" and u.answer:
             s.model(u.answer, at=e.t_off + reply_gap(rng))
-            s.want("speak", e.t_off - 0.2, e.t_off + 1.5, " ".join(u.answer))
+            s.want("speak", e.t_off - 0.2, e.t_off + 1.5, " ".join(u.answer), ref=e.t_off)
         elif ikind == "repeat":
             s.model(req.answer[:8], at=e.t_off + reply_gap(rng))
         s.meta["interrupt_kind"] = ikind
@@ -358,7 +358,7 @@ def build_elapsed(s: Scene, cond: str) -> float:
     if cond == "ask":
         ans = ["about", *L.number_words(elapsed).split(), "seconds"]
         s.model(ans, at=t_end + reply_gap(rng))
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(ans), value=t_end - t_mark)
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(ans), value=t_end - t_mark, ref=t_end)
     else:
         s.model(["okay"], at=t_end + reply_gap(rng), kind="ack")
         s.want("no_number", t_end, t_end + 3.0)
@@ -404,7 +404,7 @@ def build_timed(s: Scene, cond: str) -> float:
         tol = max(0.4, 0.1 * (t - t_req))
         if cond == "timed":
             s.model(w, at=t, kind="timed")
-            s.want("speak", t - tol, t + tol, " ".join(w))
+            s.want("speak", t - tol, t + tol, " ".join(w), ref=t)
         else:
             s.want("silent", t - tol, t + tol)
     s.meta["timed_kind"] = a["kind"]
@@ -435,7 +435,7 @@ def build_cue(s: Scene, cond: str) -> float:
                 s.beep(t, 1000.0)
                 w = L.number_words(i + 1).split()
                 s.model(w, at=t + 0.2 + rng.uniform(0.1, 0.3), kind="count")
-                s.want("speak", t + 0.2, t + 1.7, " ".join(w))
+                s.want("speak", t + 0.2, t + 1.7, " ".join(w), ref=t)
             else:
                 s.beep(t, 500.0, kind="tone")  # a lure tone: not "the beep"
         s.meta["n_beeps"] = n if cond == "count" else 0
@@ -456,7 +456,7 @@ def build_cue(s: Scene, cond: str) -> float:
                 else:
                     e = s.user([a["cue"]], kind="cue")
                 s.model(a["response"].split(), at=e.t_off + rng.uniform(0.2, 0.5), kind="cue")
-                s.want("speak", e.t_off, e.t_off + 1.5, a["response"])
+                s.want("speak", e.t_off, e.t_off + 1.5, a["response"], ref=e.t_off)
             else:
                 lure = rng.random() < 0.6
                 if a["cue"] == "beep":
@@ -491,7 +491,7 @@ def build_delegate(s: Scene, cond: str) -> float:
     t_reply = t_end + reply_gap(rng)
     if cond == "direct":
         s.model(u.answer, at=t_reply)
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer))
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
         s.want("no_delegate", t_end, t_end + 3.0)
         return t_end
     a = u.attrs
@@ -524,12 +524,12 @@ def build_delegate(s: Scene, cond: str) -> float:
         start = max(start, ack.t_off + 0.3)
         s.t = start
         s.user(q.words)
-        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(q.answer))
+        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(q.answer), ref=s.t)
         qa = s.model(q.answer, at=s.t + reply_gap(rng))
         busy_until = qa.t_off
     t_say = max(t_res, busy_until, s.t) + rng.uniform(0.3, 0.8)
     s.model(u.answer, at=t_say, kind="result")
-    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(u.answer), woven=True)
+    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(u.answer), woven=True, ref=t_say)
     s.meta["tool_latency"] = latency
     return t_end
 
@@ -571,7 +571,7 @@ def build_repair(s: Scene, cond: str) -> float:
         s.user(u.words[k:], role="final")
         ans = u.answer
     s.model(ans, at=s.t + reply_gap(rng))
-    s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(ans))
+    s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(ans), ref=s.t)
     return t_end
 
 
@@ -605,7 +605,7 @@ def build_interpret(s: Scene, cond: str) -> float:
             at = max(e.t_off + rng.uniform(0.2, 0.5), busy + 0.1)
             m = s.model(es.split(), at=at, kind="translation")
             busy = m.t_off
-            s.want("speak", e.t_off, e.t_off + 2.0, es)
+            s.want("speak", e.t_off, e.t_off + 2.0, es, ref=e.t_off)
         s.pause(rng.uniform(0.5, 1.2))
     if cond == "listen":
         s.want("silent", t0, s.t)
@@ -623,7 +623,9 @@ def build_refusal(s: Scene, cond: str) -> float:
     s.user(u.words)
     t_end = s.t
     s.model(u.answer, at=t_end + reply_gap(rng))
-    s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), refuse=cond == "harmful")
+    s.want(
+        "speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), refuse=cond == "harmful", ref=t_end
+    )
     return t_end
 
 
@@ -649,7 +651,7 @@ def build_qa(s: Scene, cond: str) -> float:
     t_end = s.t
     if cond == "ask":
         s.model(u.answer, at=t_end + reply_gap(rng))
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer))
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
     else:
         s.want("silent", t_end, t_end + 2.5)
     return t_end
@@ -693,7 +695,7 @@ def build_visual(s: Scene, cond: str) -> float:
         if cond == "light":
             cols[-1] = "green"
             s.model(ins.answer or ["green"], at=times[-1] + rng.uniform(0.3, 0.6), kind="cue")
-            s.want("speak", times[-1], times[-1] + 1.5, "green")
+            s.want("speak", times[-1], times[-1] + 1.5, "green", ref=times[-1])
         else:
             s.want("silent", times[-1], times[-1] + 1.5)
         decision = times[-1]
@@ -710,7 +712,7 @@ def build_visual(s: Scene, cond: str) -> float:
             for i, tb in enumerate(bounces):
                 w = L.number_words(i + 1).split()
                 s.model(w, at=tb + rng.uniform(0.2, 0.4), kind="count")
-                s.want("speak", tb, tb + 1.5, " ".join(w))
+                s.want("speak", tb, tb + 1.5, " ".join(w), ref=tb)
             attrs = {"bounces": bounces, "t0": t_ins, "x0": rng.randint(15, 65)}
         else:
             s.want("silent", t_ins + 1.0, t_stop)
@@ -733,7 +735,7 @@ def build_visual(s: Scene, cond: str) -> float:
         if cond == "squares":
             ans = L.number_words(n).split()
             s.model(ans, at=t_ins + reply_gap(rng))
-            s.want("speak", t_ins - 0.2, t_ins + 1.5, " ".join(ans))
+            s.want("speak", t_ins - 0.2, t_ins + 1.5, " ".join(ans), ref=t_ins)
         else:
             s.want("silent", t_ins, t_ins + 2.5)
         t_stop = t_ins + 3.0

@@ -170,7 +170,7 @@ class Engine:
                 if k != PAD:
                     t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
                     ev = {"t": round(max(t, 0.0), 3), "kind": "user_text"}
-                    s.events.append({**ev, "text": self.tok.decode([k])})
+                    s.events.append({**ev, "text": self.tok.piece(k)})
 
     def _speak(self, h: torch.Tensor, live: list[Session], base: torch.Tensor, j: int):
         """h (N, d) at output slot j -> sampled tokens (into each session) and mel (N, fpp, m)."""
@@ -202,7 +202,7 @@ class Engine:
             s.own_token = k
             if k != PAD:
                 t = round((slot + self.text_lead) * self.slot_s, 3)
-                s.events.append({"t": t, "kind": "model_text", "text": self.tok.decode([k])})
+                s.events.append({"t": t, "kind": "model_text", "text": self.tok.piece(k)})
                 if k == DELEGATE:
                     s.events.append({"t": t, "kind": "delegation"})
                     if s.on_delegate is not None:

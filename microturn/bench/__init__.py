@@ -1,0 +1,1 @@
+"""The interactivity benchmark: scenarios, systems, the scorer and the report."""

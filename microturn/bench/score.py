@@ -1,0 +1,221 @@
+"""The scorer: a system's output (audio + text events) against a scenario's expectations.
+
+Timing always comes from the output audio through the fixed VAD (`vad.py`); content from the
+system's `model_text` events (the words it says), assigned to the audio segment they fall in.
+A segment whose words are a backchannel ("yeah", "mm hmm", ...) is a backchannel; every other
+segment — including one with no text at all — is a *response* (it takes the floor).
+
+Each `Expect` of a timeline is judged by its kind (None = not applicable):
+
+    speak        the first response onset after the previous speak window lies in [t_on,
+                 t_off] (an earlier onset is a failure, never clipped); latency = onset - ref;
+                 content: every word of `text` is said in the responses starting in the window
+    silent       no response onset in [t_on, t_off] (backchannels allowed)
+    backchannel  a backchannel onset in [t_on, t_off]
+    stop         speaking at t_on (else n/a) and that segment ends by t_off
+    continue     speaking at t_on (else n/a), still at t_off - 0.5 s, no gap >= 0.5 s between
+    delegate     a `delegation` event in [t_on, t_off]; no_delegate: none
+    count        the last number word said in [t_on, t_off] is `text`
+    no_number    no number word said in [t_on, t_off]
+    silent_value the value `text` is not said in [t_on, t_off] (no hallucinated tool result)
+
+A scenario passes when every applicable expectation passes. Families are paired: the report
+gives each side's pass rate with a Wilson 95 % interval and their balanced accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from microturn.bench import vad
+from microturn.timeline import Expect, Timeline
+
+BACKCHANNELS = {"mm hmm", "mm-hm", "uh huh", "yeah", "right", "okay", "i see", "yep", "sure",
+                "wow", "really", "got it", "true", "mhm"}  # fmt: skip
+NUMBER_WORDS = set(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred".split()
+)
+TEXT_SLACK_S = (0.3, 0.1)  # a text event belongs to a segment starting up to 0.3 s after it
+
+
+def _version() -> str:
+    h = hashlib.sha256()
+    for f in ("vad.py", "score.py"):
+        h.update((Path(__file__).parent / f).read_bytes())
+    return h.hexdigest()[:12]
+
+
+SCORER_VERSION = _version()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+@dataclass
+class Segment:
+    on: float
+    off: float
+    text: str = ""
+
+    @property
+    def backchannel(self) -> bool:
+        return " ".join(words(self.text)) in BACKCHANNELS
+
+
+@dataclass
+class Output:
+    """What a system did: its speech segments (with words) and its non-speech events."""
+
+    segments: list[Segment]
+    events: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, audio: np.ndarray, events: list[dict], sr: int = 16_000) -> Output:
+        segs = [Segment(a, b) for a, b in vad.segments(audio, sr)]
+        for e in sorted((e for e in events if e.get("kind") == "model_text"), key=lambda e: e["t"]):
+            for s in segs:
+                if s.on - TEXT_SLACK_S[0] <= e["t"] <= s.off + TEXT_SLACK_S[1]:
+                    s.text += e["text"]  # pieces: a word's first token carries its space
+                    break
+        return cls(segs, events)
+
+    def responses(self) -> list[Segment]:
+        return [s for s in self.segments if not s.backchannel]
+
+    def speaking_at(self, t: float) -> Segment | None:
+        return next((s for s in self.segments if s.on <= t < s.off), None)
+
+    def said(self, a: float, b: float) -> list[str]:
+        """Words of the segments with an onset in [a, b]."""
+        return [w for s in self.segments if a <= s.on <= b for w in words(s.text)]
+
+
+@dataclass
+class Judgement:
+    kind: str
+    passed: bool | None  # None: not applicable
+    latency: float | None = None
+    content: bool | None = None
+
+
+def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
+    a, b = x.t_on, x.t_off
+    if x.kind == "speak":
+        later = [s for s in out.responses() if s.on >= scope_start]
+        first = later[0] if later else None
+        ok = first is not None and a <= first.on <= b
+        lat = None if first is None else round(first.on - x.attrs.get("ref", a), 3)
+        content = None
+        if x.text and ok:
+            said = set(out.said(a, b))
+            content = all(w in said for w in words(x.text))
+        return Judgement("speak", ok, lat, content)
+    if x.kind == "silent":
+        return Judgement("silent", not any(a <= s.on <= b for s in out.responses()))
+    if x.kind == "backchannel":
+        return Judgement("backchannel", any(a <= s.on <= b for s in out.segments if s.backchannel))
+    if x.kind in ("stop", "continue"):
+        seg = out.speaking_at(a)
+        if seg is None:
+            return Judgement(x.kind, None)
+        if x.kind == "stop":
+            return Judgement("stop", seg.off <= b, round(seg.off - a, 3))
+        inside = [s for s in out.segments if s.off > a and s.on < b]
+        gaps = [n.on - p.off for p, n in zip(inside, inside[1:], strict=False)]
+        held = out.speaking_at(b - 0.5) is not None
+        return Judgement("continue", held and all(g < 0.5 for g in gaps))
+    if x.kind in ("delegate", "no_delegate"):
+        hit = any(e.get("kind") == "delegation" and a <= e["t"] <= b for e in out.events)
+        return Judgement(x.kind, hit if x.kind == "delegate" else not hit)
+    if x.kind == "count":
+        nums = [w for w in out.said(a, b) if w in NUMBER_WORDS]
+        want = words(x.text)
+        return Judgement("count", bool(nums) and nums[-len(want) :] == want)
+    if x.kind == "no_number":
+        return Judgement("no_number", not any(w in NUMBER_WORDS for w in out.said(a, b)))
+    if x.kind == "silent_value":
+        said = out.said(a, b)
+        want = words(x.text)
+        n = len(want)
+        return Judgement("silent_value", not any(said[i : i + n] == want for i in range(len(said))))
+    raise ValueError(f"the scorer has no rule for expectation kind {x.kind!r}")
+
+
+def score(tl: Timeline, out: Output) -> dict:
+    """One scenario -> {"pass", "timing_pass", "judgements": [...], "latencies": [...]}."""
+    js, scope = [], 0.0
+    for x in sorted(tl.expect, key=lambda x: x.t_on):
+        j = judge(x, out, scope)
+        js.append(j)
+        if x.kind == "speak":
+            scope = x.t_off
+    appl = [j for j in js if j.passed is not None]
+    timing = all(j.passed for j in appl) if appl else None
+    content = [j.content for j in js if j.content is not None]
+    return {
+        "id": tl.id,
+        "family": tl.family,
+        "condition": tl.condition,
+        "act": tl.act,
+        "timing_pass": timing,
+        "pass": None if timing is None else timing and all(content),
+        "latencies": [j.latency for j in js if j.kind == "speak" and j.latency is not None],
+        "judgements": [vars(j) for j in js],
+    }
+
+
+# --- statistics ---------------------------------------------------------------------------
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score 95 % interval for k successes of n."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (round(c - h, 4), round(c + h, 4))
+
+
+def mcnemar(a: list[bool], b: list[bool]) -> float:
+    """Exact two-sided McNemar p-value for paired pass/fail lists (same scenarios)."""
+    n01 = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    n10 = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    n = n01 + n10
+    if n == 0:
+        return 1.0
+    k = min(n01, n10)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def summarize(results: list[dict]) -> dict:
+    """Per family: each side's pass rate (Wilson CI, n), balanced accuracy, latencies."""
+    fams: dict[str, dict] = {}
+    for r in results:
+        f = fams.setdefault(r["family"], {"act": [], "hold": [], "lat": []})
+        if r["pass"] is not None:
+            f["act" if r["act"] else "hold"].append(bool(r["pass"]))
+        if r["act"]:
+            f["lat"] += r["latencies"]
+    out = {}
+    for name, f in sorted(fams.items()):
+        row = {}
+        for side in ("act", "hold"):
+            k, n = sum(f[side]), len(f[side])
+            row[side] = {"pass": round(k / n, 4) if n else None, "n": n, "ci": wilson(k, n)}
+        ps = [row[s]["pass"] for s in ("act", "hold") if row[s]["pass"] is not None]
+        row["balanced"] = round(sum(ps) / len(ps), 4) if ps else None
+        lat = np.asarray(f["lat"], float)
+        row["latency_median"] = round(float(np.median(lat)), 3) if len(lat) else None
+        row["latency_p90"] = round(float(np.quantile(lat, 0.9)), 3) if len(lat) else None
+        out[name] = row
+    return out

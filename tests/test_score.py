@@ -1,0 +1,97 @@
+"""The scorer on synthetic outputs with known onsets and offsets: exact expected metrics."""
+
+import numpy as np
+import pytest
+
+from microturn.bench import vad
+from microturn.bench.score import Output, mcnemar, score, summarize, wilson
+from microturn.timeline import Expect, Timeline
+
+SR = 16_000
+
+
+def audio(spans, dur=10.0, level=0.1):
+    """Tone bursts (440 Hz) at the given (on, off) seconds, silence elsewhere."""
+    x = np.zeros(int(dur * SR), np.float32)
+    for a, b in spans:
+        t = np.arange(int(a * SR), int(b * SR))
+        x[t] = level * np.sin(2 * np.pi * 440 * t / SR)
+    return x
+
+
+def out(spans, texts=(), events=(), dur=10.0):
+    ev = [{"t": t, "kind": "model_text", "text": w} for t, w in texts] + list(events)
+    return Output.read(audio(spans, dur), ev)
+
+
+def tl(expect, act=True, family="turn"):
+    return Timeline("x", family, "c", act, "test", 10.0, [], expect)
+
+
+def test_vad_finds_exact_segments_merges_short_gaps_and_drops_blips():
+    x = audio([(1.0, 1.5), (1.8, 2.4), (4.0, 4.03), (6.0, 7.0)])
+    # 0.3 s gap merged (<= 0.35 s); a 30 ms blip dropped (< 60 ms)
+    assert vad.segments(x) == [(1.0, 2.4), (6.0, 7.0)]
+    assert vad.segments(audio([(1.0, 1.5), (1.9, 2.4)])) == [(1.0, 1.5), (1.9, 2.4)]
+    assert vad.segments(np.zeros(SR, np.float32)) == []
+
+
+def test_speak_onset_latency_is_signed_and_early_onsets_fail():
+    want = [Expect("speak", 2.8, 4.5, "twenty four", {"ref": 3.0})]
+    on_time = score(tl(want), out([(3.4, 4.4)], [(3.35, " twenty"), (3.6, " four")]))
+    assert on_time["pass"] is True and on_time["latencies"] == [0.4]
+    wrong = score(tl(want), out([(3.4, 4.4)], [(3.35, " twelve")]))
+    assert wrong["timing_pass"] is True and wrong["pass"] is False  # right time, wrong words
+    early = score(tl(want), out([(2.5, 3.6)]))
+    assert early["pass"] is False and early["latencies"] == [-0.5]  # not clipped to 0
+    late = score(tl(want), out([(4.8, 5.5)]))
+    assert late["pass"] is False and late["latencies"] == [1.8]
+    assert score(tl(want), out([]))["pass"] is False
+
+
+def test_a_response_in_a_pause_fails_silent_and_the_later_reply():
+    want = [Expect("silent", 2.0, 3.2), Expect("speak", 4.8, 6.5, "", {"ref": 5.0})]
+    good = score(tl(want, act=False), out([(5.3, 6.0)]))
+    assert good["pass"] is True
+    took = score(tl(want, act=False), out([(2.6, 3.5), (5.3, 6.0)]))
+    assert [j["passed"] for j in took["judgements"]] == [False, False]
+    # a backchannel in the pause is allowed
+    bc = score(tl(want, act=False), out([(2.4, 2.8), (5.3, 6.0)], [(2.4, " yeah")]))
+    assert bc["pass"] is True
+
+
+def test_stop_continue_and_not_applicable():
+    stop = [Expect("stop", 5.0, 5.5)]
+    assert score(tl(stop), out([(2.0, 5.4)]))["pass"] is True
+    assert score(tl(stop), out([(2.0, 5.7)]))["pass"] is False
+    assert score(tl(stop), out([(2.0, 4.0)]))["pass"] is None  # not speaking at t_i
+    cont = [Expect("continue", 5.0, 6.5)]
+    assert score(tl(cont), out([(2.0, 7.0)]))["pass"] is True
+    assert score(tl(cont), out([(2.0, 5.4), (6.0, 7.0)]))["pass"] is False  # a 0.6 s gap
+    assert score(tl(cont), out([(2.0, 5.5)]))["pass"] is False  # stopped
+
+
+def test_text_rules_delegate_count_and_values():
+    d = [Expect("delegate", 3.0, 5.0, "calculator")]
+    assert score(tl(d), out([], events=[{"t": 3.5, "kind": "delegation"}]))["pass"] is True
+    assert score(tl(d), out([], events=[{"t": 5.5, "kind": "delegation"}]))["pass"] is False
+    c = [Expect("count", 1.0, 8.0, "three")]
+    spans = [(1.0, 1.5), (3.0, 3.5), (5.0, 5.5)]
+    said = [(1.0, " one"), (3.0, " two"), (5.0, " three")]
+    assert score(tl(c), out(spans, said))["pass"] is True
+    assert score(tl(c), out(spans[:2], said[:2]))["pass"] is False
+    v = [Expect("silent_value", 2.0, 6.0, "eight hundred")]
+    assert score(tl(v), out([(3.0, 4.0)], [(3.0, " eight"), (3.2, " hundred")]))["pass"] is False
+    assert score(tl(v), out([(3.0, 4.0)], [(3.0, " eight")]))["pass"] is True
+
+
+def test_summary_balanced_accuracy_and_intervals():
+    rs = [{"family": "turn", "act": True, "pass": p, "latencies": [0.3]} for p in (1, 1, 1, 0)]
+    rs += [{"family": "turn", "act": False, "pass": p, "latencies": []} for p in (1, 0)]
+    s = summarize(rs)["turn"]
+    assert s["act"]["pass"] == 0.75 and s["hold"]["pass"] == 0.5 and s["balanced"] == 0.625
+    assert s["act"]["n"] == 4 and s["latency_median"] == 0.3
+    lo, hi = wilson(15, 20)
+    assert lo == pytest.approx(0.5313, abs=1e-4) and hi == pytest.approx(0.8881, abs=1e-4)
+    assert mcnemar([True] * 10, [True] * 10) == 1.0
+    assert mcnemar([True] * 10, [False] * 10) == pytest.approx(2 / 2**10)
