@@ -49,12 +49,13 @@ def test_speak_onset_latency_is_signed_and_early_onsets_fail():
     assert score(tl(want), out([]))["pass"] is False
 
 
-def test_a_response_in_a_pause_fails_silent_and_the_later_reply():
+def test_a_response_in_a_pause_fails_the_silent_window_and_so_the_scenario():
     want = [Expect("silent", 2.0, 3.2), Expect("speak", 4.8, 6.5, "", {"ref": 5.0})]
     good = score(tl(want, act=False), out([(5.3, 6.0)]))
     assert good["pass"] is True
     took = score(tl(want, act=False), out([(2.6, 3.5), (5.3, 6.0)]))
-    assert [j["passed"] for j in took["judgements"]] == [False, False]
+    assert [j["passed"] for j in took["judgements"]] == [False, True]  # reply judged on its own
+    assert took["pass"] is False
     # a backchannel in the pause is allowed
     bc = score(tl(want, act=False), out([(2.4, 2.8), (5.3, 6.0)], [(2.4, " yeah")]))
     assert bc["pass"] is True
@@ -95,3 +96,21 @@ def test_summary_balanced_accuracy_and_intervals():
     assert lo == pytest.approx(0.5313, abs=1e-4) and hi == pytest.approx(0.8881, abs=1e-4)
     assert mcnemar([True] * 10, [True] * 10) == 1.0
     assert mcnemar([True] * 10, [False] * 10) == pytest.approx(2 / 2**10)
+
+
+def test_an_expected_backchannel_reply_counts_as_taking_the_turn():
+    want = [Expect("speak", 2.8, 4.5, "okay", {"ref": 3.0})]
+    assert score(tl(want), out([(3.3, 3.7)], [(3.3, " okay")]))["pass"] is True
+    # ... but a backchannel does not answer a question
+    q = [Expect("speak", 2.8, 4.5, "twenty four", {"ref": 3.0})]
+    assert score(tl(q), out([(3.3, 3.7)], [(3.3, " okay")]))["pass"] is False
+
+
+def test_after_a_stop_the_next_reply_is_judged_from_the_stop_window_on():
+    want = [Expect("stop", 5.0, 5.5), Expect("speak", 6.3, 8.0, "", {"ref": 6.5})]
+    # it spoke from 2 s, stopped at 5.3, answered the interruption at 6.8
+    r = score(tl(want), out([(2.0, 5.3), (6.8, 7.5)]))
+    assert r["pass"] is True and r["latencies"] == [0.3]
+    # talking straight through: the stop fails, and the reply has no new onset
+    r = score(tl(want), out([(2.0, 7.5)]))
+    assert [j["passed"] for j in r["judgements"]] == [False, False]

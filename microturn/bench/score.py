@@ -7,11 +7,12 @@ segment — including one with no text at all — is a *response* (it takes the 
 
 Each `Expect` of a timeline is judged by its kind (None = not applicable):
 
-    speak        the first response onset after the previous speak window lies in [t_on,
+    speak        the first response onset after the previous window's end lies in [t_on,
                  t_off] (an earlier onset is a failure, never clipped); latency = onset - ref;
+                 when the expected words are a backchannel, a backchannel counts as the onset;
                  content: every word of `text` is said in the responses starting in the window
     silent       no response onset in [t_on, t_off] (backchannels allowed)
-    backchannel  a backchannel onset in [t_on, t_off]
+    backchannel  a backchannel onset in [t_on, t_off], and no response onset there
     stop         speaking at t_on (else n/a) and that segment ends by t_off
     continue     speaking at t_on (else n/a), still at t_off - 0.5 s, no gap >= 0.5 s between
     delegate     a `delegation` event in [t_on, t_off]; no_delegate: none
@@ -110,7 +111,10 @@ class Judgement:
 def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
     a, b = x.t_on, x.t_off
     if x.kind == "speak":
-        later = [s for s in out.responses() if s.on >= scope_start]
+        # a turn whose expected words are themselves a backchannel ("okay" after a statement)
+        # is taken by a backchannel too
+        bc_ok = " ".join(words(x.text)) in BACKCHANNELS
+        later = [s for s in out.segments if s.on >= scope_start and (bc_ok or not s.backchannel)]
         first = later[0] if later else None
         ok = first is not None and a <= first.on <= b
         lat = None if first is None else round(first.on - x.attrs.get("ref", a), 3)
@@ -121,8 +125,9 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
         return Judgement("speak", ok, lat, content)
     if x.kind == "silent":
         return Judgement("silent", not any(a <= s.on <= b for s in out.responses()))
-    if x.kind == "backchannel":
-        return Judgement("backchannel", any(a <= s.on <= b for s in out.segments if s.backchannel))
+    if x.kind == "backchannel":  # a backchannel in the pause, and no floor-take
+        bc = any(a <= s.on <= b for s in out.segments if s.backchannel)
+        return Judgement("backchannel", bc and not any(a <= s.on <= b for s in out.responses()))
     if x.kind in ("stop", "continue"):
         seg = out.speaking_at(a)
         if seg is None:
@@ -154,10 +159,8 @@ def score(tl: Timeline, out: Output) -> dict:
     """One scenario -> {"pass", "timing_pass", "judgements": [...], "latencies": [...]}."""
     js, scope = [], 0.0
     for x in sorted(tl.expect, key=lambda x: x.t_on):
-        j = judge(x, out, scope)
-        js.append(j)
-        if x.kind == "speak":
-            scope = x.t_off
+        js.append(judge(x, out, scope))
+        scope = max(scope, x.t_off)
     appl = [j for j in js if j.passed is not None]
     timing = all(j.passed for j in appl) if appl else None
     content = [j.content for j in js if j.content is not None]

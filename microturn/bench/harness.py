@@ -1,0 +1,175 @@
+"""The baselines a model must beat: a tuned cascade harness, a turn-detector harness, and
+trivial systems — all causal, all writing the runner interface (model.wav + events.jsonl).
+
+**VAD harness** (what LiveKit/pipecat/OpenAI-Realtime agents do): silero-vad on the user's
+audio, 32 ms frames, causal hysteresis (speech from p >= 0.5, silence below 0.35). When the user
+has been silent for `theta` s it takes the turn, `delay` s later (processing + playback). While
+it speaks, `min_barge` s of user speech makes it stop. What it says is an **oracle**: the
+scenario's reference replies, one per floor-take in order, in the model's voice — generous on
+content, so only timing separates it from the model.
+
+**Turn-detector harness**: the same VAD; after 0.2 s of silence it asks Smart Turn v3.2 (the
+ONNX model bundled in `pipecat-ai`, run with onnxruntime) whether the last 8 s form a complete
+turn, at every new silence frame until it says yes (p > 0.5) or `theta_max` s pass.
+
+**Trivial**: `silent` says nothing; `eager` is the VAD harness with theta = 0.2 s and no
+barge-in (reply after any silence).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from microturn.audio import save
+from microturn.timeline import Timeline
+
+SR = 16_000
+FRAME = 512  # silero-vad's window at 16 kHz: 32 ms
+FRAME_S = FRAME / SR
+ON, OFF = 0.5, 0.35
+
+
+@lru_cache(maxsize=1)
+def _silero():
+    from silero_vad import load_silero_vad
+
+    return load_silero_vad()
+
+
+def vad_probs(user: np.ndarray) -> np.ndarray:
+    """Causal silero-vad speech probability per 32 ms frame (its recurrent state carries)."""
+    import torch
+
+    model = _silero()
+    model.reset_states()
+    n = len(user) // FRAME
+    x = torch.from_numpy(np.ascontiguousarray(user[: n * FRAME], np.float32)).view(n, FRAME)
+    with torch.no_grad():
+        return np.array([float(model(x[i], SR)) for i in range(n)])
+
+
+def speaking(p: np.ndarray) -> np.ndarray:
+    """Hysteresis: on at p >= ON, off again below OFF."""
+    out, on = np.zeros(len(p), bool), False
+    for i, v in enumerate(p):
+        on = v >= ON if not on else v >= OFF
+        out[i] = on
+    return out
+
+
+class SmartTurn:
+    """Smart Turn v3.2 from the pipecat-ai wheel (files only; `pipecat` itself is not imported)."""
+
+    def __init__(self):
+        import onnxruntime as ort
+
+        spec = importlib.util.find_spec("pipecat")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("pip install --no-deps pipecat-ai==1.14.0 (scripts/setup.sh does)")
+        d = Path(spec.submodule_search_locations[0]) / "audio" / "turn" / "smart_turn"
+        fs = importlib.util.spec_from_file_location("_smart_turn_feats", d / "_whisper_features.py")
+        self.feats = importlib.util.module_from_spec(fs)
+        fs.loader.exec_module(self.feats)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = 1, 1
+        self.session = ort.InferenceSession(str(d / "data" / "smart-turn-v3.2-cpu.onnx"), so)
+
+    def complete(self, audio: np.ndarray) -> float:
+        """P(the turn is complete) from the last 8 s of 16 kHz audio (left-padded)."""
+        x = audio[-8 * SR :]
+        x = np.pad(x, (8 * SR - len(x), 0)).astype(np.float32)
+        f = self.feats.compute_whisper_log_mel_features(x, do_normalize=True)[None]
+        return float(self.session.run(None, {"input_features": f.astype(np.float32)})[0].ravel()[0])
+
+
+@dataclass
+class Harness:
+    theta: float = 0.8  # end-of-turn silence (s)
+    min_barge: float | None = 0.5  # user speech that stops it (s); None: never stops
+    delay: float = 0.2  # processing + playback delay (s)
+    turn_detector: bool = False
+    theta_max: float = 3.0  # turn-detector fallback silence
+
+    @property
+    def name(self) -> str:
+        if self.turn_detector:
+            return "turn-detector"
+        return f"vad(theta={self.theta:g},m={self.min_barge if self.min_barge else 'inf'})"
+
+    def decide(self, user: np.ndarray, smart: SmartTurn | None = None) -> list[tuple[float, float]]:
+        """-> floor-takes [(t_start, t_stop or inf)], decided causally frame by frame."""
+        sp = speaking(vad_probs(user))
+        takes: list[list[float]] = []
+        heard, quiet, talk, asked = False, 0.0, 0.0, False
+        for i, s in enumerate(sp):
+            t = (i + 1) * FRAME_S
+            mine = takes and takes[-1][1] == float("inf") and takes[-1][0] <= t
+            if s:
+                heard, quiet, asked = True, 0.0, False
+                talk += FRAME_S
+                if mine and self.min_barge is not None and talk >= self.min_barge:
+                    takes[-1][1] = t + self.delay  # stops after the same pipeline delay
+                continue
+            talk = 0.0
+            quiet += FRAME_S
+            if not heard or mine or (takes and takes[-1][0] > t):
+                continue
+            go = quiet >= self.theta
+            if self.turn_detector:
+                go = quiet >= self.theta_max
+                if not go and quiet >= 0.2 and not asked:
+                    asked = True  # one verdict per silence, as pipecat does at VAD stop
+                    go = smart.complete(user[: int(t * SR)]) > 0.5
+            if go:
+                takes.append([t + self.delay, float("inf")])
+                heard = False  # the next take needs new user speech
+        return [(a, b) for a, b in takes]
+
+
+def oracle_replies(tl: Timeline) -> list[str]:
+    """The oracle responder's lines: the scenario's reference model utterances in order,
+    without its backchannels (a plain harness does not backchannel). Each floor-take says the
+    next one; when they run out it says "okay"."""
+    return [e.text for e in tl.on("model") if e.kind != "backchannel" and e.text]
+
+
+def render_takes(
+    tl: Timeline, takes: list[tuple[float, float]], n: int
+) -> tuple[np.ndarray, list[dict]]:
+    """Speak the oracle's text at each take (cut at its stop) -> (audio (n,), events)."""
+    from microturn.data.voices import MODEL_VOICE
+    from microturn.synth import synthesize
+
+    out = np.zeros(n, np.float32)
+    events: list[dict] = []
+    lines = oracle_replies(tl)
+    for a, b in takes:
+        clip = synthesize(lines.pop(0) if lines else "okay", MODEL_VOICE)
+        i = int(a * SR)
+        j = min(n, i + len(clip.audio), int(b * SR) if b != float("inf") else n)
+        if i >= n:
+            continue
+        out[i:j] = clip.audio[: j - i]
+        for w in clip.words:
+            if a + w.t_on < j / SR:
+                events.append(
+                    {"t": round(a + w.t_on, 3), "kind": "model_text", "text": " " + w.text}
+                )
+    return out, events
+
+
+def run_harness(
+    h: Harness | None, tl: Timeline, user: np.ndarray, out: Path, smart: SmartTurn | None = None
+) -> None:
+    """Write model.wav + events.jsonl for one scenario (h None: the always-silent system)."""
+    takes = [] if h is None else h.decide(user, smart)
+    audio, events = render_takes(tl, takes, len(user))
+    out.mkdir(parents=True, exist_ok=True)
+    save(out / "model.wav", audio)
+    (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
