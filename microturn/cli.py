@@ -5,7 +5,8 @@
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
-    microturn bench   runtime [--quick]
+    microturn bench   [--quick] [--systems NAME=SPEC ...]     (the interactivity benchmark)
+    microturn bench   runtime [--quick]                        (the streaming runtime)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
@@ -174,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_example)
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
-    b = sub.add_parser("bench", help="benchmarks: `microturn bench runtime --help`")
-    b.add_argument("what", choices=["runtime"])
+    sub.add_parser(
+        "bench", help="the interactivity benchmark (`microturn bench --help`); `bench runtime`"
+    )
 
     r = sub.add_parser("run", help="stream a wav through the model (the runner interface)")
     r.add_argument("input", help="a wav file (any rate: resampled to 16 kHz; stereo is mixed)")
@@ -203,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
+    if argv[:1] == ["bench"]:
+        from microturn.bench.suite import main as suite_main
+
+        return suite_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         args.fn(args)

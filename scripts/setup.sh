@@ -16,3 +16,6 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e ".[data,model,eval,dev]"
+# Smart Turn v3.2 (the turn-detector baseline of `microturn bench`) ships inside pipecat-ai;
+# we only read its ONNX file and feature code, and its own pins would fight ours: no deps.
+.venv/bin/pip install -q --no-deps "pipecat-ai==1.14.0"

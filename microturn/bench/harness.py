@@ -102,9 +102,12 @@ class Harness:
             return "turn-detector"
         return f"vad(theta={self.theta:g},m={self.min_barge if self.min_barge else 'inf'})"
 
-    def decide(self, user: np.ndarray, smart: SmartTurn | None = None) -> list[tuple[float, float]]:
-        """-> floor-takes [(t_start, t_stop or inf)], decided causally frame by frame."""
-        sp = speaking(vad_probs(user))
+    def decide(
+        self, user: np.ndarray, smart: SmartTurn | None = None, probs: np.ndarray | None = None
+    ) -> list[tuple[float, float]]:
+        """-> floor-takes [(t_start, t_stop or inf)], decided causally frame by frame.
+        `probs`: the VAD's per-frame probabilities if already computed (a sweep reuses them)."""
+        sp = speaking(vad_probs(user) if probs is None else probs)
         takes: list[list[float]] = []
         heard, quiet, talk, asked = False, 0.0, 0.0, False
         for i, s in enumerate(sp):
@@ -165,11 +168,19 @@ def render_takes(
 
 
 def run_harness(
-    h: Harness | None, tl: Timeline, user: np.ndarray, out: Path, smart: SmartTurn | None = None
-) -> None:
-    """Write model.wav + events.jsonl for one scenario (h None: the always-silent system)."""
-    takes = [] if h is None else h.decide(user, smart)
-    audio, events = render_takes(tl, takes, len(user))
+    h: Harness | None,
+    tl: Timeline,
+    user: np.ndarray,
+    smart: SmartTurn | None = None,
+    probs: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[dict]]:
+    """One scenario -> (output audio, events); h None is the always-silent system."""
+    takes = [] if h is None else h.decide(user, smart, probs)
+    return render_takes(tl, takes, len(user))
+
+
+def write_output(out: Path, audio: np.ndarray, events: list[dict]) -> None:
+    """The runner interface's two scored files."""
     out.mkdir(parents=True, exist_ok=True)
     save(out / "model.wav", audio)
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))

@@ -200,13 +200,14 @@ def mcnemar(a: list[bool], b: list[bool]) -> float:
     return min(1.0, 2 * tail)
 
 
-def summarize(results: list[dict]) -> dict:
-    """Per family: each side's pass rate (Wilson CI, n), balanced accuracy, latencies."""
+def summarize(results: list[dict], key: str = "pass") -> dict:
+    """Per family: each side's pass rate (Wilson CI, n), balanced accuracy, latencies.
+    key: "pass" (timing and content) or "timing_pass" (timing only)."""
     fams: dict[str, dict] = {}
     for r in results:
         f = fams.setdefault(r["family"], {"act": [], "hold": [], "lat": []})
-        if r["pass"] is not None:
-            f["act" if r["act"] else "hold"].append(bool(r["pass"]))
+        if r[key] is not None:
+            f["act" if r["act"] else "hold"].append(bool(r[key]))
         if r["act"]:
             f["lat"] += r["latencies"]
     out = {}

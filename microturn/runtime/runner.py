@@ -69,6 +69,13 @@ def load_model(checkpoint: str | Path | None):
     return InteractionModel.from_pretrained(path)
 
 
+def aligned(s, n: int) -> np.ndarray:
+    """A session's output as a time-aligned track of n samples: tick k's chunk plays during
+    chunk k + 1, so chunk 0 is silence (it has heard nothing yet)."""
+    spc = s.mel.a.grid.samples_per_chunk
+    return np.concatenate([np.zeros(spc, np.float32), *s.audio_out])[:n]
+
+
 def run_file(
     model,
     wav: str | Path,
@@ -101,7 +108,7 @@ def run_file(
             s.video_in.append(video[k])
         s.push_audio(padded[k * grid.samples_per_chunk : (k + 1) * grid.samples_per_chunk])
         engine.step()
-    said = np.concatenate([np.zeros(grid.samples_per_chunk, np.float32), *s.audio_out])[:n]
+    said = aligned(s, n)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save(out / "model.wav", said)

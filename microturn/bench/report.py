@@ -1,0 +1,193 @@
+"""The benchmark report: a markdown table per split (systems x tasks), the harness's theta/m
+curve, latency distributions, example timelines where systems differ, and an export in
+Full-Duplex-Bench v1's input format for cross-checking with its official scripts."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from microturn.bench.score import SCORER_VERSION, mcnemar, summarize
+from microturn.data.families import FAMILIES
+
+TASK = {name: f.task for name, f in FAMILIES.items()}
+
+
+def cell(v: dict) -> str:
+    """**balanced** act [CI] / hold [CI]."""
+
+    def side(x):
+        if x["pass"] is None:
+            return "-"
+        return f"{x['pass']:.2f} [{x['ci'][0]:.2f}-{x['ci'][1]:.2f}]"
+
+    ba = "-" if v["balanced"] is None else f"**{v['balanced']:.2f}**"
+    return f"{ba} {side(v['act'])} / {side(v['hold'])}"
+
+
+def table(results: dict[str, list[dict]], key: str) -> tuple[str, dict]:
+    """Rows: tasks; columns: systems."""
+    sums = {name: summarize(rs, key) for name, rs in results.items()}
+    fams = sorted({f for s in sums.values() for f in s}, key=lambda f: TASK.get(f, f))
+    names = list(sums)
+    lines = ["| task | n act/hold | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 2)]
+    for f in fams:
+        first = next(s[f] for s in sums.values() if f in s)
+        n = f"{first['act']['n']}/{first['hold']['n']}"
+        cells = " | ".join(cell(sums[m][f]) if f in sums[m] else "-" for m in names)
+        lines.append(f"| {TASK.get(f, f)} {f} | {n} | {cells} |")
+    lat = []
+    for m in names:
+        t = sums[m].get("turn", {})
+        med = t.get("latency_median")
+        lat.append("-" if med is None else f"{med:.2f} / {t['latency_p90']:.2f} s")
+    lines.append("| T1 onset latency median / p90 | | " + " | ".join(lat) + " |")
+    return "\n".join(lines), sums
+
+
+def paired(results: dict[str, list[dict]]) -> list[str]:
+    """McNemar p for the first system against each other one, per family (same files)."""
+    names = list(results)
+    if len(names) < 2:
+        return []
+    a = names[0]
+    out = [f"| {a} vs | " + " | ".join(names[1:]) + " |", "|" + "---|" * len(names)]
+    fams = sorted({r["family"] for r in results[a]}, key=lambda f: TASK.get(f, f))
+    for f in fams:
+        row = []
+        for b in names[1:]:
+            pa = [r for r in results[a] if r["family"] == f and r["pass"] is not None]
+            ids = {r["id"] for r in pa}
+            pb = {r["id"]: r for r in results[b] if r["id"] in ids and r["pass"] is not None}
+            pairs = [(bool(r["pass"]), bool(pb[r["id"]]["pass"])) for r in pa if r["id"] in pb]
+            row.append(f"{mcnemar([x for x, _ in pairs], [y for _, y in pairs]):.3g}")
+        out.append(f"| {f} | " + " | ".join(row) + " |")
+    return out
+
+
+def plots(out: Path, results: dict, curve: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for m in sorted({c["m"] for c in curve}):
+        cs = [c for c in curve if c["m"] == m]
+        ax.plot([c["theta"] for c in cs], [c["mean_balanced"] for c in cs], "o-", label=f"m={m}")
+        for key, style in (("turn", ":"), ("barge_in", "--")):
+            ax.plot([c["theta"] for c in cs], [c["families"].get(key) for c in cs], style,
+                    alpha=0.6, label=f"{key}, m={m}")  # fmt: skip
+    ax.set_xlabel("end-of-turn silence theta (s)")
+    ax.set_ylabel("balanced accuracy (dev)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "harness_curve.png", dpi=80)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = np.linspace(-1.5, 3.0, 46)
+    for name, rs in results.items():
+        lat = [x for r in rs if r["family"] == "turn" and r["act"] for x in r["latencies"]]
+        if lat:
+            ax.hist(np.clip(lat, -1.5, 3.0), bins, histtype="step", label=f"{name} (n {len(lat)})")
+    ax.axvspan(-0.2, 1.5, color="green", alpha=0.07)
+    ax.set_xlabel("T1 end-of-turn onset latency (s; window shaded; clipped for display only)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=80)
+    plt.close(fig)
+
+
+def export_fdb(out: Path, scen: list) -> int:
+    """Full-Duplex-Bench v1 layout: one folder per T1 scenario with input.wav and
+    turn_taking.json (end of turn) or pause.json (the mid-turn pause)."""
+    from microturn.audio import save
+
+    n = 0
+    for sc in scen:
+        tl = sc.tl
+        if tl.family != "turn":
+            continue
+        d = out / "fdb" / tl.id
+        d.mkdir(parents=True, exist_ok=True)
+        save(d / "input.wav", sc.user)
+        if tl.act:
+            t = tl.meta["decision_t"]
+            ann = [{"text": "[TURN-TAKING]", "timestamp": [round(t, 3), round(t, 3)]}]
+            (d / "turn_taking.json").write_text(json.dumps(ann))
+        else:
+            x = next(x for x in tl.expect if x.kind == "silent")
+            ann = [{"text": "[PAUSE]", "timestamp": [x.t_on, round(x.t_off - 0.2, 3)]}]
+            (d / "pause.json").write_text(json.dumps(ann))
+        n += 1
+    return n
+
+
+def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dict) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    tab, sums = table(results, "timing_pass")
+    tab_content, sums_content = table(results, "pass")
+    plots(out, results, curve)
+    n_fdb = export_fdb(out, scen)
+    with open(out / "results.jsonl", "w") as f:
+        for name, rs in results.items():
+            for r in rs:
+                f.write(json.dumps({"system": name, "scorer": SCORER_VERSION, **r}) + "\n")
+    best = max(curve, key=lambda c: c["mean_balanced"])
+    md = [
+        "# microturn interactivity benchmark",
+        "",
+        f"Scorer `{SCORER_VERSION}` · split `test` (held-out templates, voices, durations) · "
+        f"{args['per_condition']} scenarios per condition · {platform.processor() or 'cpu'}",
+        "",
+        f"Command: `microturn bench {' '.join(args.get('argv', []))}`",
+        "",
+        "Cells: **balanced accuracy** = mean of the should-act pass rate [95 % Wilson CI] and "
+        "the should-not-act pass rate [CI]. A scenario passes when every expectation of its "
+        "timeline passes; timing is read from each system's output audio through the fixed VAD.",
+        "",
+        "## Timing (the interaction itself)",
+        "",
+        tab,
+        "",
+        "## Timing and content",
+        "",
+        "Content from each system's text events (every expected word said in the window). The "
+        "harnesses speak the scenario's reference replies (an oracle), so this table flatters "
+        "them by design: compare the model against them on timing.",
+        "",
+        tab_content,
+        "",
+        f"Harness tuned on dev: theta = {tuned.theta} s, m = {tuned.min_barge} s (mean dev "
+        f"balanced accuracy {best['mean_balanced']:.3f}); whole curve below and in "
+        "`harness_curve.png`.",
+        "",
+        "| theta (s) | m (s) | mean balanced (dev) | T1 turn | T3 barge_in |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {c['theta']} | {c['m']} | {c['mean_balanced']:.3f} | "
+            f"{c['families'].get('turn')} | {c['families'].get('barge_in')} |"
+            for c in curve
+        ],
+        "",
+        "Paired McNemar p-values (same files):",
+        "",
+        *paired(results),
+        "",
+        "![T1 latency](latency.png) ![harness curve](harness_curve.png)",
+        "",
+        f"Seconds per system: {json.dumps(timing)}. FDB-v1-format export: {n_fdb} T1 "
+        "scenarios under `fdb/` (input.wav + turn_taking.json / pause.json).",
+    ]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+    print(tab)
+    return {
+        "scorer": SCORER_VERSION,
+        "per_condition": args["per_condition"],
+        "harness": {"theta": tuned.theta, "m": tuned.min_barge},
+        "balanced_timing": {n: {f: v["balanced"] for f, v in s.items()} for n, s in sums.items()},
+        "balanced": {n: {f: v["balanced"] for f, v in s.items()} for n, s in sums_content.items()},
+    }

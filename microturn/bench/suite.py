@@ -1,0 +1,214 @@
+"""`microturn bench`: every system on the same held-out audio, one scorer, one report.
+
+    microturn bench [--quick] [--data data/test] [--dev data/dev] [--checkpoint PATH]
+                    [--systems NAME=SPEC ...] [--per-condition N] [--out docs/bench]
+
+Scenarios are the test split's (held-out templates, voices, durations); `--data` points at a
+generated split with audio, otherwise they are generated here. System specs:
+
+    model[:PATH]     the microturn model (default checkpoint), many scenarios batched as
+                     sessions of one streaming engine
+    vad[:THETA,M]    the VAD harness; bare `vad` is tuned on `--dev` (theta, m sweep)
+    turn             the Smart Turn harness
+    silent, eager    trivial: always silent; reply 0.2 s after any silence
+    cmd:COMMAND      any system with the runner interface: COMMAND with {input} and {out}
+                     writes {out}/model.wav and {out}/events.jsonl (e.g.
+                     "cmd:microturn run {input} --out {out}")
+
+Prints the table, writes OUT/report.md (+ plots, results.jsonl), ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from microturn.audio import from_int16, load, save
+from microturn.bench.harness import Harness, SmartTurn, run_harness, vad_probs, write_output
+from microturn.bench.score import SCORER_VERSION, Output, score, summarize
+from microturn.data.shards import ShardReader
+
+THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
+MIN_BARGES = (0.2, 0.5)
+DEFAULT_SYSTEMS = ("model", "vad", "turn", "eager", "silent")
+
+
+@dataclass
+class Scenario:
+    tl: object  # Timeline
+    user: np.ndarray
+
+    @property
+    def id(self) -> str:
+        return self.tl.id
+
+
+def pick(data: str | Path, per_condition: int, families: set[str] | None = None) -> list[Scenario]:
+    """The first `per_condition` scenarios of every (family, condition) of a split with audio."""
+    r = ShardReader(data)
+    count: dict[tuple, int] = defaultdict(int)
+    out = []
+    for i in range(len(r)):
+        t = r.index[i][1]["timeline"]
+        key = (t["family"], t["condition"])
+        if (families and t["family"] not in families) or count[key] >= per_condition:
+            continue
+        count[key] += 1
+        s = r[i]
+        if "user_audio" not in s.arrays:
+            raise ValueError(f"{data}: no stored audio (generate it with --audio)")
+        out.append(Scenario(s.timeline, from_int16(s.arrays["user_audio"])))
+    return out
+
+
+def generate(split: str, per_condition: int, work: Path) -> Path:
+    """Generate a small split with audio into work/ (cached), for runs without --data."""
+    from microturn.config import preset
+    from microturn.data.generate import Job, run
+
+    d = work / f"{split}-{per_condition}"
+    if not (d / "manifest.json").exists():
+        job = Job(split, str(d), preset("small").to_dict(), per_shard=16, audio=True,
+                  per_condition=per_condition)  # fmt: skip
+        run(job, workers=2, progress=False)
+    return d
+
+
+# --- systems ------------------------------------------------------------------------------
+def run_model(checkpoint: str | None, scen: list[Scenario], slots: int = 16) -> list[tuple]:
+    """All scenarios through one engine, `slots` at a time: each a session of its own."""
+    from microturn.runtime.engine import Engine
+    from microturn.runtime.runner import aligned, load_model
+
+    eng = Engine(load_model(checkpoint), slots=slots)
+    spc = eng.grid.samples_per_chunk
+    todo = list(enumerate(scen))
+    live: dict[int, tuple] = {}  # slot -> (index, session, chunks)
+    out: list[tuple | None] = [None] * len(scen)
+    while todo or live:
+        while todo and len(live) < slots:
+            i, sc = todo.pop(0)
+            s = eng.open(sc.id, seed=i)
+            n = -(-len(sc.user) // spc)
+            x = np.zeros(n * spc, np.float32)
+            x[: len(sc.user)] = sc.user
+            live[s.slot] = (i, s, [x[k * spc : (k + 1) * spc] for k in range(n)])
+        for _, s, chunks in live.values():
+            s.push_audio(chunks[s.chunk])
+        eng.step()
+        for slot in [k for k, (_, s, ch) in live.items() if s.chunk == len(ch)]:
+            i, s, _ = live.pop(slot)
+            out[i] = (aligned(s, len(scen[i].user)), sorted(s.events, key=lambda e: e["t"]))
+            eng.close(s)
+    return out
+
+
+def run_command(cmd: str, scen: list[Scenario], work: Path) -> list[tuple]:
+    outs = []
+    for sc in scen:
+        inp, od = work / "inputs" / f"{sc.id}.wav", work / "cmd" / sc.id
+        if not inp.exists():
+            save(inp, sc.user)
+        args = [a.replace("{input}", str(inp)).replace("{out}", str(od)) for a in shlex.split(cmd)]
+        r = subprocess.run(args, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"system command failed on {sc.id}: {r.stderr.strip()[-300:]}")
+        ev = [json.loads(x) for x in (od / "events.jsonl").read_text().splitlines() if x]
+        outs.append((load(od / "model.wav"), ev))
+    return outs
+
+
+def run_harnesses(h: Harness | None, scen: list[Scenario], cache: dict) -> list[tuple]:
+    smart = SmartTurn() if h is not None and h.turn_detector else None
+    outs = []
+    for sc in scen:
+        if sc.id not in cache:
+            cache[sc.id] = vad_probs(sc.user)  # the VAD does not depend on theta or m
+        outs.append(run_harness(h, sc.tl, sc.user, smart, cache[sc.id]))
+    return outs
+
+
+def scored(scen: list[Scenario], outs: list[tuple]) -> list[dict]:
+    return [score(sc.tl, Output.read(a, ev)) for sc, (a, ev) in zip(scen, outs, strict=True)]
+
+
+def tune(dev: list[Scenario], cache: dict) -> tuple[Harness, list[dict]]:
+    """Sweep theta x m on dev; pick the best mean balanced accuracy over the families."""
+    curve = []
+    for th in THETAS:
+        for m in MIN_BARGES:
+            h = Harness(th, m)
+            fam = summarize(scored(dev, run_harnesses(h, dev, cache)))
+            bas = [v["balanced"] for v in fam.values() if v["balanced"] is not None]
+            curve.append({"theta": th, "m": m, "mean_balanced": round(float(np.mean(bas)), 4),
+                          "families": {k: v["balanced"] for k, v in fam.items()}})  # fmt: skip
+    best = max(curve, key=lambda c: c["mean_balanced"])
+    return Harness(best["theta"], best["m"]), curve
+
+
+def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
+    kind, _, arg = spec.partition(":")
+    if kind == "model":
+        return run_model(arg or checkpoint, scen)
+    if kind == "vad":
+        if not arg:
+            return run_harnesses(tuned, scen, cache)
+        th, m = arg.split(",")
+        return run_harnesses(Harness(float(th), None if m == "inf" else float(m)), scen, cache)
+    if kind == "turn":
+        return run_harnesses(Harness(turn_detector=True), scen, cache)
+    if kind == "eager":
+        return run_harnesses(Harness(0.2, None), scen, cache)
+    if kind == "silent":
+        return run_harnesses(None, scen, cache)
+    if kind == "cmd":
+        return run_command(arg, scen, work)
+    raise SystemExit(f"microturn bench: error: unknown system spec {spec!r} (see --help)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="microturn bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="2 scenarios per condition (CI)")
+    p.add_argument("--data", default=None, help="a test split with audio (else generated)")
+    p.add_argument("--dev", default=None, help="a dev split with audio, to tune the harness")
+    p.add_argument("--per-condition", type=int, default=None)
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--systems", nargs="+", default=None, metavar="NAME=SPEC")
+    p.add_argument("--out", default="out/bench")
+    p.add_argument("--work", default="out/bench-work")
+    args = p.parse_args(argv)
+    n = args.per_condition or (2 if args.quick else 200)
+    work, out = Path(args.work), Path(args.out)
+    t0 = time.time()
+    test = pick(args.data or generate("test", n, work), n)
+    n_dev = max(1, n // 4) if args.quick else 40
+    dev = pick(args.dev or generate("dev", n_dev, work), n_dev)
+    cache: dict = {}
+    tuned, curve = tune(dev, cache)
+    specs = args.systems or [f"{s}={s}" for s in DEFAULT_SYSTEMS]
+    results, timing = {}, {}
+    for item in specs:
+        name, _, spec = item.partition("=")
+        a = time.time()
+        results[name] = scored(
+            test, system(spec or name, test, work, cache, args.checkpoint, tuned)
+        )
+        timing[name] = round(time.time() - a, 1)
+    from microturn.bench.report import write_report
+
+    meta = vars(args) | {"per_condition": n, "argv": argv if argv is not None else sys.argv[2:]}
+    summary = write_report(out, results, curve, tuned, test, meta, timing)
+    summary["seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(summary))
+
+
+__all__ = ["SCORER_VERSION", "main", "write_output"]
