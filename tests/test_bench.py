@@ -27,7 +27,7 @@ def test_quick_bench_writes_a_report(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     timing = summary["balanced_timing"]
-    assert set(timing) == {"model", "vad", "turn", "eager", "silent"}
+    assert set(timing) == {"model", "vad", "vad+timer", "turn", "eager", "silent"}
     assert len(summary["scorer"]) == 12
     # always silent never takes a turn it should: every should-act scenario fails
     rows = [json.loads(x) for x in (tmp_path / "report" / "results.jsonl").read_text().splitlines()]

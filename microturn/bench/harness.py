@@ -12,6 +12,9 @@ content, so only timing separates it from the model.
 ONNX model bundled in `pipecat-ai`, run with onnxruntime) whether the last 8 s form a complete
 turn, at every new silence frame until it says yes (p > 0.5) or `theta_max` s pass.
 
+**Scaffolded**: the VAD harness plus a timer tool that speaks each timed line on time (T5's
+bolt-on). T4's clock needs no bolt-on here: the oracle's answers already carry the right number.
+
 **Trivial**: `silent` says nothing; `eager` is the VAD harness with theta = 0.2 s and no
 barge-in (reply after any silence).
 """
@@ -95,12 +98,14 @@ class Harness:
     delay: float = 0.2  # processing + playback delay (s)
     turn_detector: bool = False
     theta_max: float = 3.0  # turn-detector fallback silence
+    timer: bool = False  # scaffolded: a timer tool speaks timed lines on time
 
     @property
     def name(self) -> str:
         if self.turn_detector:
             return "turn-detector"
-        return f"vad(theta={self.theta:g},m={self.min_barge if self.min_barge else 'inf'})"
+        m = self.min_barge if self.min_barge else "inf"
+        return f"vad(theta={self.theta:g},m={m}{',timer' if self.timer else ''})"
 
     def decide(
         self, user: np.ndarray, smart: SmartTurn | None = None, probs: np.ndarray | None = None
@@ -135,29 +140,28 @@ class Harness:
         return [(a, b) for a, b in takes]
 
 
-def oracle_replies(tl: Timeline) -> list[str]:
+def oracle_replies(tl: Timeline, timer: bool = False) -> list[str]:
     """The oracle responder's lines: the scenario's reference model utterances in order,
-    without its backchannels (a plain harness does not backchannel). Each floor-take says the
-    next one; when they run out it says "okay"."""
-    return [e.text for e in tl.on("model") if e.kind != "backchannel" and e.text]
+    without its backchannels (a plain harness does not backchannel) — and, with a timer tool,
+    without the timed ones (the tool says those). Each floor-take says the next line; when
+    they run out it says "okay"."""
+    skip = {"backchannel"} | ({"timed"} if timer else set())
+    return [e.text for e in tl.on("model") if e.kind not in skip and e.text]
 
 
-def render_takes(
-    tl: Timeline, takes: list[tuple[float, float]], n: int
-) -> tuple[np.ndarray, list[dict]]:
-    """Speak the oracle's text at each take (cut at its stop) -> (audio (n,), events)."""
+def render(lines: list[tuple[float, float, str]], n: int) -> tuple[np.ndarray, list[dict]]:
+    """Speak each (start, stop, text) in the model's voice, cut at stop -> (audio, events)."""
     from microturn.data.voices import MODEL_VOICE
     from microturn.synth import synthesize
 
     out = np.zeros(n, np.float32)
     events: list[dict] = []
-    lines = oracle_replies(tl)
-    for a, b in takes:
-        clip = synthesize(lines.pop(0) if lines else "okay", MODEL_VOICE)
+    for a, b, text in sorted(lines):
         i = int(a * SR)
-        j = min(n, i + len(clip.audio), int(b * SR) if b != float("inf") else n)
         if i >= n:
             continue
+        clip = synthesize(text, MODEL_VOICE)
+        j = min(n, i + len(clip.audio), int(b * SR) if b != float("inf") else n)
         out[i:j] = clip.audio[: j - i]
         for w in clip.words:
             if a + w.t_on < j / SR:
@@ -175,8 +179,13 @@ def run_harness(
     probs: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[dict]]:
     """One scenario -> (output audio, events); h None is the always-silent system."""
-    takes = [] if h is None else h.decide(user, smart, probs)
-    return render_takes(tl, takes, len(user))
+    if h is None:
+        return render([], len(user))
+    queue = oracle_replies(tl, h.timer)
+    lines = [(a, b, queue.pop(0) if queue else "okay") for a, b in h.decide(user, smart, probs)]
+    if h.timer:  # scaffolded: a timer tool fires each timed line on time (+ the same delay)
+        lines += [(e.t_on + h.delay, float("inf"), e.text) for e in tl.on("model", "timed")]
+    return render(lines, len(user))
 
 
 def write_output(out: Path, audio: np.ndarray, events: list[dict]) -> None:
@@ -184,3 +193,21 @@ def write_output(out: Path, audio: np.ndarray, events: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save(out / "model.wav", audio)
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def predicted_pass(h: Harness, tl: Timeline) -> bool | None:
+    """The research notes' analytic harness model, per scenario (T1 and T3 only): it takes
+    the floor in any user silence longer than theta and `delay` later; it stops `min_barge`
+    (+ ~0.1 s of VAD onset + `delay`) into any overlapping speech it hears. None elsewhere."""
+    user = sorted((w.t_on, w.t_off) for e in tl.on("user") for w in e.words)
+    if tl.family == "turn":
+        gaps = [b[0] - a[1] for a, b in zip(user, user[1:], strict=False) if b[0] - a[1] > 0.05]
+        early = any(g > h.theta for g in gaps)  # a takeover before the final end of turn
+        return not early and h.theta + h.delay <= 1.5
+    if tl.family == "barge_in":
+        if tl.act:
+            return h.min_barge is not None and h.min_barge + 0.1 + h.delay <= 0.5
+        over = [e for e in tl.on("user") + tl.on("other") if e.kind != "utterance"]
+        heard = [e for e in over if e.channel == "user" or e.kind == "side_talk"]
+        return not any(e.t_off - e.t_on >= (h.min_barge or 1e9) for e in heard)
+    return None

@@ -68,6 +68,33 @@ def paired(results: dict[str, list[dict]]) -> list[str]:
     return out
 
 
+def analytic(results: list[dict], scen: list, h) -> list[str]:
+    """The harness's measured pass rates next to the research notes' analytic model."""
+    from microturn.bench.harness import predicted_pass
+    from microturn.bench.score import wilson
+
+    by_id = {r["id"]: r for r in results}
+    lines = [
+        "| task | side | predicted | measured [95 % CI] | n | agrees |",
+        "|---|---|---|---|---|---|",
+    ]
+    for fam in ("turn", "barge_in"):
+        for act in (True, False):
+            pairs = [(predicted_pass(h, sc.tl), by_id[sc.id]["timing_pass"]) for sc in scen
+                     if sc.tl.family == fam and sc.tl.act == act and sc.id in by_id]  # fmt: skip
+            pairs = [(p, m) for p, m in pairs if p is not None and m is not None]
+            if not pairs:
+                continue
+            pred = float(np.mean([p for p, _ in pairs]))
+            k, n = sum(bool(m) for _, m in pairs), len(pairs)
+            lo, hi = wilson(k, n)
+            ok = "yes" if lo <= pred <= hi else "no"
+            side = "act" if act else "hold"
+            lines.append(f"| {TASK[fam]} {fam} | {side} | {pred:.2f} | {k / n:.2f} [{lo:.2f}, "
+                         f"{hi:.2f}] | {n} | {ok} |")  # fmt: skip
+    return lines
+
+
 def plots(out: Path, results: dict, curve: list[dict]) -> None:
     import matplotlib
 
@@ -172,6 +199,12 @@ def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dic
             f"{c['families'].get('turn')} | {c['families'].get('barge_in')} |"
             for c in curve
         ],
+        "",
+        f"Tuned harness vs the analytic model (theta {tuned.theta} s, m {tuned.min_barge} s, "
+        "delay 0.2 s; research/benchmarks.md C2): predicted pass rate from each scenario's own "
+        "pause and overlap lengths, measured timing pass rate.",
+        "",
+        *analytic(results.get("vad", []), scen, tuned),
         "",
         "Paired McNemar p-values (same files):",
         "",

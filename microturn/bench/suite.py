@@ -9,6 +9,7 @@ generated split with audio, otherwise they are generated here. System specs:
     model[:PATH]     the microturn model (default checkpoint), many scenarios batched as
                      sessions of one streaming engine
     vad[:THETA,M]    the VAD harness; bare `vad` is tuned on `--dev` (theta, m sweep)
+    vad+timer        the tuned VAD harness scaffolded with a timer tool (T5)
     turn             the Smart Turn harness
     silent, eager    trivial: always silent; reply 0.2 s after any silence
     cmd:COMMAND      any system with the runner interface: COMMAND with {input} and {out}
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from microturn.data.shards import ShardReader
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
 MIN_BARGES = (0.2, 0.5)
-DEFAULT_SYSTEMS = ("model", "vad", "turn", "eager", "silent")
+DEFAULT_SYSTEMS = ("model", "vad", "vad+timer", "turn", "eager", "silent")
 
 
 @dataclass
@@ -164,6 +165,8 @@ def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
             return run_harnesses(tuned, scen, cache)
         th, m = arg.split(",")
         return run_harnesses(Harness(float(th), None if m == "inf" else float(m)), scen, cache)
+    if kind == "vad+timer":
+        return run_harnesses(replace(tuned, timer=True), scen, cache)
     if kind == "turn":
         return run_harnesses(Harness(turn_detector=True), scen, cache)
     if kind == "eager":
