@@ -139,3 +139,31 @@ def test_snapshot_restore_and_reset_of_one_row(model):
     assert torch.equal(eng.cache.k[:, other.slot], other_k)  # the other row never moved
     eng.close(s)
     assert (eng.cache.seq[s.slot] == -1).all() and not eng.cache.k[:, s.slot].any()
+
+
+def test_delegation_hook_and_injected_side_text(model):
+    """A <delegate> in the model's text stream calls the session's hook; text injected later
+    enters its input text slots (one token per slot) and is logged as a tool result."""
+    from microturn.tokenizer import DELEGATE, PAD, RESULT
+
+    eng = Engine(model, slots=2, window_chunks=WINDOW, sink_chunks=SINKS)
+    s = eng.open(seed=0)
+    tokens = np.full(200, PAD)
+    tokens[9] = DELEGATE  # output slot 9 = chunk 1's second output row
+    s.script = {"tokens": tokens, "logmel": np.full((400, 80), -4.0, np.float32)}
+    calls = []
+    s.on_delegate = lambda sess, t: calls.append((sess.id, t))
+    s.record = True
+    for i, c in enumerate(chunks(speech(5, 7))):
+        s.push_audio(c)
+        if i == 3:
+            s.inject_text("twenty degrees", eng.tok)
+        eng.step()
+    assert calls == [(s.id, (9 + 2) * 0.05)]  # heard 2 slots after its text slot
+    assert [e["kind"] for e in s.events if e["kind"] in ("delegation", "tool_result")] == [
+        "delegation",
+        "tool_result",
+    ]
+    side = [t["text"][:4].tolist() for t in s.trace if len(t["text"]) == 5][3]  # chunk 3 inputs
+    want = ([RESULT, *eng.tok.encode("twenty degrees")] + [PAD] * 4)[:4]
+    assert side == want
