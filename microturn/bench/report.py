@@ -128,6 +128,42 @@ def plots(out: Path, results: dict, curve: list[dict]) -> None:
     plt.close(fig)
 
 
+def examples(out: Path, results: dict, scen: list, k: int = 3) -> list[str]:
+    """Plot up to k T1/T3 scenarios where the first system and the tuned harness disagree:
+    the user's audio, every system's speech segments, the expectation windows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    if "vad" not in results or len(names) < 2:
+        return []
+    a, by = names[0], {n: {r["id"]: r for r in rs} for n, rs in results.items()}
+    picks = [sc for sc in scen if sc.tl.family in ("turn", "barge_in")
+             and sc.id in by[a] and sc.id in by["vad"]
+             and by[a][sc.id]["timing_pass"] != by["vad"][sc.id]["timing_pass"]][:k]  # fmt: skip
+    files = []
+    for sc in picks:
+        fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(names)))
+        t = np.arange(len(sc.user)) / 16000
+        ax.plot(t, len(names) + 0.4 * sc.user / (np.abs(sc.user).max() + 1e-9), lw=0.3, c="k")
+        for x in sc.tl.expect:
+            ax.axvspan(x.t_on, x.t_off, color="green" if x.kind == "speak" else "red", alpha=0.1)
+        for row, n in enumerate(names):
+            r = by[n].get(sc.id)
+            for on, off, _ in r["segments"] if r else []:
+                ax.plot([on, off], [len(names) - 1 - row] * 2, lw=6, solid_capstyle="butt")
+        ax.set_yticks(range(len(names) + 1), [*reversed(names), "user"])
+        ax.set_xlabel(f"{sc.id} ({sc.tl.condition}): s; windows green = speak, red = hold")
+        fig.tight_layout()
+        f = f"example-{sc.id}.png"
+        fig.savefig(out / f, dpi=70)
+        plt.close(fig)
+        files.append(f)
+    return files
+
+
 def export_fdb(out: Path, scen: list) -> int:
     """Full-Duplex-Bench v1 layout: one folder per T1 scenario with input.wav and
     turn_taking.json (end of turn) or pause.json (the mid-turn pause)."""
@@ -159,6 +195,7 @@ def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dic
     tab_content, sums_content = table(results, "pass")
     plots(out, results, curve)
     n_fdb = export_fdb(out, scen)
+    ex = examples(out, results, scen)
     with open(out / "results.jsonl", "w") as f:
         for name, rs in results.items():
             for r in rs:
@@ -211,6 +248,10 @@ def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dic
         *paired(results),
         "",
         "![T1 latency](latency.png) ![harness curve](harness_curve.png)",
+        "",
+        f"Where {next(iter(results))} and the tuned harness disagree (T1/T3):",
+        "",
+        *[f"![{f}]({f})" for f in ex],
         "",
         f"Seconds per system: {json.dumps(timing)}. FDB-v1-format export: {n_fdb} T1 "
         "scenarios under `fdb/` (input.wav + turn_taking.json / pause.json).",

@@ -173,6 +173,7 @@ def score(tl: Timeline, out: Output) -> dict:
         "pass": None if timing is None else timing and all(content),
         "latencies": [j.latency for j in js if j.kind == "speak" and j.latency is not None],
         "judgements": [vars(j) for j in js],
+        "segments": [[s.on, s.off, s.text.strip()] for s in out.segments],
     }
 
 
