@@ -116,3 +116,13 @@ def test_bad_input_gives_one_line(ckpt, tmp_path):
         assert r.returncode == 2, (args, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("microturn: error:"), r.stderr
+
+
+def test_the_shipped_checkpoint_answers_the_example(tmp_path):
+    """The README's main job: the default checkpoint on the committed example."""
+    r = cli(EXAMPLE, "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["duration_s"] == pytest.approx(sf.info(str(EXAMPLE)).duration, abs=1e-3)
+    rows = [json.loads(x) for x in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
+    assert any(e["kind"] == "user_text" for e in rows)  # its streaming transcript of the user
