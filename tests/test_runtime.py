@@ -167,3 +167,24 @@ def test_delegation_hook_and_injected_side_text(model):
     side = [t["text"][:4].tolist() for t in s.trace if len(t["text"]) == 5][3]  # chunk 3 inputs
     want = ([RESULT, *eng.tok.encode("twenty degrees")] + [PAD] * 4)[:4]
     assert side == want
+
+
+def test_video_frames_enter_the_input_rows(model):
+    """A lit frame changes what the session computes; a black frame (camera off) does not."""
+    a = chunks(speech(3, 8))
+
+    def run(frame):
+        eng = Engine(model, slots=1, window_chunks=WINDOW, sink_chunks=SINKS)
+        s = eng.open(seed=1)
+        s.record = True
+        for c in a:
+            s.push_audio(c)
+            if frame is not None:
+                s.video_in.append(frame)
+            eng.step()
+        return torch.cat([t["hidden"] for t in s.trace])
+
+    plain = run(None)
+    assert torch.equal(run(np.zeros((80, 80, 3), np.uint8)), plain)
+    lit = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)
+    assert not torch.equal(run(lit), plain)
