@@ -54,7 +54,8 @@ def test_a_response_in_a_pause_fails_the_silent_window_and_so_the_scenario():
     good = score(tl(want, act=False), out([(5.3, 6.0)]))
     assert good["pass"] is True
     took = score(tl(want, act=False), out([(2.6, 3.5), (5.3, 6.0)]))
-    assert [j["passed"] for j in took["judgements"]] == [False, True]  # reply judged on its own
+    # the takeover is the first onset after the turn began: the final reply is judged early
+    assert [j["passed"] for j in took["judgements"]] == [False, False]
     assert took["pass"] is False
     # a backchannel in the pause is allowed
     bc = score(tl(want, act=False), out([(2.4, 2.8), (5.3, 6.0)], [(2.4, " yeah")]))
@@ -114,3 +115,31 @@ def test_after_a_stop_the_next_reply_is_judged_from_the_stop_window_on():
     # talking straight through: the stop fails, and the reply has no new onset
     r = score(tl(want), out([(2.0, 7.5)]))
     assert [j["passed"] for j in r["judgements"]] == [False, False]
+
+
+def test_each_reply_is_judged_once_in_order():
+    """Overlapping windows (ticks, counts): each window takes the next onset after the one
+    the previous window used; a text rule over the whole stretch does not move that."""
+    ticks = [Expect("speak", t - 0.6, t + 0.6, "now", {"ref": t}) for t in (2.0, 2.8, 3.6)]
+    ticks.append(Expect("count", 1.0, 5.0, "three"))  # sorted first: it starts first
+    spans = [(2.1, 2.3), (2.9, 3.1), (3.65, 3.85)]
+    said = [(2.1, " one"), (2.9, " two"), (3.65, " three")]
+    r = score(tl(ticks), out(spans, said))
+    assert [j["passed"] for j in r["judgements"]] == [True, True, True, True]
+    assert r["latencies"] == [0.1, 0.1, 0.05]
+    # the middle tick missed: the third reply is too late for the second window, and then
+    # nothing is left for the third (the count rule reads only the final number said)
+    r = score(tl(ticks), out(spans[:1] + spans[2:], said[:1] + said[2:]))
+    assert [j["passed"] for j in r["judgements"]] == [True, True, False, False]
+
+
+def test_nothing_to_count_means_no_number_and_backchannel_variants():
+    zero = [Expect("count", 1.0, 5.0, "zero")]
+    assert score(tl(zero), out([]))["pass"] is True
+    assert score(tl(zero), out([(2.0, 2.5)], [(2.0, " one")]))["pass"] is False
+    bc = [Expect("backchannel", 2.0, 3.0)]
+    assert score(tl(bc), out([(2.2, 2.6)], [(2.2, " oh"), (2.3, " yeah")]))["pass"] is True
+    assert score(tl(bc), out([(2.2, 2.6)], [(2.2, " mm-hmm")]))["pass"] is True
+    # a reply whose words are not given is taken by a backchannel too
+    any_reply = [Expect("speak", 2.0, 3.5, "", {"ref": 2.2})]
+    assert score(tl(any_reply), out([(2.4, 2.8)], [(2.4, " yeah")]))["pass"] is True

@@ -7,7 +7,8 @@ segment — including one with no text at all — is a *response* (it takes the 
 
 Each `Expect` of a timeline is judged by its kind (None = not applicable):
 
-    speak        the first response onset after the previous window's end lies in [t_on,
+    speak        the first response onset after the onset the previous speak judged (and
+                 after the start of a preceding stop window) lies in [t_on,
                  t_off] (an earlier onset is a failure, never clipped); latency = onset - ref;
                  when the expected words are a backchannel, a backchannel counts as the onset;
                  content: every word of `text` is said in the responses starting in the window
@@ -37,8 +38,18 @@ import numpy as np
 from microturn.bench import vad
 from microturn.timeline import Expect, Timeline
 
-BACKCHANNELS = {"mm hmm", "mm-hm", "uh huh", "yeah", "right", "okay", "i see", "yep", "sure",
-                "wow", "really", "got it", "true", "mhm"}  # fmt: skip
+
+def _backchannel_phrases() -> frozenset[str]:
+    """The closed class of listener tokens: the data engine's backchannels, "oh"/"ah" + one,
+    and each one doubled ("yeah yeah") — normalised to plain words."""
+    from microturn.data.language import BACKCHANNELS as base
+
+    out = set(base) | {"mhm", "hmm", "uh hmm"}
+    out |= {f"{p} {b}" for p in ("oh", "ah") for b in base} | {f"{b} {b}" for b in base}
+    return frozenset(" ".join(re.findall(r"[a-z0-9']+", x.replace("-", " "))) for x in out)
+
+
+BACKCHANNELS = _backchannel_phrases()
 NUMBER_WORDS = set(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
@@ -51,6 +62,7 @@ def _version() -> str:
     h = hashlib.sha256()
     for f in ("vad.py", "score.py"):
         h.update((Path(__file__).parent / f).read_bytes())
+    h.update(repr(sorted(BACKCHANNELS)).encode())  # the lexicon lives with the data engine
     return h.hexdigest()[:12]
 
 
@@ -58,7 +70,7 @@ SCORER_VERSION = _version()
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
 
 
 @dataclass
@@ -106,23 +118,32 @@ class Judgement:
     passed: bool | None  # None: not applicable
     latency: float | None = None
     content: bool | None = None
+    onset: float | None = None  # speak: the onset it judged (the next speak looks after it)
 
 
 def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
     a, b = x.t_on, x.t_off
     if x.kind == "speak":
-        # a turn whose expected words are themselves a backchannel ("okay" after a statement)
-        # is taken by a backchannel too
-        bc_ok = " ".join(words(x.text)) in BACKCHANNELS
-        later = [s for s in out.segments if s.on >= scope_start and (bc_ok or not s.backchannel)]
+        # a turn whose expected words are themselves a backchannel ("okay" after a statement),
+        # or are not given, is taken by any segment, a backchannel too
+        # (inside its window only: a backchannel elsewhere is never an early takeover)
+        bc_ok = not x.text or " ".join(words(x.text)) in BACKCHANNELS
+        later = [s for s in out.responses() if s.on > scope_start]
         first = later[0] if later else None
+        if bc_ok:
+            bcs = [
+                s for s in out.segments if s.backchannel and a <= s.on <= b and s.on > scope_start
+            ]
+            if bcs and (first is None or bcs[0].on < first.on):
+                first = bcs[0]
         ok = first is not None and a <= first.on <= b
         lat = None if first is None else round(first.on - x.attrs.get("ref", a), 3)
+        used = first.on if first is not None else None
         content = None
         if x.text and ok:
             said = set(out.said(a, b))
             content = all(w in said for w in words(x.text))
-        return Judgement("speak", ok, lat, content)
+        return Judgement("speak", ok, lat, content, used)
     if x.kind == "silent":
         return Judgement("silent", not any(a <= s.on <= b for s in out.responses()))
     if x.kind == "backchannel":  # a backchannel in the pause, and no floor-take
@@ -144,23 +165,30 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
     if x.kind == "count":
         nums = [w for w in out.said(a, b) if w in NUMBER_WORDS]
         want = words(x.text)
-        return Judgement("count", bool(nums) and nums[-len(want) :] == want)
+        if want in ([], ["zero"]):  # nothing to count: say no number at all
+            return Judgement("count", not nums)
+        return Judgement("count", nums[-len(want) :] == want)
     if x.kind == "no_number":
         return Judgement("no_number", not any(w in NUMBER_WORDS for w in out.said(a, b)))
     if x.kind == "silent_value":
         said = out.said(a, b)
         want = words(x.text)
         n = len(want)
-        return Judgement("silent_value", not any(said[i : i + n] == want for i in range(len(said))))
+        hit = n > 0 and any(said[i : i + n] == want for i in range(len(said)))
+        return Judgement("silent_value", not hit)
     raise ValueError(f"the scorer has no rule for expectation kind {x.kind!r}")
 
 
 def score(tl: Timeline, out: Output) -> dict:
     """One scenario -> {"pass", "timing_pass", "judgements": [...], "latencies": [...]}."""
-    js, scope = [], 0.0
+    js, scope = [], -1.0
     for x in sorted(tl.expect, key=lambda x: x.t_on):
-        js.append(judge(x, out, scope))
-        scope = max(scope, x.t_off)
+        j = judge(x, out, scope)
+        js.append(j)
+        if j.onset is not None:  # each reply is judged once: the next looks after it
+            scope = max(scope, j.onset)
+        if x.kind == "stop":  # after an interruption only a new onset answers it
+            scope = max(scope, x.t_on)
     appl = [j for j in js if j.passed is not None]
     timing = all(j.passed for j in appl) if appl else None
     content = [j.content for j in js if j.content is not None]
