@@ -9,8 +9,8 @@ scenario's reference replies, one per floor-take in order, in the model's voice 
 content, so only timing separates it from the model.
 
 **Turn-detector harness**: the same VAD; after 0.2 s of silence it asks Smart Turn v3.2 (the
-ONNX model bundled in `pipecat-ai`, run with onnxruntime) whether the last 8 s form a complete
-turn, at every new silence frame until it says yes (p > 0.5) or `theta_max` s pass.
+ONNX model bundled in `pipecat-ai`, run with onnxruntime) once whether the last 8 s form a
+complete turn (p > 0.5: take the turn); if not, it waits for `theta_max` s of silence.
 
 **Scaffolded**: the VAD harness plus a timer tool that speaks each timed line on time (T5's
 bolt-on). T4's clock needs no bolt-on here: the oracle's answers already carry the right number.
@@ -108,34 +108,43 @@ class Harness:
         return f"vad(theta={self.theta:g},m={m}{',timer' if self.timer else ''})"
 
     def decide(
-        self, user: np.ndarray, smart: SmartTurn | None = None, probs: np.ndarray | None = None
+        self,
+        user: np.ndarray,
+        smart: SmartTurn | None = None,
+        probs: np.ndarray | None = None,
+        lengths: list[float] | None = None,
     ) -> list[tuple[float, float]]:
-        """-> floor-takes [(t_start, t_stop or inf)], decided causally frame by frame.
+        """-> floor-takes [(start, stop)], decided causally frame by frame. Take k lasts
+        `lengths[k]` s (its reply's duration; 1 s past the list) unless the user barges in.
         `probs`: the VAD's per-frame probabilities if already computed (a sweep reuses them)."""
         sp = speaking(vad_probs(user) if probs is None else probs)
+        lengths = lengths or []
         takes: list[list[float]] = []
         heard, quiet, talk, asked = False, 0.0, 0.0, False
         for i, s in enumerate(sp):
             t = (i + 1) * FRAME_S
-            mine = takes and takes[-1][1] == float("inf") and takes[-1][0] <= t
+            busy = bool(takes) and t < takes[-1][1]  # it is speaking (or about to)
             if s:
                 heard, quiet, asked = True, 0.0, False
                 talk += FRAME_S
-                if mine and self.min_barge is not None and talk >= self.min_barge:
-                    takes[-1][1] = t + self.delay  # stops after the same pipeline delay
+                barge = self.min_barge is not None and talk - FRAME_S < self.min_barge <= talk
+                if busy and barge and takes[-1][0] <= t:  # stops after the pipeline delay
+                    takes[-1][1] = min(takes[-1][1], t + self.delay)
                 continue
             talk = 0.0
             quiet += FRAME_S
-            if not heard or mine or (takes and takes[-1][0] > t):
+            if not heard or busy:
                 continue
             go = quiet >= self.theta
-            if self.turn_detector:
+            if self.turn_detector:  # one verdict per silence (pipecat asks at VAD stop)
                 go = quiet >= self.theta_max
                 if not go and quiet >= 0.2 and not asked:
-                    asked = True  # one verdict per silence, as pipecat does at VAD stop
+                    asked = True
                     go = smart.complete(user[: int(t * SR)]) > 0.5
             if go:
-                takes.append([t + self.delay, float("inf")])
+                k = len(takes)
+                length = lengths[k] if k < len(lengths) else 1.0
+                takes.append([t + self.delay, t + self.delay + length])
                 heard = False  # the next take needs new user speech
         return [(a, b) for a, b in takes]
 
@@ -181,8 +190,14 @@ def run_harness(
     """One scenario -> (output audio, events); h None is the always-silent system."""
     if h is None:
         return render([], len(user))
+    from microturn.data.voices import MODEL_VOICE
+    from microturn.synth import synthesize
+
     queue = oracle_replies(tl, h.timer)
-    lines = [(a, b, queue.pop(0) if queue else "okay") for a, b in h.decide(user, smart, probs)]
+    queue += ["okay"] * 8  # when the script runs out
+    lengths = [len(synthesize(x, MODEL_VOICE).audio) / SR for x in queue]
+    takes = h.decide(user, smart, probs, lengths)
+    lines = [(a, b, queue[k]) for k, (a, b) in enumerate(takes)]
     if h.timer:  # scaffolded: a timer tool fires each timed line on time (+ the same delay)
         lines += [(e.t_on + h.delay, float("inf"), e.text) for e in tl.on("model", "timed")]
     return render(lines, len(user))

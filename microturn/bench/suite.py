@@ -13,8 +13,9 @@ generated split with audio, otherwise they are generated here. System specs:
     turn             the Smart Turn harness
     silent, eager    trivial: always silent; reply 0.2 s after any silence
     cmd:COMMAND      any system with the runner interface: COMMAND with {input} and {out}
-                     writes {out}/model.wav and {out}/events.jsonl (e.g.
-                     "cmd:microturn run {input} --out {out}")
+                     writes {out}/model.wav and {out}/events.jsonl; {text} (side text as
+                     JSONL) and {video} (.npy frames) are there for systems that read them
+                     (e.g. "cmd:microturn run {input} --out {out} --text {text} --video {video}")
 
 Prints the table, writes OUT/report.md (+ plots, results.jsonl), ends with one JSON line.
 """
@@ -47,6 +48,12 @@ DEFAULT_SYSTEMS = ("model", "vad", "vad+timer", "turn", "eager", "silent")
 class Scenario:
     tl: object  # Timeline
     user: np.ndarray
+    video: np.ndarray | None = None  # (frames, 80, 80, 3) uint8, one per chunk
+
+    @property
+    def side_text(self) -> list[dict]:
+        """Typed text and tool results the scenario gives the system, on its clock."""
+        return [{"t": e.t_on, "text": e.text} for e in self.tl.on("side_text")]
 
     @property
     def id(self) -> str:
@@ -67,7 +74,7 @@ def pick(data: str | Path, per_condition: int, families: set[str] | None = None)
         s = r[i]
         if "user_audio" not in s.arrays:
             raise ValueError(f"{data}: no stored audio (generate it with --audio)")
-        out.append(Scenario(s.timeline, from_int16(s.arrays["user_audio"])))
+        out.append(Scenario(s.timeline, from_int16(s.arrays["user_audio"]), s.arrays.get("video")))
     return out
 
 
@@ -99,12 +106,18 @@ def run_model(checkpoint: str | None, scen: list[Scenario], slots: int = 16) -> 
         while todo and len(live) < slots:
             i, sc = todo.pop(0)
             s = eng.open(sc.id, seed=i)
-            n = -(-len(sc.user) // spc)
+            n = max(1, -(-len(sc.user) // spc))
             x = np.zeros(n * spc, np.float32)
             x[: len(sc.user)] = sc.user
             live[s.slot] = (i, s, [x[k * spc : (k + 1) * spc] for k in range(n)])
-        for _, s, chunks in live.values():
-            s.push_audio(chunks[s.chunk])
+        for i, s, chunks in live.values():  # as the runner feeds one session
+            k, sc = s.chunk, scen[i]
+            for e in sc.side_text:
+                if k * eng.grid.chunk_s <= e["t"] < (k + 1) * eng.grid.chunk_s:
+                    s.inject_text(e["text"], eng.tok, t=e["t"])
+            if sc.video is not None and k < len(sc.video):
+                s.video_in.append(sc.video[k])
+            s.push_audio(chunks[k])
         eng.step()
         for slot in [k for k, (_, s, ch) in live.items() if s.chunk == len(ch)]:
             i, s, _ = live.pop(slot)
@@ -117,9 +130,17 @@ def run_command(cmd: str, scen: list[Scenario], work: Path) -> list[tuple]:
     outs = []
     for sc in scen:
         inp, od = work / "inputs" / f"{sc.id}.wav", work / "cmd" / sc.id
+        text, video = inp.with_suffix(".text.jsonl"), inp.with_suffix(".video.npy")
         if not inp.exists():
             save(inp, sc.user)
-        args = [a.replace("{input}", str(inp)).replace("{out}", str(od)) for a in shlex.split(cmd)]
+            text.write_text("".join(json.dumps(e) + "\n" for e in sc.side_text))
+            np.save(video, sc.video if sc.video is not None else np.zeros((0, 80, 80, 3), np.uint8))
+        fill = {"{input}": inp, "{out}": od, "{text}": text, "{video}": video}
+        args = []
+        for a in shlex.split(cmd):
+            for k, v in fill.items():
+                a = a.replace(k, str(v))
+            args.append(a)
         r = subprocess.run(args, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"system command failed on {sc.id}: {r.stderr.strip()[-300:]}")

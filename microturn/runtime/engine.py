@@ -27,7 +27,7 @@ from microturn.runtime.cache import KVCache
 from microturn.runtime.forward import embed, step
 from microturn.runtime.invariant import pad_rows
 from microturn.runtime.session import DITHER_DB, Sampling, Session
-from microturn.tokenizer import DELEGATE, PAD, Tokenizer
+from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.vocoder import Vocoder, VocoderStream
 
 INPUT, OUTPUT = 0, 1
@@ -169,7 +169,7 @@ class Engine:
         ids = self.model.transcript_head(hp)[:n].argmax(-1).view(N, r)
         for s in live:
             for j, k in enumerate(ids[s.slot].tolist()):  # host sync: events
-                if k != PAD:
+                if k >= len(SPECIALS):
                     t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
                     ev = {"t": round(max(t, 0.0), 3), "kind": "user_text"}
                     s.events.append({**ev, "text": self.tok.piece(k)})
@@ -204,7 +204,8 @@ class Engine:
             s.own_token = k
             if k != PAD:
                 t = round((slot + self.text_lead) * self.slot_s, 3)
-                s.events.append({"t": t, "kind": "model_text", "text": self.tok.piece(k)})
+                if k >= len(SPECIALS):  # words only; specials are events of their own
+                    s.events.append({"t": t, "kind": "model_text", "text": self.tok.piece(k)})
                 if k == DELEGATE:
                     s.events.append({"t": t, "kind": "delegation"})
                     if s.on_delegate is not None:

@@ -95,7 +95,7 @@ def step(
     after the final norm. Rows not in `run` compute garbage and leave the cache unchanged."""
     B, r, d = x.shape
     phys = cache.claim(seq, run)
-    mask = additive(cache.visible(_block(seq, row0, 1, -1) if invariant else seq))
+    mask = additive(cache.visible(_block(seq, row0, 1, -1) if invariant else seq), cache.k.dtype)
     cos, sin = model.rotary(pos)
     for i, blk in enumerate(model.blocks):
         q, k, v = _project_qkv(blk, x, B, r, cos, sin, invariant)
@@ -124,17 +124,19 @@ def full_pass(
     C = 2 * Grid(model.cfg.grid).positions_per_chunk
     assert B == 1 and T % C == 0, "one sequence of whole chunks"
     cos, sin = model.rotary(pos)
-    seq_all = torch.arange(T)[None]
-    run = torch.ones(1, dtype=torch.bool)
+    seq_all = torch.arange(T, device=x.device)[None]
+    run = torch.ones(1, dtype=torch.bool, device=x.device)
     for blk in model.blocks:
         q, k, v = _project_qkv(blk, x, B, T, cos, sin, invariant)
-        cache = KVCache(model.cfg, 1, window_chunks, sink_chunks, n_layers=1, dtype=x.dtype)
+        cache = KVCache(
+            model.cfg, 1, window_chunks, sink_chunks, n_layers=1, dtype=x.dtype, device=x.device
+        )
         ys = []
         for c in range(T // C):
             sl = slice(c * C, (c + 1) * C)
             phys = cache.claim(seq_all[:, sl], run)
             cache.write(0, phys, k[:, :, sl], v[:, :, sl], run)
-            mask = additive(cache.visible(seq_all[:, sl]))
+            mask = additive(cache.visible(seq_all[:, sl]), x.dtype)
             ys.append(attend(q[:, :, sl], cache.k[0], cache.v[0], mask))
         y = torch.cat(ys, 2).transpose(1, 2).reshape(B, T, d)
         x = _finish(blk, x, y, invariant)

@@ -37,9 +37,10 @@ def pad_rows(x: torch.Tensor, invariant: bool = True) -> tuple[torch.Tensor, int
     return torch.cat([x, x.new_zeros(MIN_ROWS - m, *x.shape[1:])]), m
 
 
-def additive(mask: torch.Tensor) -> torch.Tensor:
+def additive(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Bool visibility (True = may attend) -> float mask (0 / -inf), made once per step."""
-    return torch.zeros(mask.shape).masked_fill_(~mask, float("-inf"))
+    z = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
+    return z.masked_fill_(~mask, float("-inf"))
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

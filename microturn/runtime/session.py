@@ -102,7 +102,12 @@ class Session:
 
     def inject_text(self, text: str, tok: Tokenizer, t: float | None = None) -> None:
         """Side text (a tool result, a typed message) enters the model's input text slots,
-        one token per slot from the next tick on."""
+        one token per slot: from slot round-down(t / 50 ms) when `t` is given and lies in the
+        coming tick or later (as in training), else from the next tick's first slot."""
+        g = self.mel.a.grid
+        if t is not None and not self.side_in:
+            wait = int(t / (g.chunk_s / g.positions_per_chunk) + 1e-9)
+            self.side_in.extend([PAD] * max(0, wait - self.chunk * g.positions_per_chunk))
         self.side_in.extend([RESULT, *tok.encode(text)])
         self.events.append(
             {"t": round(self.time if t is None else t, 3), "kind": "tool_result", "text": text}

@@ -1,0 +1,45 @@
+"""The harness's decisions on scripted VAD frames: the analytic model it should follow."""
+
+import numpy as np
+import pytest
+
+from microturn.bench.harness import FRAME_S, Harness
+
+SR = 16_000
+
+
+def frames(*spans, dur=10.0):
+    """VAD probabilities: 0.9 inside the (on, off) spans, 0.05 elsewhere (32 ms frames)."""
+    t = (np.arange(int(dur / FRAME_S)) + 1) * FRAME_S
+    p = np.full(len(t), 0.05)
+    for a, b in spans:
+        p[(t > a) & (t <= b)] = 0.9
+    return p
+
+
+def decide(h, probs, lengths=None):
+    return h.decide(np.zeros(int(10 * SR), np.float32), probs=probs, lengths=lengths)
+
+
+def test_takes_the_turn_theta_plus_delay_after_the_user_stops():
+    takes = decide(Harness(theta=0.8, delay=0.2), frames((1.0, 2.0)), [1.5])
+    assert len(takes) == 1
+    a, b = takes[0]
+    assert a == pytest.approx(2.0 + 0.8 + 0.2, abs=FRAME_S + 1e-9) and b == pytest.approx(a + 1.5)
+    # a pause shorter than theta is not a turn end; a longer one is
+    assert len(decide(Harness(theta=0.8), frames((1.0, 2.0), (2.6, 3.5)), [0.5])) == 1
+    assert len(decide(Harness(theta=0.8), frames((1.0, 2.0), (3.0, 3.5)), [0.5, 0.5])) == 2
+
+
+def test_barge_in_stops_once_after_m_of_user_speech():
+    h = Harness(theta=0.5, min_barge=0.2, delay=0.2)
+    (a, b), *rest = decide(h, frames((1.0, 2.0), (4.0, 5.0)), [5.0, 1.0])
+    assert a == pytest.approx(2.7, abs=FRAME_S + 1e-9)
+    assert b == pytest.approx(4.0 + 0.2 + 0.2, abs=FRAME_S + 1e-9)  # not pushed on by more speech
+    assert rest and rest[0][0] > 5.0  # it answers the interruption after it ends
+    # shorter than m: it talks on (and answers afterwards as a new turn)
+    (a, b), *_ = decide(h, frames((1.0, 2.0), (4.0, 4.15)), [5.0, 1.0])
+    assert b == pytest.approx(a + 5.0)
+    # never stops without barge-in
+    (a, b), *_ = decide(Harness(0.5, None), frames((1.0, 2.0), (4.0, 6.0)), [5.0, 1.0])
+    assert b == pytest.approx(a + 5.0)
