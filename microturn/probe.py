@@ -37,6 +37,16 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float((p > n).mean() + 0.5 * (p == n).mean())
 
 
+def auc_ci(a: float, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % interval of an AUC (Hanley & McNeil 1982 standard error)."""
+    if not n_pos or not n_neg or a != a:
+        return (float("nan"), float("nan"))
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
+    se = float(np.sqrt(max(var, 0.0)))
+    return (round(max(0.0, a - z * se), 3), round(min(1.0, a + z * se), 3))
+
+
 @torch.no_grad()
 def score(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6) -> float:
     cfg = model.cfg
@@ -85,6 +95,7 @@ def probe(model: InteractionModel, data: str, limit: int | None = None) -> dict:
             "n_act": len(v["act"]),
             "n_hold": len(v["hold"]),
             "auc_model": round(auc(v["act"], v["hold"]), 4),
+            "auc_model_ci": auc_ci(auc(v["act"], v["hold"]), len(v["act"]), len(v["hold"])),
             "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
         }
         for g, v in sorted(groups.items())
@@ -99,13 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     model = InteractionModel.from_pretrained(args.model).eval()
     res = {}
-    print("| split | group | n act / hold | AUC model | AUC speech-so-far |")
+    print("| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far |")
     print("|---|---|---|---|---|")
     for d in args.data:
         res[d] = probe(model, d, args.limit)
         for g, v in res[d].items():
             print(
-                f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} | "
+                f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} "
+                f"[{v['auc_model_ci'][0]:.3f}, {v['auc_model_ci'][1]:.3f}] | "
                 f"{v['auc_speech_so_far']:.3f} |"
             )
     print(json.dumps({"model": args.model, "results": res}))
