@@ -36,6 +36,10 @@ def _whisper():
     return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=1)
 
 
+def words(text: str) -> list[str]:
+    return normalize(text).split()
+
+
 def normalize(text: str) -> str:
     from microturn.data.language import number_words
 

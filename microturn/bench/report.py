@@ -95,6 +95,28 @@ def analytic(results: list[dict], scen: list, h) -> list[str]:
     return lines
 
 
+def asr_lines(results: dict) -> list[str]:
+    """Content by the offline ASR vs by the text events, where cross-checked (--asr)."""
+    rows = []
+    for name, rs in results.items():
+        both = [(r["asr_content"], r["content"]) for r in rs if r.get("asr_content") is not None]
+        if both:
+            agree = sum(a == b for a, b in both) / len(both)
+            asr_ok = sum(bool(a) for a, _ in both) / len(both)
+            ev_ok = sum(bool(b) for _, b in both) / len(both)
+            rows.append(f"| {name} | {len(both)} | {ev_ok:.2f} | {asr_ok:.2f} | {agree:.2f} |")
+    if not rows:
+        return []
+    return [
+        "Content cross-check with the offline ASR (Whisper tiny.en) on the replies timed right:",
+        "",
+        "| system | n | content by text events | content by ASR | agreement |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def plots(out: Path, results: dict, curve: list[dict]) -> None:
     import matplotlib
 
@@ -243,6 +265,7 @@ def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dic
         "",
         *analytic(results.get("vad", []), scen, tuned),
         "",
+        *asr_lines(results),
         "Paired McNemar p-values (same files):",
         "",
         *paired(results),

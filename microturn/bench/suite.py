@@ -159,8 +159,36 @@ def run_harnesses(h: Harness | None, scen: list[Scenario], cache: dict) -> list[
     return outs
 
 
-def scored(scen: list[Scenario], outs: list[tuple]) -> list[dict]:
-    return [score(sc.tl, Output.read(a, ev)) for sc, (a, ev) in zip(scen, outs, strict=True)]
+def scored(scen: list[Scenario], outs: list[tuple], asr_per_family: int = 0) -> list[dict]:
+    """Score every output; on the first `asr_per_family` scenarios of each family, also
+    cross-check content with the offline ASR: are the expected words of the replies it
+    timed right in the ASR transcript of its audio (`asr_content`, next to `content`)?"""
+    res, seen = [], defaultdict(int)
+    for sc, (a, ev) in zip(scen, outs, strict=True):
+        r = score(sc.tl, Output.read(a, ev))
+        if seen[sc.tl.family] < asr_per_family:
+            seen[sc.tl.family] += 1
+            r["asr_content"], r["content"] = asr_check(sc.tl, r, a)
+        res.append(r)
+    return res
+
+
+def asr_check(tl, r: dict, audio: np.ndarray) -> tuple[bool | None, bool | None]:
+    """(ASR says the expected words, the text events say so) over the speak windows that
+    passed on timing; None when there is none."""
+    from microturn.asr import transcribe, words
+
+    xs = [x for x, j in zip(sorted(tl.expect, key=lambda x: x.t_on), r["judgements"], strict=True)
+          if x.kind == "speak" and x.text and j["passed"]]  # fmt: skip
+    if not xs:
+        return None, None
+    heard = set(words(transcribe(audio)))
+    js = [
+        j
+        for j in r["judgements"]
+        if j["kind"] == "speak" and j["passed"] and j["content"] is not None
+    ]
+    return all(w in heard for x in xs for w in words(x.text)), all(j["content"] for j in js)
 
 
 def tune(dev: list[Scenario], cache: dict) -> tuple[Harness, list[dict]]:
@@ -207,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--per-condition", type=int, default=None)
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--systems", nargs="+", default=None, metavar="NAME=SPEC")
+    p.add_argument(
+        "--asr", type=int, default=0, metavar="N",
+        help="cross-check content with the offline ASR on N scenarios per family and system",
+    )  # fmt: skip
     p.add_argument("--out", default="out/bench")
     p.add_argument("--work", default="out/bench-work")
     args = p.parse_args(argv)
@@ -223,9 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     for item in specs:
         name, _, spec = item.partition("=")
         a = time.time()
-        results[name] = scored(
-            test, system(spec or name, test, work, cache, args.checkpoint, tuned)
-        )
+        outs = system(spec or name, test, work, cache, args.checkpoint, tuned)
+        results[name] = scored(test, outs, args.asr)
         timing[name] = round(time.time() - a, 1)
     from microturn.bench.report import write_report
 
