@@ -59,7 +59,9 @@ def transcribe(wave: np.ndarray, sample_rate: int = 16_000, engine: str = "whisp
             from microturn.audio import resample
 
             x = resample(x, sample_rate, 16_000)
-        segs, _ = _whisper().transcribe(x, language="en", beam_size=1, vad_filter=False)
+        segs, _ = _whisper().transcribe(  # greedy, no temperature fallback: deterministic
+            x, language="en", beam_size=1, temperature=0.0, condition_on_previous_text=False
+        )
         return normalize(" ".join(s.text for s in segs))
     if engine == "pocketsphinx":
         from pocketsphinx import Decoder

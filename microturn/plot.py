@@ -139,11 +139,11 @@ def plot_timeline(
             fontsize=6,
         )
         ax_v.set_yticks([])
-    fig.suptitle(
+    title = tl.meta.get("title") or (
         f"{tl.family} / {tl.condition} ({'act' if tl.act else 'hold'}) - {tl.split} - "
-        f"{tl.meta.get('user_voice', '')}",
-        fontsize=9,
+        f"{tl.meta.get('user_voice', '')}"
     )
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -132,7 +132,8 @@ def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, pat
         if ws:
             text = " ".join(w.text for w in ws)
             evs.append(Event(channel, kind, ws[0].t_on, ws[-1].t_off, text, ws))
-    tl = Timeline("run", "run", "", True, "test", dur, evs)
+    title = "microturn run: user (top, with its streaming transcript) and model (its words)"
+    tl = Timeline("run", "run", "", True, "test", dur, evs, meta={"title": title})
     plot_timeline(tl, path, user, said)
 
 
