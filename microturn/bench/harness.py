@@ -113,9 +113,11 @@ class Harness:
         smart: SmartTurn | None = None,
         probs: np.ndarray | None = None,
         lengths: list[float] | None = None,
+        default_length: float = 1.0,
     ) -> list[tuple[float, float]]:
         """-> floor-takes [(start, stop)], decided causally frame by frame. Take k lasts
-        `lengths[k]` s (its reply's duration; 1 s past the list) unless the user barges in.
+        `lengths[k]` s (its reply's duration; `default_length` past the list) unless the user
+        barges in.
         `probs`: the VAD's per-frame probabilities if already computed (a sweep reuses them)."""
         sp = speaking(vad_probs(user) if probs is None else probs)
         lengths = lengths or []
@@ -143,7 +145,7 @@ class Harness:
                     go = smart.complete(user[: int(t * SR)]) > 0.5
             if go:
                 k = len(takes)
-                length = lengths[k] if k < len(lengths) else 1.0
+                length = lengths[k] if k < len(lengths) else default_length
                 takes.append([t + self.delay, t + self.delay + length])
                 heard = False  # the next take needs new user speech
         return [(a, b) for a, b in takes]
@@ -194,10 +196,10 @@ def run_harness(
     from microturn.synth import synthesize
 
     queue = oracle_replies(tl, h.timer)
-    queue += ["okay"] * 8  # when the script runs out
     lengths = [len(synthesize(x, MODEL_VOICE).audio) / SR for x in queue]
-    takes = h.decide(user, smart, probs, lengths)
-    lines = [(a, b, queue[k]) for k, (a, b) in enumerate(takes)]
+    okay = len(synthesize("okay", MODEL_VOICE).audio) / SR  # when the script runs out
+    takes = h.decide(user, smart, probs, lengths, okay)
+    lines = [(a, b, queue[k] if k < len(queue) else "okay") for k, (a, b) in enumerate(takes)]
     if h.timer:  # scaffolded: a timer tool fires each timed line on time (+ the same delay)
         lines += [(e.t_on + h.delay, float("inf"), e.text) for e in tl.on("model", "timed")]
     return render(lines, len(user))
