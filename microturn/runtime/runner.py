@@ -128,7 +128,8 @@ def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, pat
     evs = []
     for kind, channel in (("model_text", "model"), ("user_text", "user")):
         mine = [e for e in events if e["kind"] == kind]
-        ws = [Word(e["text"].strip() or "·", e["t"], e["t"] + 0.05) for e in mine]
+        clean = ("".join(c for c in e["text"] if c.isprintable()).strip() for e in mine)
+        ws = [Word(c or "·", e["t"], e["t"] + 0.05) for c, e in zip(clean, mine, strict=True)]
         if ws:
             text = " ".join(w.text for w in ws)
             evs.append(Event(channel, kind, ws[0].t_on, ws[-1].t_off, text, ws))
