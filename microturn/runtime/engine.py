@@ -155,7 +155,7 @@ class Engine:
         mask = torch.zeros(N, 2 * P, dtype=torch.bool)
         for s in live:
             if s.video_in:
-                fr = torch.from_numpy(np.ascontiguousarray(s.video_in.popleft()))
+                fr = torch.from_numpy(np.array(s.video_in.popleft(), np.uint8))  # a writable copy
                 n = fr.shape[0] // ps
                 pt = fr.reshape(n, ps, n, ps, 3).permute(0, 2, 4, 1, 3).reshape(n * n, 3, ps, ps)
                 patches[s.slot, :P] = pt.float() / 255.0
