@@ -1,6 +1,7 @@
 """`microturn bench --quick`: every built-in system through the scorer on generated test
 scenarios, a report on disk, and the trivial baselines where their definitions put them."""
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -30,10 +31,11 @@ def test_quick_bench_writes_a_report(tmp_path):
     assert set(timing) == {"model", "vad", "vad+timer", "turn", "eager", "silent"}
     assert len(summary["scorer"]) == 12
     # always silent never takes a turn it should: every should-act scenario fails
-    rows = [json.loads(x) for x in (tmp_path / "report" / "results.jsonl").read_text().splitlines()]
+    with gzip.open(tmp_path / "report" / "results.jsonl.gz", "rt") as f:
+        rows = [json.loads(x) for x in f]
     silent_act = [x for x in rows if x["system"] == "silent" and x["act"] and x["family"] == "turn"]
     assert silent_act and not any(x["timing_pass"] for x in silent_act)
     report = (tmp_path / "report" / "report.md").read_text()
     assert "| T1 turn |" in report and "harness_curve.png" in report
     assert (tmp_path / "report" / "latency.png").exists()
-    assert any((tmp_path / "report" / "fdb").iterdir())
+    assert any((tmp_path / "work" / "fdb").iterdir())

@@ -211,14 +211,19 @@ def export_fdb(out: Path, scen: list) -> int:
     return n
 
 
-def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dict) -> dict:
+def write_report(
+    out: Path, results, curve, tuned, scen, args: dict, timing: dict, work: Path | None = None
+) -> dict:
+    import gzip
+
     out.mkdir(parents=True, exist_ok=True)
     tab, sums = table(results, "timing_pass")
     tab_content, sums_content = table(results, "pass")
     plots(out, results, curve)
-    n_fdb = export_fdb(out, scen)
+    fdb_dir = work or out  # the export holds wavs: keep it out of a committed report
+    n_fdb = export_fdb(fdb_dir, scen)
     ex = examples(out, results, scen)
-    with open(out / "results.jsonl", "w") as f:
+    with gzip.open(out / "results.jsonl.gz", "wt") as f:
         for name, rs in results.items():
             for r in rs:
                 f.write(json.dumps({"system": name, "scorer": SCORER_VERSION, **r}) + "\n")
@@ -277,7 +282,8 @@ def write_report(out: Path, results, curve, tuned, scen, args: dict, timing: dic
         *[f"![{f}]({f})" for f in ex],
         "",
         f"Seconds per system: {json.dumps(timing)}. FDB-v1-format export: {n_fdb} T1 "
-        "scenarios under `fdb/` (input.wav + turn_taking.json / pause.json).",
+        f"scenarios under `{fdb_dir / 'fdb'}` (input.wav + turn_taking.json / pause.json; made "
+        "by the command, not committed). Every scored scenario: `results.jsonl.gz`.",
     ]
     (out / "report.md").write_text("\n".join(md) + "\n")
     print(tab)

@@ -17,7 +17,8 @@ generated split with audio, otherwise they are generated here. System specs:
                      JSONL) and {video} (.npy frames) are there for systems that read them
                      (e.g. "cmd:microturn run {input} --out {out} --text {text} --video {video}")
 
-Prints the table, writes OUT/report.md (+ plots, results.jsonl), ends with one JSON line.
+Prints the table, writes OUT/report.md (+ plots, results.jsonl.gz; the FDB export goes to
+WORK/fdb), ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     from microturn.bench.report import write_report
 
     meta = vars(args) | {"per_condition": n, "argv": argv if argv is not None else sys.argv[2:]}
-    summary = write_report(out, results, curve, tuned, test, meta, timing)
+    summary = write_report(out, results, curve, tuned, test, meta, timing, work)
     summary["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(summary))
 
