@@ -212,19 +212,54 @@ def write_output(out: Path, audio: np.ndarray, events: list[dict]) -> None:
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
-def predicted_pass(h: Harness, tl: Timeline) -> bool | None:
-    """The research notes' analytic harness model, per scenario (T1 and T3 only): it takes
-    the floor in any user silence longer than theta and `delay` later; it stops `min_barge`
-    (+ ~0.1 s of VAD onset + `delay`) into any overlapping speech it hears. None elsewhere."""
-    user = sorted((w.t_on, w.t_off) for e in tl.on("user") for w in e.words)
+def vad_lags(scen: list, probs: dict) -> tuple[float, float]:
+    """Median (onset, offset) lag of the harness's VAD behind the user's word runs, measured
+    on the `turn` scenarios: the analytic model's only measured constants."""
+    ons, offs = [], []
+    for sc in scen:
+        if sc.tl.family != "turn" or sc.id not in probs:
+            continue
+        sp = speaking(probs[sc.id])
+        t = (np.arange(len(sp)) + 1) * FRAME_S
+        for a, b in _runs(sc.tl):
+            on, off = t[(t >= a) & sp], t[(t >= b) & ~sp]
+            if len(on):
+                ons.append(on[0] - a)
+            if len(off):
+                offs.append(off[0] - b)
+    return (float(np.median(ons)) if ons else 0.0, float(np.median(offs)) if offs else 0.0)
+
+
+def _runs(tl: Timeline) -> list[list[float]]:
+    """The user's speech as runs of words (gaps under 50 ms joined)."""
+    runs: list[list[float]] = []
+    for a, b in sorted((w.t_on, w.t_off) for e in tl.on("user") for w in e.words):
+        if runs and a - runs[-1][1] <= 0.05:
+            runs[-1][1] = max(runs[-1][1], b)
+        else:
+            runs.append([a, b])
+    return runs
+
+
+def predicted_pass(h: Harness, tl: Timeline, lags: tuple[float, float] = (0.0, 0.0)) -> bool | None:
+    """The research notes' analytic harness model, per scenario (T1 and T3 only), with the
+    VAD's measured (onset, offset) lags: it takes the floor in any user pause the VAD sees
+    as longer than theta, `delay` later; it stops `min_barge` into any overlapping speech.
+    Two facts of this data the notes do not spell out are in it: a statement's reference
+    reply is a backchannel, so the oracle's early "takeover" there is itself a (permitted)
+    backchannel; and the VAD hears background speech at -10/-20 dB. None elsewhere."""
+    from microturn.bench.score import BACKCHANNELS, words
+
+    on, off = lags
     if tl.family == "turn":
-        gaps = [b[0] - a[1] for a, b in zip(user, user[1:], strict=False) if b[0] - a[1] > 0.05]
-        early = any(g > h.theta for g in gaps)  # a takeover before the final end of turn
-        return not early and h.theta + h.delay <= 1.5
+        runs = _runs(tl)
+        early = any(b[0] - a[1] - off + on > h.theta for a, b in zip(runs, runs[1:], strict=False))
+        replies = oracle_replies(tl)
+        bc = bool(replies) and " ".join(words(replies[0])) in BACKCHANNELS
+        return (bc or not early) and h.theta + h.delay <= 1.5
     if tl.family == "barge_in":
         if tl.act:
-            return h.min_barge is not None and h.min_barge + 0.1 + h.delay <= 0.5
+            return h.min_barge is not None and h.min_barge + on + h.delay <= 0.5
         over = [e for e in tl.on("user") + tl.on("other") if e.kind != "utterance"]
-        heard = [e for e in over if e.channel == "user" or e.kind == "side_talk"]
-        return not any(e.t_off - e.t_on >= (h.min_barge or 1e9) for e in heard)
+        return not any(e.t_off - e.t_on >= (h.min_barge or 1e9) for e in over)
     return None

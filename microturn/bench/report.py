@@ -68,7 +68,7 @@ def paired(results: dict[str, list[dict]]) -> list[str]:
     return out
 
 
-def analytic(results: list[dict], scen: list, h) -> list[str]:
+def analytic(results: list[dict], scen: list, h, lags=(0.0, 0.0)) -> list[str]:
     """The harness's measured pass rates next to the research notes' analytic model."""
     from microturn.bench.harness import predicted_pass
     from microturn.bench.score import wilson
@@ -80,7 +80,7 @@ def analytic(results: list[dict], scen: list, h) -> list[str]:
     ]
     for fam in ("turn", "barge_in"):
         for act in (True, False):
-            pairs = [(predicted_pass(h, sc.tl), by_id[sc.id]["timing_pass"]) for sc in scen
+            pairs = [(predicted_pass(h, sc.tl, lags), by_id[sc.id]["timing_pass"]) for sc in scen
                      if sc.tl.family == fam and sc.tl.act == act and sc.id in by_id]  # fmt: skip
             pairs = [(p, m) for p, m in pairs if p is not None and m is not None]
             if not pairs:
@@ -212,7 +212,15 @@ def export_fdb(out: Path, scen: list) -> int:
 
 
 def write_report(
-    out: Path, results, curve, tuned, scen, args: dict, timing: dict, work: Path | None = None
+    out: Path,
+    results,
+    curve,
+    tuned,
+    scen,
+    args: dict,
+    timing: dict,
+    work: Path | None = None,
+    lags: tuple[float, float] = (0.0, 0.0),
 ) -> dict:
     import gzip
 
@@ -265,10 +273,12 @@ def write_report(
         ],
         "",
         f"Tuned harness vs the analytic model (theta {tuned.theta} s, m {tuned.min_barge} s, "
-        "delay 0.2 s; research/benchmarks.md C2): predicted pass rate from each scenario's own "
-        "pause and overlap lengths, measured timing pass rate.",
+        f"delay 0.2 s, VAD onset / offset lag {lags[0]:.2f} / {lags[1]:.2f} s measured on T1; "
+        "research/benchmarks.md C2, with the two facts of this data in "
+        "`harness.predicted_pass`): predicted pass rate from each scenario's own pause and "
+        "overlap lengths, measured timing pass rate.",
         "",
-        *analytic(results.get("vad", []), scen, tuned),
+        *analytic(results.get("vad", []), scen, tuned, lags),
         "",
         *asr_lines(results),
         "Paired McNemar p-values (same files):",

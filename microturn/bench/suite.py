@@ -262,7 +262,13 @@ def main(argv: list[str] | None = None) -> None:
     from microturn.bench.report import write_report
 
     meta = vars(args) | {"per_condition": n, "argv": argv if argv is not None else sys.argv[2:]}
-    summary = write_report(out, results, curve, tuned, test, meta, timing, work)
+    from microturn.bench.harness import vad_lags
+
+    for sc in test:  # the VAD on every test scenario (cached when a harness ran)
+        if sc.tl.family == "turn" and sc.id not in cache:
+            cache[sc.id] = vad_probs(sc.user)
+    lags = vad_lags(test, cache)
+    summary = write_report(out, results, curve, tuned, test, meta, timing, work, lags)
     summary["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(summary))
 
