@@ -23,6 +23,7 @@ import torch
 from microturn.grid import Grid
 from microturn.mel import MelAnalyzer
 from microturn.model import InteractionModel
+from microturn.model.fusion import patchify
 from microturn.runtime.cache import KVCache
 from microturn.runtime.forward import embed, step
 from microturn.runtime.invariant import pad_rows
@@ -111,7 +112,7 @@ class Engine:
         pos = base[:, None] + torch.arange(2 * P)  # input slots 4k.., output slots 4k+4..
         seq = (base * 2)[:, None] + torch.arange(2 * P)  # sequence index: 8 per chunk
         dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
-        mels = torch.zeros(N, P, fpp, n_mels)
+        logmel = torch.zeros(N, P, fpp, n_mels)
         for j in range(P):  # output slot j, at row P + j
             for s in live:
                 dmel[s.slot, P + j] = s.own_dmel
@@ -125,7 +126,7 @@ class Engine:
             h = step(self.model, self.cache, x, pos[:, a:b], seq[:, a:b], a, run, self.invariant)
             if j == 0:
                 self._transcript(h[:, :P], live, base)
-            mels[:, j] = self._speak(h[:, -1], live, base, j)
+            logmel[:, j], logits = self._speak(h[:, -1], live, base, j)
             for s in (s for s in live if s.record):
                 i = s.slot
                 s.trace.append(
@@ -135,12 +136,11 @@ class Engine:
                         "kind": kind[i, a:b].clone(),
                         "pos": pos[i, a:b].clone(),
                         "hidden": h[i].clone(),
-                        "logits": self._last_logits[i].clone(),
+                        "logits": logits[i].clone(),
                     }
                 )
-        rows = [s.slot for s in live]
-        logmel = self.model.destandardize(mels[rows]).reshape(len(live), P * fpp, n_mels)
-        audio = VocoderStream.push_many([s.vocoder for s in live], logmel)  # batched GL
+        chunk = logmel[[s.slot for s in live]].reshape(len(live), P * fpp, n_mels)
+        audio = VocoderStream.push_many([s.vocoder for s in live], chunk)  # batched GL
         for s, a in zip(live, audio, strict=True):
             s.audio_out.append(a.numpy())
             s.chunk += 1
@@ -156,9 +156,7 @@ class Engine:
         for s in live:
             if s.video_in:
                 fr = torch.from_numpy(np.array(s.video_in.popleft(), np.uint8))  # a writable copy
-                n = fr.shape[0] // ps
-                pt = fr.reshape(n, ps, n, ps, 3).permute(0, 2, 4, 1, 3).reshape(n * n, 3, ps, ps)
-                patches[s.slot, :P] = pt.float() / 255.0
+                patches[s.slot, :P] = patchify(fr.permute(2, 0, 1).float() / 255.0, ps)
                 mask[s.slot, :P] = bool(fr.any())  # a black frame: the camera is off
         return patches, mask
 
@@ -175,11 +173,11 @@ class Engine:
                     s.events.append({**ev, "text": self.tok.piece(k)})
 
     def _speak(self, h: torch.Tensor, live: list[Session], base: torch.Tensor, j: int):
-        """h (N, d) at output slot j -> sampled tokens (into each session) and mel (N, fpp, m)."""
+        """h (N, d) at output slot j -> (log10 mel (N, fpp, n_mels), text logits (N, vocab));
+        the sampled tokens and the mel's dMel go into each session."""
         N, d = h.shape
         hp, n = pad_rows(h, self.invariant)
         logits = self.model.text_head(hp)[:n].float()
-        self._last_logits = logits
         flow = self.model.flow
         c = flow.cond(hp)
         noise = torch.zeros(hp.shape[0], flow.target_dim)
@@ -217,13 +215,12 @@ class Engine:
                 x = x + flow.velocity(x, torch.full((x.shape[0],), i / steps), c).float() / steps
             rows = [s.slot for s in live if s.sampling.flow_steps == steps]
             mel[rows] = x[rows].view(len(rows), self.fpp, -1)
+        logmel = self.model.destandardize(mel)
         for s in live:
             if s.script is not None:  # teacher-forced audio: the script's frames of this slot
                 f = (int(base[s.slot]) + self.P + j) * self.fpp
                 lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
                 if len(lm) == self.fpp:
-                    mel[s.slot] = self.model.standardize(lm)
-        logmel = self.model.destandardize(mel)
-        for s in live:
+                    logmel[s.slot] = lm
             s.own_dmel = self.analyzer.quantize(logmel[s.slot])
-        return mel
+        return logmel, logits
