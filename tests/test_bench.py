@@ -16,7 +16,10 @@ from microturn.model import InteractionModel
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 
-def test_quick_bench_writes_a_report(tmp_path):
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick bench run (a tiny random model), shared by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("bench")
     torch.manual_seed(0)
     InteractionModel(preset("tiny")).save_pretrained(tmp_path / "ckpt")
     r = subprocess.run(
@@ -25,6 +28,11 @@ def test_quick_bench_writes_a_report(tmp_path):
          "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
+    return tmp_path, r
+
+
+def test_quick_bench_writes_a_report(quick):
+    tmp_path, r = quick
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     timing = summary["balanced_timing"]
@@ -39,3 +47,34 @@ def test_quick_bench_writes_a_report(tmp_path):
     assert "| T1 turn |" in report and "harness_curve.png" in report
     assert (tmp_path / "report" / "latency.png").exists()
     assert any((tmp_path / "work" / "fdb").iterdir())
+
+
+def test_a_killed_run_resumes_from_its_cached_blocks(quick, monkeypatch):
+    """Results are cached per block: a run that dies in block 2 recomputes only blocks 2+
+    when started again, and ends with the same results as an uninterrupted run."""
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:12]
+    monkeypatch.setattr(suite, "BLOCK", 5)
+    real, calls, killed = suite.system, [], []
+
+    def dies_in_block_2(spec, block, *a):
+        calls.append([s.id for s in block])
+        if len(calls) == 2 and not killed:
+            killed.append(True)
+            raise KeyboardInterrupt  # the run is killed here
+        return real(spec, block, *a)
+
+    args = (scen, tmp_path / "resume", {}, None, Harness(0.3, 0.2), set())
+    monkeypatch.setattr(suite, "system", dies_in_block_2)
+    with pytest.raises(KeyboardInterrupt):
+        suite.run_blocks("eager", "eager", *args)
+    calls.clear()
+    resumed = suite.run_blocks("eager", "eager", *args)
+    assert calls == [[s.id for s in scen[5:10]], [s.id for s in scen[10:]]]
+    fresh = suite.run_blocks("eager", "eager", scen, tmp_path / "fresh", {}, None,
+                             Harness(0.3, 0.2), set())  # fmt: skip
+    assert resumed == fresh and len(resumed) == 12
+    assert [r["id"] for r in resumed] == [s.id for s in scen]

@@ -95,6 +95,19 @@ def analytic(results: list[dict], scen: list, h, lags=(0.0, 0.0)) -> list[str]:
     return lines
 
 
+def made_by(args: dict) -> list[str]:
+    """How the scenario splits the command read were generated, from their manifests."""
+    lines = []
+    for key in ("data", "dev"):
+        m = Path(args.get(key) or "") / "manifest.json"
+        if args.get(key) and m.exists():
+            d = json.loads(m.read_text())
+            lines.append(f"`{args[key]}`: `microturn synth --split {d['split']} --per-condition "
+                         f"{d['per_condition']} --out {args[key]}` ({d['scenarios']} scenarios, "
+                         f"{d['hours']:.1f} h)")  # fmt: skip
+    return ["Scenarios: " + "; ".join(lines) + ".", ""] if lines else []
+
+
 def asr_lines(results: dict) -> list[str]:
     """Content by the offline ASR vs by the text events, where cross-checked (--asr)."""
     rows = []
@@ -249,6 +262,7 @@ def write_report(
         "",
         f"Command: `microturn bench {' '.join(args.get('argv', []))}`",
         "",
+        *made_by(args),
         "Cells: **balanced accuracy** = mean of the should-act pass rate [95 % Wilson CI] and "
         "the should-not-act pass rate [CI]. A scenario passes when every expectation of its "
         "timeline passes; timing is read from each system's output audio through the fixed VAD.",
