@@ -135,6 +135,7 @@ class TrainConfig:
     decision_weight: float = 4.0  # text targets where the model decides to take the turn or wait
     decide_s: float = 2.0  # ... i.e. up to this long after the user's last word, while silent
     random_crop: bool = True  # long samples: a random max_chunks window, else the start
+    oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)
@@ -153,6 +154,18 @@ class TrainConfig:
             raise ConfigError(f"need 0 <= min_lr <= lr, got {self.min_lr}, {self.lr}")
         if self.warmup < 0 or self.warmup >= self.steps:
             raise ConfigError(f"warmup={self.warmup} must be in [0, steps={self.steps})")
+        self.oversampling()
+
+    def oversampling(self) -> dict[str, int]:
+        """`oversample` as {family: repeats per epoch}; a clear error when malformed."""
+        out = {}
+        for part in filter(None, self.oversample.split(",")):
+            fam, _, k = part.partition("=")
+            if not fam or not k.isdigit() or int(k) < 1:
+                raise ConfigError(f"oversample wants FAMILY=N[,FAMILY=N] with N >= 1, got "
+                                  f"{self.oversample!r}")  # fmt: skip
+            out[fam] = int(k)
+        return out
 
 
 @dataclass(frozen=True)

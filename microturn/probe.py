@@ -3,9 +3,12 @@ not in a mid-turn pause of the same length?
 
 On the `turn` family of a data split (matched pairs: whole question vs fragment + pause), the
 model reads the user's audio up to the decision point; its own stream is blanked (it has said
-nothing yet). Score of a scenario = the highest probability, over the output positions whose
-speech would start within 0.6 s after the decision point, that the model's next text token is
-not <pad> (it starts a word). AUC separates ends of turn (act) from pauses (hold), per
+nothing yet). Score of a scenario = the model's probability that it starts speaking within
+0.6 s after the decision point: 1 - prod_k (1 - p_k) over the output positions k whose speech
+would be heard in that window, p_k = P(next text token is not <pad>). Each p_k is already
+conditioned on silence at the earlier positions (the blanked stream), so the product is the
+chance of staying silent through the window. (`--score max` gives the largest single p_k,
+the score used before session 3.) AUC separates ends of turn (act) from pauses (hold), per
 synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
 experiment's unmatched data).
@@ -48,7 +51,9 @@ def auc_ci(a: float, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, fl
 
 
 @torch.no_grad()
-def score(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6) -> float:
+def score(
+    model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
+) -> float:
     cfg = model.cfg
     grid = Grid(cfg.grid)
     t = cfg.train
@@ -68,10 +73,11 @@ def score(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6
     p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
     onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard
     sel = out & (onset >= a) & (onset < a + window_s)
-    return float(p_start[torch.from_numpy(sel)].max())
+    p = p_start[torch.from_numpy(sel)].double()
+    return float(p.max()) if how == "max" else float(1.0 - torch.prod(1.0 - p))
 
 
-def probe(model: InteractionModel, data: str, limit: int | None = None) -> dict:
+def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
     tok = Tokenizer()
     r = ShardReader(data)
     tls = [r.index[i][1]["timeline"] for i in range(len(r))]
@@ -85,7 +91,7 @@ def probe(model: InteractionModel, data: str, limit: int | None = None) -> dict:
         s = r[i]
         tl = s.timeline
         side = "act" if tl.act else "hold"
-        sc = score(model, s, tok)
+        sc = score(model, s, tok, how=how)
         engine = tl.meta["user_voice"].split(":")[0]
         for g in ("all", engine, f"prosody={tl.meta.get('prosody')}"):
             groups[g][side].append(sc)
@@ -107,20 +113,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, help="a save_pretrained directory")
     p.add_argument("--data", nargs="+", required=True)
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument(
+        "--score", choices=("window", "max"), default="window",
+        help="P(start within the window) (default), or the largest one-slot p",
+    )  # fmt: skip
     args = p.parse_args(argv)
     model = InteractionModel.from_pretrained(args.model).eval()
     res = {}
     print("| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far |")
     print("|---|---|---|---|---|")
     for d in args.data:
-        res[d] = probe(model, d, args.limit)
+        res[d] = probe(model, d, args.limit, args.score)
         for g, v in res[d].items():
             print(
                 f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} "
                 f"[{v['auc_model_ci'][0]:.3f}, {v['auc_model_ci'][1]:.3f}] | "
                 f"{v['auc_speech_so_far']:.3f} |"
             )
-    print(json.dumps({"model": args.model, "results": res}))
+    print(json.dumps({"model": args.model, "score": args.score, "results": res}))
 
 
 if __name__ == "__main__":

@@ -46,10 +46,11 @@ CKPT_VERSION = 1
 class Loader:
     """Global batches of `batch_size` sequences in a seeded order, epoch after epoch.
 
-    Each epoch shuffles the samples, then sorts each window of 16 batches by length so a batch
-    holds similar lengths (little padding). A sample longer than `max_chunks` is cut to a
-    window whose start is drawn from (seed, epoch, sample), so long conversations are seen
-    whole over the epochs. The cursor (epoch, batch) is the whole state.
+    Each epoch shuffles the samples (those of a family in `oversample` repeated), then sorts
+    each window of 16 batches by length so a batch holds similar lengths (little padding). A
+    sample longer than `max_chunks` is cut to a window whose start is drawn from (seed, epoch,
+    sample), so long conversations are seen whole over the epochs. The cursor (epoch, batch)
+    is the whole state.
     """
 
     def __init__(self, reader: ShardReader, cfg: Config, tok: Tokenizer, seed: int):
@@ -58,13 +59,19 @@ class Loader:
         self.lengths = np.array(
             [reader.index[i][1]["arrays"]["user_dmel"][2][0] for i in range(len(reader))]
         )
+        fams = [reader.index[i][1]["timeline"]["family"] for i in range(len(reader))]
+        over = cfg.train.oversampling()
+        missing = set(over) - set(fams)
+        if missing:
+            raise ValueError(f"oversample names families the data does not have: {missing}")
+        self.repeats = np.array([over.get(f, 1) for f in fams])
         self.epoch, self.cursor = 0, 0
         self._order = self._plan(0)
 
     def _plan(self, epoch: int) -> list[list[int]]:
         bs = self.cfg.train.batch_size
         rng = np.random.default_rng([self.seed, epoch])
-        perm = rng.permutation(len(self.r))
+        perm = rng.permutation(np.repeat(np.arange(len(self.r)), self.repeats))
         win = bs * 16
         batches = []
         for a in range(0, len(perm) - bs + 1, win):

@@ -122,3 +122,28 @@ def test_torchrun_two_ranks_match_one_process(data, tmp_path):
     for x, y in zip(a, b, strict=True):
         for k in ("text", "transcript"):
             assert abs(x[k] - y[k]) <= 1e-4 * max(1.0, abs(x[k])), (x["step"], k, x[k], y[k])
+
+
+def test_oversample_repeats_a_family_per_epoch(data):
+    """`--set oversample=turn=3`: each turn sample comes 3x per epoch, the others once; the
+    default plan is unchanged; a malformed value or an absent family is a clear error."""
+    from collections import Counter
+
+    from microturn.config import ConfigError
+    from microturn.data.shards import ShardReader
+    from microturn.tokenizer import Tokenizer
+    from microturn.train import Loader
+
+    r, tok = ShardReader(data), Tokenizer()
+    fam = [r.index[i][1]["timeline"]["family"] for i in range(len(r))]
+    base = cfg_for("--preset", "tiny", "--batch-size", "1")
+    over = cfg_for("--preset", "tiny", "--batch-size", "1", "--set", "oversample=turn=3")
+    plain, more = Loader(r, base, tok, seed=0)._order, Loader(r, over, tok, seed=0)._order
+    seen = Counter(i for b in more for i in b)
+    assert {seen[i] for i in range(len(r)) if fam[i] == "turn"} == {3}
+    assert {seen[i] for i in range(len(r)) if fam[i] != "turn"} == {1}
+    assert sorted(i for b in plain for i in b) == list(range(len(r)))
+    with pytest.raises(ConfigError, match="oversample"):
+        cfg_for("--preset", "tiny", "--set", "oversample=turn")
+    with pytest.raises(ValueError, match="barge_in"):
+        Loader(r, cfg_for("--preset", "tiny", "--set", "oversample=barge_in=2"), tok, seed=0)
