@@ -43,3 +43,21 @@ def test_barge_in_stops_once_after_m_of_user_speech():
     # never stops without barge-in
     (a, b), *_ = decide(Harness(0.5, None), frames((1.0, 2.0), (4.0, 6.0)), [5.0, 1.0])
     assert b == pytest.approx(a + 5.0)
+
+
+def test_analytic_barge_in_integrates_over_the_measured_onset_lags():
+    """T3 act: the stop lands m + onset lag + delay after the interruption; with lags of
+    0.02 / 0.05 / 0.11 / 0.14 s, m 0.2 and delay 0.2 it is within the 0.5 s window for the
+    first two only: predicted 0.5. No barge-in never passes; a hold scenario is 0 or 1."""
+    from microturn.bench.harness import VadLags, predicted_pass
+    from microturn.data.families import make_scenario
+
+    lags = VadLags(np.array([0.02, 0.05, 0.11, 0.14]), np.array([0.1]))
+    tl = make_scenario("barge_in", "interrupt", "test", 3)
+    assert predicted_pass(Harness(0.3, 0.2), tl, lags) == 0.5
+    assert predicted_pass(Harness(0.3, 0.05), tl, lags) == 1.0
+    assert predicted_pass(Harness(0.3, None), tl, lags) == 0.0
+    hold = make_scenario("barge_in", "side_talk", "test", 3)
+    assert predicted_pass(Harness(0.3, 0.2), hold, lags) in (0.0, 1.0)
+    assert predicted_pass(Harness(0.3, 0.2), make_scenario("qa", "ask", "test", 3), lags) is None
+    assert lags.on == pytest.approx(0.08) and lags.off == pytest.approx(0.1)

@@ -212,9 +212,26 @@ def write_output(out: Path, audio: np.ndarray, events: list[dict]) -> None:
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
-def vad_lags(scen: list, probs: dict) -> tuple[float, float]:
-    """Median (onset, offset) lag of the harness's VAD behind the user's word runs, measured
-    on the `turn` scenarios: the analytic model's only measured constants."""
+@dataclass
+class VadLags:
+    """How far the harness's VAD lags behind the user's word runs (s), measured on the `turn`
+    scenarios: every run's onset lag and offset lag. The analytic model's only measured
+    inputs."""
+
+    onsets: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def on(self) -> float:
+        return float(np.median(self.onsets)) if len(self.onsets) else 0.0
+
+    @property
+    def off(self) -> float:
+        return float(np.median(self.offsets)) if len(self.offsets) else 0.0
+
+
+def vad_lags(scen: list, probs: dict) -> VadLags:
+    """The VAD's onset and offset lags behind the user's word runs, on the `turn` scenarios."""
     ons, offs = [], []
     for sc in scen:
         if sc.tl.family != "turn" or sc.id not in probs:
@@ -227,7 +244,7 @@ def vad_lags(scen: list, probs: dict) -> tuple[float, float]:
                 ons.append(on[0] - a)
             if len(off):
                 offs.append(off[0] - b)
-    return (float(np.median(ons)) if ons else 0.0, float(np.median(offs)) if offs else 0.0)
+    return VadLags(np.array(ons), np.array(offs))
 
 
 def _runs(tl: Timeline) -> list[list[float]]:
@@ -241,25 +258,36 @@ def _runs(tl: Timeline) -> list[list[float]]:
     return runs
 
 
-def predicted_pass(h: Harness, tl: Timeline, lags: tuple[float, float] = (0.0, 0.0)) -> bool | None:
-    """The research notes' analytic harness model, per scenario (T1 and T3 only), with the
-    VAD's measured (onset, offset) lags: it takes the floor in any user pause the VAD sees
-    as longer than theta, `delay` later; it stops `min_barge` into any overlapping speech.
-    Two facts of this data the notes do not spell out are in it: a statement's reference
-    reply is a backchannel, so the oracle's early "takeover" there is itself a (permitted)
-    backchannel; and the VAD hears background speech at -10/-20 dB. None elsewhere."""
+def predicted_pass(h: Harness, tl: Timeline, lags: VadLags | None = None) -> float | None:
+    """The research notes' analytic harness model: the probability that the harness passes
+    this scenario (T1 and T3 only; None elsewhere), from its own pause and overlap lengths
+    and the VAD's measured lags. The harness takes the floor in any user pause the VAD sees
+    as longer than theta, `delay` later; it stops `min_barge` into any overlapping speech the
+    VAD hears, `delay` later.
+    - T1 uses the median lags. Two facts of this data the notes do not spell out are in it: a
+      statement's reference reply is a backchannel, so the oracle's early "takeover" there is
+      itself a (permitted) backchannel; and pauses are seen lag-shifted.
+    - T3 barge-in: the stop lands min_barge + onset lag + delay after the interruption
+      starts; the pass probability integrates over the measured onset lags (they vary by a
+      few VAD frames from word to word). Should-not-act: any overlap of >= min_barge (user
+      backchannel, side talk, background speech) is taken as heard."""
     from microturn.bench.score import BACKCHANNELS, words
 
-    on, off = lags
+    lags = lags or VadLags(np.zeros(0), np.zeros(0))
+    on, off = lags.on, lags.off
     if tl.family == "turn":
         runs = _runs(tl)
         early = any(b[0] - a[1] - off + on > h.theta for a, b in zip(runs, runs[1:], strict=False))
         replies = oracle_replies(tl)
         bc = bool(replies) and " ".join(words(replies[0])) in BACKCHANNELS
-        return (bc or not early) and h.theta + h.delay <= 1.5
+        return float((bc or not early) and h.theta + h.delay <= 1.5)
     if tl.family == "barge_in":
         if tl.act:
-            return h.min_barge is not None and h.min_barge + on + h.delay <= 0.5
+            if h.min_barge is None:
+                return 0.0
+            x = next(x for x in tl.expect if x.kind == "stop")
+            lag = lags.onsets if len(lags.onsets) else np.zeros(1)
+            return float(np.mean(h.min_barge + lag + h.delay <= x.t_off - x.t_on))
         over = [e for e in tl.on("user") + tl.on("other") if e.kind != "utterance"]
-        return not any(e.t_off - e.t_on >= (h.min_barge or 1e9) for e in over)
+        return float(not any(e.t_off - e.t_on >= (h.min_barge or 1e9) for e in over))
     return None
