@@ -129,7 +129,7 @@ class TrainConfig:
     warmup: int = 200
     weight_decay: float = 0.05
     grad_clip: float = 1.0
-    bf16: bool = True  # bf16 autocast (CPU with avx512_bf16: ~2.6x faster); loss in fp32
+    bf16: bool = True  # bf16 autocast where it is native (GPU, AVX512-BF16/AMX CPU); loss fp32
     text_weight: float = 1.0
     pad_weight: float = 0.2  # weight of <pad> targets (silence slots dominate the text stream)
     decision_weight: float = 4.0  # text targets where the model decides to take the turn or wait

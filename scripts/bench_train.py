@@ -36,7 +36,7 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
     from microturn.config import preset
     from microturn.data.layout import Batch
     from microturn.model import InteractionModel
-    from microturn.train import losses
+    from microturn.train import bf16_fast, losses
 
     cfg = preset(preset_name)
     cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
@@ -73,10 +73,11 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
     dt = sorted(times[1:])[len(times[1:]) // 2]  # median, first step (warm-up) dropped
     tok_s = batch * seq / dt
     flops = model.estimate_flops(seq, flow_calls=0.5 * cfg.train.flow_draws) * tok_s
-    peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32)
+    native = bf16 and bf16_fast("cpu")  # else losses() runs fp32 (emulated bf16 is slower)
+    peak = matmul_peak(torch.bfloat16 if native else torch.float32)
     return {
         "preset": preset_name,
-        "dtype": "bf16" if bf16 else "fp32",
+        "dtype": "bf16" if native else ("fp32 (bf16 not native)" if bf16 else "fp32"),
         "params_M": round(model.num_params() / 1e6, 2),
         "step_s": round(dt, 3),
         "tok_s": round(tok_s),

@@ -193,8 +193,9 @@ def run_blocks(name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_i
     WORK/results: a long run that is killed picks up at the block it was in. The cache key
     covers everything the results depend on: the spec, the checkpoint's files, the tuned
     harness, the scorer, the block's scenarios and the ASR sample."""
-    ck = Path(checkpoint or "checkpoints/small")
-    files = sorted(ck.glob("*")) if ck.is_dir() else []
+    kind, _, arg = spec.partition(":")
+    ck = Path(arg if kind == "model" and arg else checkpoint or "checkpoints/small")
+    files = sorted(ck.glob("*")) if kind == "model" and ck.is_dir() else []  # only it reads them
     stamp = [(f.name, hashlib.sha1(f.read_bytes()).hexdigest()) for f in files if f.is_file()]
     out = []
     for b in range(0, len(scen), BLOCK):

@@ -232,6 +232,20 @@ class Batch:
     def n_tokens(self) -> int:
         return int(self.valid.sum())
 
+    def apply(self, fn) -> Batch:
+        """A Batch of fn(tensor) for every tensor field (None stays None)."""
+        from dataclasses import fields
+
+        return Batch(**{f.name: _maybe(fn, getattr(self, f.name)) for f in fields(self)})
+
+    def pin_memory(self) -> Batch:
+        """Page-locked copies (DataLoader's pin_memory calls this) for async copies to a GPU."""
+        return self.apply(torch.Tensor.pin_memory)
+
+
+def _maybe(fn, x):
+    return None if x is None else fn(x)
+
 
 def collate(items: list[Layout]) -> Batch:
     T = max(len(x) for x in items)
