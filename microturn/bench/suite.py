@@ -256,6 +256,22 @@ def tune(dev: list[Scenario], cache: dict) -> tuple[Harness, list[dict]]:
     return Harness(best["theta"], best["m"]), curve
 
 
+def tune_cached(dev: list[Scenario], cache: dict, work: Path) -> tuple[Harness, list[dict]]:
+    """`tune`, its result kept in WORK keyed by the dev scenarios, the grid and the scorer: a
+    resumed run (or a second process running other systems) does not sweep again."""
+    key = json.dumps([[s.id for s in dev], THETAS, MIN_BARGES, SCORER_VERSION])
+    f = work / f"tune-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        return Harness(d["theta"], d["m"]), d["curve"]
+    tuned, curve = tune(dev, cache)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.with_suffix(".tmp").write_text(json.dumps(
+        {"theta": tuned.theta, "m": tuned.min_barge, "curve": curve}))  # fmt: skip
+    f.with_suffix(".tmp").replace(f)
+    return tuned, curve
+
+
 def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
     kind, _, arg = spec.partition(":")
     if kind == "model":
@@ -300,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     n_dev = max(1, n // 4) if args.quick else 40
     dev = pick(args.dev or generate("dev", n_dev, work), n_dev)
     cache: dict = {}
-    tuned, curve = tune(dev, cache)
+    tuned, curve = tune_cached(dev, cache, work)
     asr_ids = asr_sample(test, args.asr)
     specs = args.systems or [f"{s}={s}" for s in DEFAULT_SYSTEMS]
     results, timing = {}, {}
