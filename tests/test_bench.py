@@ -78,3 +78,20 @@ def test_a_killed_run_resumes_from_its_cached_blocks(quick, monkeypatch):
                              Harness(0.3, 0.2), set())  # fmt: skip
     assert resumed == fresh and len(resumed) == 12
     assert [r["id"] for r in resumed] == [s.id for s in scen]
+
+
+def test_tuning_is_cached_in_work(quick, monkeypatch):
+    """The theta x m sweep is kept in WORK: a second run (resumed, or another process running
+    other systems) reads it back instead of sweeping; other dev scenarios sweep anew."""
+    from microturn.bench import suite
+
+    tmp_path, _ = quick
+    dev = suite.pick(tmp_path / "work" / "dev-1", 1)[:6]
+    sweeps = []
+    real = suite.tune
+    monkeypatch.setattr(suite, "tune", lambda d, c: sweeps.append(len(d)) or real(d, c))
+    a = suite.tune_cached(dev, {}, tmp_path / "tw")
+    b = suite.tune_cached(dev, {}, tmp_path / "tw")
+    assert sweeps == [6] and a == b
+    suite.tune_cached(dev[:4], {}, tmp_path / "tw")
+    assert sweeps == [6, 4]

@@ -167,6 +167,19 @@ def asr_lines(results: dict) -> list[str]:
     ]
 
 
+def size_line(args: dict, scen: list) -> str:
+    """How many scenarios, saying so plainly when `--blocks` cut the run short."""
+    n = args["per_condition"]
+    if args.get("blocks") is None:
+        return f"{n} scenarios per condition"
+    per = defaultdict(int)
+    for sc in scen:
+        per[(sc.tl.family, sc.tl.condition)] += 1
+    return (f"**partial run**: the first {args['blocks']} blocks ({len(scen)} scenarios, "
+            f"{min(per.values())}–{max(per.values())} per condition) of the {n}-per-condition "
+            "list")  # fmt: skip
+
+
 def plots(out: Path, results: dict, curve: list[dict]) -> None:
     import matplotlib
 
@@ -293,7 +306,7 @@ def write_report(
         "# microturn interactivity benchmark",
         "",
         f"Scorer `{SCORER_VERSION}` · split `test` (held-out templates, voices, durations) · "
-        f"{args['per_condition']} scenarios per condition · {platform.processor() or 'cpu'}",
+        f"{size_line(args, scen)} · {platform.processor() or 'cpu'}",
         "",
         f"Command: `microturn bench {' '.join(args.get('argv', []))}`",
         "",

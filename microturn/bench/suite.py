@@ -306,6 +306,10 @@ def main(argv: list[str] | None = None) -> None:
         "--asr", type=int, default=0, metavar="N",
         help="cross-check content with the offline ASR on N scenarios per family and system",
     )  # fmt: skip
+    p.add_argument(
+        "--blocks", type=int, default=None, metavar="K",
+        help=f"score only the first K blocks of {BLOCK} scenarios (a partial run, so reported)",
+    )  # fmt: skip
     p.add_argument("--out", default="out/bench")
     p.add_argument("--work", default="out/bench-work")
     args = p.parse_args(argv)
@@ -313,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     work, out = Path(args.work), Path(args.out)
     t0 = time.time()
     test = pick(args.data or generate("test", n, work), n)
+    if args.blocks is not None:  # the same files, blocks and cache keys as the whole run's
+        test = test[: args.blocks * BLOCK]
     n_dev = max(1, n // 4) if args.quick else 40
     dev = pick(args.dev or generate("dev", n_dev, work), n_dev)
     cache: dict = {}
