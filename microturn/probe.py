@@ -66,9 +66,9 @@ def score(
     lay.text[out] = PAD  # blank the model's own stream: it has said nothing yet
     lay.dmel[out] = lay.dmel[out][:1]  # its first (silent) slot, everywhere
     b = collate([lay])
-    from microturn.train import bf16_fast, model_input
+    from microturn.train import autocast, model_input
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=t.bf16 and bf16_fast("cpu")):
+    with autocast("cpu", t):
         o = model(model_input(b))
     p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
     onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard

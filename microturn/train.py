@@ -19,6 +19,7 @@ state, as safetensors + JSON (no pickle), written to a temp dir and renamed: a r
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -185,6 +186,7 @@ def to_device(b: Batch, device: torch.device) -> Batch:
     return b.apply(lambda x: x.to(device, non_blocking=True))
 
 
+@functools.cache
 def bf16_fast(device_type: str) -> bool:
     """Whether bf16 autocast pays here: a GPU with bf16, or a CPU with native bf16 arithmetic
     (AVX512-BF16 / AMX: ~2.6x faster than fp32). On an AVX2-only CPU bf16 is emulated and ~30x
@@ -192,6 +194,11 @@ def bf16_fast(device_type: str) -> bool:
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device_type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def autocast(device_type: str, t) -> torch.autocast:
+    """bf16 autocast when `t.bf16` asks for it and it is native here (`bf16_fast`)."""
+    return torch.autocast(device_type, torch.bfloat16, enabled=t.bf16 and bf16_fast(device_type))
 
 
 def model_input(b: Batch) -> ModelInput:
@@ -227,7 +234,7 @@ def losses(
     t = cfg.train
     world = _world()[1] if distributed else 1
     device = b.text.device.type
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=t.bf16 and bf16_fast(device)):
+    with autocast(device, t):
         out = model(model_input(b))
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions

@@ -27,7 +27,7 @@ positions keep their absolute times (RoPE is relative, the clock is not reset).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -234,17 +234,12 @@ class Batch:
 
     def apply(self, fn) -> Batch:
         """A Batch of fn(tensor) for every tensor field (None stays None)."""
-        from dataclasses import fields
-
-        return Batch(**{f.name: _maybe(fn, getattr(self, f.name)) for f in fields(self)})
+        vals = {f.name: getattr(self, f.name) for f in fields(self)}
+        return Batch(**{k: None if v is None else fn(v) for k, v in vals.items()})
 
     def pin_memory(self) -> Batch:
         """Page-locked copies (DataLoader's pin_memory calls this) for async copies to a GPU."""
         return self.apply(torch.Tensor.pin_memory)
-
-
-def _maybe(fn, x):
-    return None if x is None else fn(x)
 
 
 def collate(items: list[Layout]) -> Batch:
