@@ -95,3 +95,48 @@ def test_tuning_is_cached_in_work(quick, monkeypatch):
     assert sweeps == [6] and a == b
     suite.tune_cached(dev[:4], {}, tmp_path / "tw")
     assert sweeps == [6, 4]
+
+
+def test_processes_sharing_work_split_the_blocks(quick, monkeypatch):
+    """Two bench processes on one WORK: a block another live process has claimed is not run
+    again here (its results are read once that process writes them); a claim left by a
+    process that died is taken over."""
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:12]
+    monkeypatch.setattr(suite, "BLOCK", 5)
+    monkeypatch.setattr(suite, "CLAIM_POLL_S", 0.1)
+    h = Harness(0.3, 0.2)
+    fresh = suite.run_blocks("eager", "eager", scen, tmp_path / "alone", {}, None, h, set())
+    names = suite.block_files("eager", "eager", scen, None, h, set())
+    real, calls = suite.system, []
+    monkeypatch.setattr(suite, "system", lambda spec, block, *a: (
+        calls.append(block[0].id), real(spec, block, *a))[1])  # fmt: skip
+
+    # another process holds block 1 and writes its results 1 s later
+    shared = tmp_path / "shared" / "results"
+    shared.mkdir(parents=True)
+    src, dst = tmp_path / "alone" / "results" / names[5], shared / names[5]
+    writes_later = (
+        "import os, shutil, sys, time; time.sleep(1); src, dst = sys.argv[1:]; "
+        "shutil.copy(src, dst + '.tmp'); os.replace(dst + '.tmp', dst); "
+        "os.remove(dst.removesuffix('.gz') + '.claim')"
+    )
+    other = subprocess.Popen([sys.executable, "-c", writes_later, str(src), str(dst)])
+    dst.with_suffix(".claim").write_text(str(other.pid))
+    got = suite.run_blocks("eager", "eager", scen, tmp_path / "shared", {}, None, h, set())
+    other.wait()
+    assert calls == [scen[0].id, scen[10].id] and got == fresh
+    assert not list(shared.glob("*.claim"))
+
+    # a claim whose process is gone: taken over
+    calls.clear()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = tmp_path / "orphan" / "results"
+    orphan.mkdir(parents=True)
+    (orphan / names[5]).with_suffix(".claim").write_text(str(dead.pid))
+    got = suite.run_blocks("eager", "eager", scen, tmp_path / "orphan", {}, None, h, set())
+    assert calls == [scen[0].id, scen[5].id, scen[10].id] and got == fresh

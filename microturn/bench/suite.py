@@ -27,6 +27,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -192,29 +193,90 @@ def run_blocks(name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_i
     """Run and score one system in blocks of scenarios, each block's results cached under
     WORK/results: a long run that is killed picks up at the block it was in. The cache key
     covers everything the results depend on: the spec, the checkpoint's files, the tuned
-    harness, the scorer, the block's scenarios and the ASR sample."""
+    harness, the scorer, the block's scenarios and the ASR sample. Several processes on one
+    machine can share WORK: each claims the block it runs, skips blocks another live process
+    holds, and at the end waits for those (or takes over the claim of one that died)."""
+    names = block_files(name, spec, scen, checkpoint, tuned, asr_ids)
+    blocks = {b: work / "results" / f for b, f in names.items()}
+    done: dict[int, list[dict]] = {}
+    while len(done) < len(blocks):
+        waiting = False
+        for b, f in blocks.items():
+            if b in done:
+                continue
+            if f.exists():
+                done[b] = json.loads(gzip.decompress(f.read_bytes()))
+                continue
+            if not claim(f):
+                waiting = True
+                continue
+            try:
+                block = scen[b : b + BLOCK]
+                rs = scored(block, system(spec, block, work, cache, checkpoint, tuned), asr_ids)
+                tmp = f.with_suffix(".tmp")
+                tmp.write_bytes(gzip.compress(json.dumps(rs).encode()))
+                tmp.replace(f)
+            finally:
+                f.with_suffix(".claim").unlink(missing_ok=True)
+            done[b] = rs
+            print(f"bench: {name} {b + len(block)}/{len(scen)}", file=sys.stderr, flush=True)
+        if waiting and len(done) < len(blocks):
+            time.sleep(CLAIM_POLL_S)  # another process is running the blocks still missing
+    return [r for b in sorted(done) for r in done[b]]
+
+
+CLAIM_POLL_S = 10.0
+
+
+def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[int, str]:
+    """The cache file name of each block (by its first index), a hash of everything its
+    results depend on."""
     kind, _, arg = spec.partition(":")
     ck = Path(arg if kind == "model" and arg else checkpoint or "checkpoints/small")
     files = sorted(ck.glob("*")) if kind == "model" and ck.is_dir() else []  # only it reads them
     stamp = [(f.name, hashlib.sha1(f.read_bytes()).hexdigest()) for f in files if f.is_file()]
-    out = []
+    names = {}
     for b in range(0, len(scen), BLOCK):
-        block = scen[b : b + BLOCK]
-        ids = [s.id for s in block]
-        asr = sorted(asr_ids & set(ids))
-        key = json.dumps([spec, stamp, tuned.theta, tuned.min_barge, SCORER_VERSION, ids, asr])
-        f = work / "results" / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json.gz"
-        if f.exists():
-            out += json.loads(gzip.decompress(f.read_bytes()))
+        ids = [s.id for s in scen[b : b + BLOCK]]
+        key = json.dumps([spec, stamp, tuned.theta, tuned.min_barge, SCORER_VERSION, ids,
+                          sorted(asr_ids & set(ids))])  # fmt: skip
+        names[b] = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json.gz"
+    return names
+
+
+def claim(f: Path) -> bool:
+    """Take the block whose results go to `f` for this process: `f`.claim holds our pid. False
+    while another live process holds it; a claim left by a dead process is taken over."""
+    c = f.with_suffix(".claim")
+    c.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(c, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(c.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid == os.getpid():
+                return True
+            if pid and _alive(pid):
+                return False
+            c.unlink(missing_ok=True)  # its process is gone: try again to take it
             continue
-        rs = scored(block, system(spec, block, work, cache, checkpoint, tuned), asr_ids)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(".tmp")
-        tmp.write_bytes(gzip.compress(json.dumps(rs).encode()))
-        tmp.replace(f)
-        out += rs
-        print(f"bench: {name} {b + len(block)}/{len(scen)}", file=sys.stderr, flush=True)
-    return out
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 ASR_MIN_WORDS = 3  # one-word replies are left out: Whisper tiny hears "eleven" as "the"
