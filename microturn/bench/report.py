@@ -23,7 +23,7 @@ def cell(v: dict) -> str:
     def side(x):
         if x["pass"] is None:
             return "-"
-        return f"{x['pass']:.2f} [{x['ci'][0]:.2f}-{x['ci'][1]:.2f}]"
+        return f"{x['pass']:.2f} [{max(0.0, x['ci'][0]):.2f}-{x['ci'][1]:.2f}]"  # not "-0.00"
 
     ba = "-" if v["balanced"] is None else f"**{v['balanced']:.2f}**"
     return f"{ba} {side(v['act'])} / {side(v['hold'])}"
@@ -36,10 +36,20 @@ def table(results: dict[str, list[dict]], key: str) -> tuple[str, dict]:
     names = list(sums)
     lines = ["| task | n act/hold | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 2)]
     for f in fams:
-        first = next(s[f] for s in sums.values() if f in s)
-        n = f"{first['act']['n']}/{first['hold']['n']}"
-        cells = " | ".join(cell(sums[m][f]) if f in sums[m] else "-" for m in names)
-        lines.append(f"| {TASK.get(f, f)} {f} | {n} | {cells} |")
+        # every system scored the same scenarios; a scenario with no applicable expectation
+        # for a system (T3: it was not speaking when the overlap began) is not judged for it
+        total = {a: sum(r["family"] == f and r["act"] == a for r in next(iter(results.values())))
+                 for a in (True, False)}  # fmt: skip
+        cells = []
+        for m in names:
+            if f not in sums[m]:
+                cells.append("-")
+                continue
+            a, h = sums[m][f]["act"]["n"], sums[m][f]["hold"]["n"]
+            n = "" if (a, h) == (total[True], total[False]) else f" (judged {a}/{h})"
+            cells.append(cell(sums[m][f]) + n)
+        lines.append(f"| {TASK.get(f, f)} {f} | {total[True]}/{total[False]} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
     lat = []
     for m in names:
         t = sums[m].get("turn", {})
@@ -313,7 +323,10 @@ def write_report(
         *made_by(args),
         "Cells: **balanced accuracy** = mean of the should-act pass rate [95 % Wilson CI] and "
         "the should-not-act pass rate [CI]. A scenario passes when every expectation of its "
-        "timeline passes; timing is read from each system's output audio through the fixed VAD.",
+        "timeline passes; timing is read from each system's output audio through the fixed VAD. "
+        'n: scenarios per side; "judged a/h" in a cell: the system\'s own n where some '
+        "scenarios had no expectation that applied to it (T3's stop / continue apply only when "
+        "the system was speaking as the overlap began).",
         "",
         "## Timing (the interaction itself)",
         "",
@@ -358,7 +371,8 @@ def write_report(
         "",
         *[f"![{f}]({f})" for f in ex],
         "",
-        f"Seconds per system: {json.dumps(timing)}. FDB-v1-format export: {n_fdb} T1 "
+        f"Seconds per system in this invocation (blocks already in WORK's cache are read, not "
+        f"run again): {json.dumps(timing)}. FDB-v1-format export: {n_fdb} T1 "
         f"scenarios under `{fdb_dir / 'fdb'}` (input.wav + turn_taking.json / pause.json; made "
         "by the command, not committed). Every scored scenario: `results.jsonl.gz`.",
     ]
