@@ -92,8 +92,10 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
         tl = s.timeline
         side = "act" if tl.act else "hold"
         sc = score(model, s, tok, how=how)
-        engine = tl.meta["user_voice"].split(":")[0]
-        for g in ("all", engine, f"prosody={tl.meta.get('prosody')}"):
+        voice = tl.meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
+        engine = voice.split(":")[0]
+        by_voice = [] if engine == "espeak" else [voice]  # espeak's accents x variants: many
+        for g in ("all", engine, *by_voice, f"prosody={tl.meta.get('prosody')}"):
             groups[g][side].append(sc)
             groups[g][f"cue_{side}"].append(tl.meta["stats"]["speech_before"])
     return {

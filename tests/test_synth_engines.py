@@ -91,3 +91,43 @@ def test_festival_batch_matches_single_calls():
     for (text, v), (audio, words) in zip(items, many, strict=True):
         one_audio, one_words = render(text, v)
         assert len(audio) == len(one_audio) and words == one_words
+
+
+def _centroid(x: np.ndarray) -> float:
+    """Spectral centroid (Hz) of the voiced-loud frames, 16 kHz."""
+    fr = x[: len(x) // 512 * 512].reshape(-1, 512) * np.hanning(512)
+    mag = np.abs(np.fft.rfft(fr, axis=1))
+    loud = frame_db(x, 512)[: len(mag)] > frame_db(x, 512).max() - 30
+    f = np.fft.rfftfreq(512, 1 / 16000)
+    m = mag[loud]
+    return float((m * f).sum() / m.sum())
+
+
+@pytest.mark.parametrize("engine", ["flite", "espeak"])
+def test_formant_scale_raises_the_spectrum_and_keeps_the_pace(engine):
+    """formant 1.2: spoken 1.2x slower, played 1.2x faster: about the same duration, word times
+    scaled with the audio, the spectrum shifted up."""
+    _need(engine)
+    name = VOICES[engine][1]
+    base = synthesize(TEXT, Voice(engine, name))
+    up = synthesize(TEXT, Voice(engine, name, formant=1.2))
+    assert 0.85 < up.duration / base.duration < 1.15
+    assert [w.text for w in up.words] == [w.text for w in base.words]
+    assert up.words[-1].t_off <= up.duration + 0.05
+    assert _centroid(up.audio) > 1.08 * _centroid(base.audio)
+
+
+def test_formant_scale_is_in_the_id_and_train_only():
+    import random
+
+    from microturn.data.voices import POOLS
+
+    v = Voice("flite", "kal", formant=1.1)
+    assert v.id.endswith("~1.10") and Voice(**v.to_dict()) == v
+    assert "formant" not in Voice("flite", "kal").to_dict()  # old timelines read the same
+    with pytest.raises(SynthError, match="formant"):
+        Voice("flite", "kal", formant=2.0)
+    rng = random.Random(0)
+    train = [POOLS["train"].sample(rng).formant for _ in range(200)]
+    assert min(train) >= 0.92 and max(train) <= 1.25 and len(set(train)) > 20
+    assert all(POOLS[s].sample(rng).formant == 1.0 for s in ("dev", "test") for _ in range(50))

@@ -4,7 +4,9 @@ Splits differ in voices, not only in text. Train uses espeak-ng accents x varian
 flite voices; dev uses espeak accents and variants train never hears plus flite's slt; test
 uses held-out espeak voices and holds out **one whole synthesizer**, festival, so that a
 turn-taking claim has to survive an engine the model never heard. Rates and pitches widen
-from train to test (extrapolation).
+from train to test (extrapolation). Train voices also get a vocal-tract scale (formants and
+pitch up to x1.25, pace kept): its natural-sounding voices are all male, and the
+model heard the held-out female slt worst of all (docs/LOG.md, session 5).
 """
 
 from __future__ import annotations
@@ -26,18 +28,18 @@ class VoicePool:
     rate: tuple[float, float]  # speed factor range
     pitch: tuple[int, int]
     engine_weights: tuple[float, float, float]  # espeak, flite, festival
+    formant: tuple[float, float] = (1.0, 1.0)  # vocal-tract scale range (train only)
 
     def sample(self, rng: random.Random) -> Voice:
         engines = ("espeak", "flite", "festival")
         pools = (self.espeak, self.flite, self.festival)
         w = [wt if pool else 0.0 for wt, pool in zip(self.engine_weights, pools, strict=True)]
         i = rng.choices(range(3), weights=w)[0]
-        return Voice(
-            engines[i],
-            rng.choice(pools[i]),
-            rate=round(rng.uniform(*self.rate), 2),
-            pitch=rng.randint(*self.pitch),
-        )
+        name = rng.choice(pools[i])
+        rate, pitch = round(rng.uniform(*self.rate), 2), rng.randint(*self.pitch)
+        # drawn only where the range is open, so dev and test voices stay as they were
+        f = round(rng.uniform(*self.formant), 2) if self.formant != (1.0, 1.0) else 1.0
+        return Voice(engines[i], name, rate=rate, pitch=pitch, formant=f)
 
     def names(self) -> set[str]:
         return (
@@ -62,6 +64,7 @@ POOLS: dict[str, VoicePool] = {
         rate=(0.8, 1.2),
         pitch=(30, 70),
         engine_weights=(0.6, 0.4, 0.0),
+        formant=(0.92, 1.25),
     ),
     "dev": VoicePool(
         espeak=_cross(("en-us-nyc", "en-gb-x-gbclan"), ("m7", "f4", "klatt3")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ class Voice:
     name: str  # engine voice id, e.g. "en-us+f3", "slt", "kal_diphone"
     rate: float = 1.0
     pitch: int = 50
+    formant: float = 1.0  # > 1 scales formants and pitch up (a shorter vocal tract), same pace
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -31,13 +32,19 @@ class Voice:
             raise SynthError(f"voice rate {self.rate} outside [0.3, 3]")
         if not 0 <= self.pitch <= 99:
             raise SynthError(f"voice pitch {self.pitch} outside [0, 99]")
+        if not 0.7 <= self.formant <= 1.5:
+            raise SynthError(f"voice formant scale {self.formant} outside [0.7, 1.5]")
 
     @property
     def id(self) -> str:
-        return f"{self.engine}:{self.name}@{self.rate:.2f}/{self.pitch}"
+        f = "" if self.formant == 1.0 else f"~{self.formant:.2f}"
+        return f"{self.engine}:{self.name}@{self.rate:.2f}/{self.pitch}{f}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.formant == 1.0:  # timelines written before the field existed read the same
+            del d["formant"]
+        return d
 
 
 @dataclass
@@ -79,6 +86,13 @@ def synthesize(text: str, voice: Voice, prosody: str = "final") -> Clip:
 
 @functools.lru_cache(maxsize=4096)
 def _cached(text: str, voice: Voice, prosody: str) -> Clip:
+    if voice.formant != 1.0:  # speak slower by the scale, then play faster by it
+        from microturn.audio import resample
+
+        f = voice.formant
+        slow = _cached(text, replace(voice, rate=voice.rate / f, formant=1.0), prosody)
+        audio = resample(slow.audio, SAMPLE_RATE, round(SAMPLE_RATE / f))
+        return Clip(audio, [Word(w.text, w.t_on / f, w.t_off / f) for w in slow.words])
     spoken = text + ("," if prosody == "continue" else "")
     if voice.engine == "espeak":
         from microturn.synth.espeak import render
