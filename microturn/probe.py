@@ -8,7 +8,10 @@ nothing yet). Score of a scenario = the model's probability that it starts speak
 would be heard in that window, p_k = P(next text token is not <pad>). Each p_k is already
 conditioned on silence at the earlier positions (the blanked stream), so the product is the
 chance of staying silent through the window. (`--score max` gives the largest single p_k,
-the score used before session 3.) AUC separates ends of turn (act) from pauses (hold), per
+the score used before session 3.) Next to it, how well the model *hears* the user up to the
+decision point: its transcript cross-entropy (nats per word token, pooled over the group) on
+the user's words spoken before it, at the transcript head's lagged positions (a model that
+knows nothing scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
 synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
 experiment's unmatched data).
@@ -25,7 +28,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from microturn.data.layout import OUTPUT, collate, layout
+from microturn.data.layout import IGNORE, OUTPUT, collate, layout
 from microturn.data.shards import ShardReader
 from microturn.grid import Grid
 from microturn.model import InteractionModel
@@ -53,7 +56,9 @@ def auc_ci(a: float, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, fl
 @torch.no_grad()
 def score(
     model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
-) -> float:
+) -> tuple[float, float, int]:
+    """(the scenario's score, summed transcript CE on the words heard before the decision
+    point, their token count)."""
     cfg = model.cfg
     grid = Grid(cfg.grid)
     t = cfg.train
@@ -74,7 +79,15 @@ def score(
     onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard
     sel = out & (onset >= a) & (onset < a + window_s)
     p = p_start[torch.from_numpy(sel)].double()
-    return float(p.max()) if how == "max" else float(1.0 - torch.prod(1.0 - p))
+    heard = (lay.transcript_target != IGNORE) & (lay.transcript_target != PAD)
+    heard &= (lay.pos - t.transcript_lag) * slot_s < a  # the word's audio precedes the decision
+    ce = torch.nn.functional.cross_entropy(
+        o.transcript_logits[0].float()[torch.from_numpy(heard)],
+        torch.from_numpy(lay.transcript_target[heard]),
+        reduction="sum",
+    )
+    s = float(p.max()) if how == "max" else float(1.0 - torch.prod(1.0 - p))
+    return s, float(ce), int(heard.sum())
 
 
 def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
@@ -85,19 +98,21 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
     hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
     idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
     groups: dict[str, dict[str, list]] = defaultdict(
-        lambda: {"act": [], "hold": [], "cue_act": [], "cue_hold": []}
+        lambda: {"act": [], "hold": [], "cue_act": [], "cue_hold": [], "nats": 0.0, "tokens": 0}
     )
     for i in idx:
         s = r[i]
         tl = s.timeline
         side = "act" if tl.act else "hold"
-        sc = score(model, s, tok, how=how)
+        sc, nats, tokens = score(model, s, tok, how=how)
         voice = tl.meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
         engine = voice.split(":")[0]
         by_voice = [] if engine == "espeak" else [voice]  # espeak's accents x variants: many
         for g in ("all", engine, *by_voice, f"prosody={tl.meta.get('prosody')}"):
             groups[g][side].append(sc)
             groups[g][f"cue_{side}"].append(tl.meta["stats"]["speech_before"])
+            groups[g]["nats"] += nats
+            groups[g]["tokens"] += tokens
     return {
         g: {
             "n_act": len(v["act"]),
@@ -105,6 +120,8 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
             "auc_model": round(auc(v["act"], v["hold"]), 4),
             "auc_model_ci": auc_ci(auc(v["act"], v["hold"]), len(v["act"]), len(v["hold"])),
             "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
+            "hearing_nats": round(v["nats"] / max(v["tokens"], 1), 4),
+            "hearing_tokens": v["tokens"],
         }
         for g, v in sorted(groups.items())
     }
@@ -122,15 +139,18 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     model = InteractionModel.from_pretrained(args.model).eval()
     res = {}
-    print("| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far |")
-    print("|---|---|---|---|---|")
+    print(
+        "| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far "
+        "| hearing (nats/token) |"
+    )
+    print("|---|---|---|---|---|---|")
     for d in args.data:
         res[d] = probe(model, d, args.limit, args.score)
         for g, v in res[d].items():
             print(
                 f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} "
                 f"[{v['auc_model_ci'][0]:.3f}, {v['auc_model_ci'][1]:.3f}] | "
-                f"{v['auc_speech_so_far']:.3f} |"
+                f"{v['auc_speech_so_far']:.3f} | {v['hearing_nats']:.2f} |"
             )
     print(json.dumps({"model": args.model, "score": args.score, "results": res}))
 

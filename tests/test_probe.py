@@ -1,5 +1,10 @@
 import math
+import shutil
 
+import pytest
+import torch
+
+from microturn.config import preset
 from microturn.probe import auc
 
 
@@ -18,3 +23,48 @@ def test_auc_interval_shrinks_with_n_and_brackets_the_estimate():
     assert lo < 0.7 < hi and 0.08 < hi - lo < 0.12  # +-0.05 at n = 200 a side
     lo2, hi2 = auc_ci(0.7, 50, 50)
     assert hi2 - lo2 > hi - lo
+
+
+@pytest.fixture(scope="module")
+def turn_data(tmp_path_factory):
+    from microturn.config import preset
+    from microturn.data.generate import Job, run
+
+    d = tmp_path_factory.mktemp("probe_data")
+    job = Job("dev", str(d), preset("tiny").to_dict(), per_shard=4, per_condition=4,
+              families=("turn",))  # fmt: skip
+    run(job, workers=1, progress=False)
+    return str(d)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_hearing_is_the_transcript_loss_on_words_before_the_decision(turn_data):
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from microturn.probe import probe, score
+    from microturn.tokenizer import Tokenizer
+
+    torch.manual_seed(0)
+    model = InteractionModel(preset("tiny")).eval()
+    with torch.no_grad():
+        model.transcript_head.proj.weight.zero_()  # uniform over the vocabulary: it hears nothing
+    res = probe(model, turn_data)
+    v = res["all"]
+    assert (v["n_act"], v["n_hold"]) == (4, 4)
+    assert v["hearing_tokens"] > 0
+    assert v["hearing_nats"] == pytest.approx(math.log(model.cfg.model.vocab_size), abs=1e-3)
+    assert 0.0 <= v["auc_model"] <= 1.0
+
+    # Only words heard before the decision point count (each word's tokens are placed from its
+    # onset, `transcript_lag` slots later): in a mid-turn pause the user goes on afterwards,
+    # and those later words, though inside the probe's window, are not scored.
+    r, tok = ShardReader(turn_data), Tokenizer()
+    later = 0
+    for i in range(len(r)):
+        s = r[i]
+        a = s.timeline.meta["decision_t"]
+        words = [w for e in s.timeline.on("user") for w in e.words]
+        _, _, n = score(model, s, tok)
+        assert n == sum(len(tok.word(w.text)) for w in words if w.t_on < a)
+        later += any(a < w.t_on < a + 0.6 for w in words)
+    assert later, "no scenario here has words inside the window after the decision point"
