@@ -447,11 +447,15 @@ def train(
     )
     if rank == 0:
         cfg.save(run / "config.json")
-    log = open(run / "metrics.jsonl", "a") if rank == 0 else None
+    # a run killed before its first checkpoint starts over: so does its log
+    log = open(run / "metrics.jsonl", "a" if step else "w") if rank == 0 else None
     bar = tqdm(total=t.steps, initial=step, disable=not progress or rank != 0, desc="train")
     last: dict = {}
     t0, tokens = time.time(), 0
     flops_per_token = model.estimate_flops(t.max_chunks * 8)
+    if rank == 0 and dev_loader is not None and step == 0:  # where the run starts from (--init)
+        log.write(json.dumps({"step": 0, **evaluate(model, dev_loader, dev_idx, cfg)}) + "\n")
+        log.flush()
     while step < t.steps:
         b = to_device(loader.next(rank, world), device)
         lr = lr_at(step, t)
@@ -509,7 +513,8 @@ def plot_curves(run: Path) -> None:
         return
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     for ax, k in zip(axes, ("text", "flow", "transcript"), strict=True):
-        ax.plot([r["step"] for r in rows], [r[k] for r in rows], lw=0.7, label="train")
+        tr = [r for r in rows if k in r]  # the step-0 row holds dev losses only
+        ax.plot([r["step"] for r in tr], [r[k] for r in tr], lw=0.7, label="train")
         dv = [r for r in rows if f"dev_{k}" in r]
         if dv:
             ax.plot([r["step"] for r in dv], [r[f"dev_{k}"] for r in dv], "o-", label="dev")

@@ -52,6 +52,35 @@ def test_tiny_loss_falls_on_a_small_set(data, tmp_path):
     assert (tmp_path / "r" / "curves.png").exists()
 
 
+def test_a_run_with_dev_logs_where_it_starts(data, tmp_path):
+    """With --dev, step 0 of a run logs the dev losses of the weights it starts from (the
+    --init model's, for a fine-tune), before any update."""
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from microturn.tokenizer import Tokenizer
+    from microturn.train import Loader, evaluate
+
+    base = tmp_path / "base"
+    train(cfg_for("--preset", "tiny", "--steps", "20"), str(data), str(base), progress=False)
+    cfg = cfg_for("--preset", "tiny", "--steps", "2", "--set", "eval_samples=6", "--no-bf16")
+    ft = tmp_path / "ft"
+    train(cfg, str(data), str(ft), dev=str(data), progress=False, init=str(base / "model"))
+    r = rows(ft)
+    assert [x["step"] for x in r] == [0, 1, 2] and "loss" not in r[0]
+    reader = ShardReader(str(data))
+    idx = list(range(0, len(reader), len(reader) // 6))[:6]
+    ref = evaluate(
+        InteractionModel.from_pretrained(base / "model"),
+        Loader(reader, cfg, Tokenizer(), 0),
+        idx,
+        cfg,
+    )
+    for k in ("dev_text", "dev_transcript", "dev_flow"):
+        assert r[0][k] == pytest.approx(ref[k], abs=1e-4), k
+    assert r[0]["dev_text"] != pytest.approx(r[2]["dev_text"], abs=1e-6)  # the run moved on
+    assert (ft / "curves.png").exists()
+
+
 def cli(*args):
     return [sys.executable, "-m", "microturn.train", "--quiet", "--threads", "1", *args]
 
