@@ -80,7 +80,7 @@ def score(
     sel = out & (onset >= a) & (onset < a + window_s)
     p = p_start[torch.from_numpy(sel)].double()
     heard = (lay.transcript_target != IGNORE) & (lay.transcript_target != PAD)
-    heard &= (lay.pos - t.transcript_lag) * slot_s < a  # the word's audio precedes the decision
+    heard &= (lay.pos - t.transcript_lag) * slot_s < a  # the word began before the decision
     ce = torch.nn.functional.cross_entropy(
         o.transcript_logits[0].float()[torch.from_numpy(heard)],
         torch.from_numpy(lay.transcript_target[heard]),
@@ -120,7 +120,7 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
             "auc_model": round(auc(v["act"], v["hold"]), 4),
             "auc_model_ci": auc_ci(auc(v["act"], v["hold"]), len(v["act"]), len(v["hold"])),
             "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
-            "hearing_nats": round(v["nats"] / max(v["tokens"], 1), 4),
+            "hearing_nats": round(v["nats"] / v["tokens"], 4) if v["tokens"] else float("nan"),
             "hearing_tokens": v["tokens"],
         }
         for g, v in sorted(groups.items())
