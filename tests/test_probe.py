@@ -27,7 +27,6 @@ def test_auc_interval_shrinks_with_n_and_brackets_the_estimate():
 
 @pytest.fixture(scope="module")
 def turn_data(tmp_path_factory):
-    from microturn.config import preset
     from microturn.data.generate import Job, run
 
     d = tmp_path_factory.mktemp("probe_data")
