@@ -54,19 +54,19 @@ def auc_ci(a: float, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, fl
 
 
 @torch.no_grad()
-def score(
-    model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
-) -> tuple[float, float, int]:
-    """(the scenario's score, summed transcript CE on the words heard before the decision
-    point, their token count)."""
+def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6):
+    """The teacher-forced forward pass of one turn scenario, its own stream blanked.
+
+    Returns (model output, layout, `window`: the output positions whose speech would be heard
+    within `window_s` after the decision point, `heard`: the input positions whose transcript
+    targets are words that began before it)."""
     cfg = model.cfg
     grid = Grid(cfg.grid)
     t = cfg.train
-    tl = sample.timeline
-    a = tl.meta["decision_t"]
+    a = sample.timeline.meta["decision_t"]
     slot_s = grid.chunk_s / grid.positions_per_chunk
     chunks = int((a + window_s) / grid.chunk_s) + 2
-    lay = layout(tl, sample.arrays, tok, grid, t.text_lead, t.transcript_lag, chunks)
+    lay = layout(sample.timeline, sample.arrays, tok, grid, t.text_lead, t.transcript_lag, chunks)
     out = lay.kind == OUTPUT
     lay.text[out] = PAD  # blank the model's own stream: it has said nothing yet
     lay.dmel[out] = lay.dmel[out][:1]  # its first (silent) slot, everywhere
@@ -75,12 +75,25 @@ def score(
 
     with autocast("cpu", t):
         o = model(model_input(b))
-    p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
     onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard
-    sel = out & (onset >= a) & (onset < a + window_s)
-    p = p_start[torch.from_numpy(sel)].double()
+    window = out & (onset >= a) & (onset < a + window_s)
     heard = (lay.transcript_target != IGNORE) & (lay.transcript_target != PAD)
     heard &= (lay.pos - t.transcript_lag) * slot_s < a  # the word began before the decision
+    return o, lay, window, heard
+
+
+def score(
+    model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
+) -> tuple[float, float, int]:
+    """(the scenario's score, summed transcript CE on the words heard before the decision
+    point, their token count)."""
+    return score_forward(*decision_forward(model, sample, tok, window_s), how=how)
+
+
+def score_forward(o, lay, window, heard, how: str = "window") -> tuple[float, float, int]:
+    """`score` from a `decision_forward` already made."""
+    p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
+    p = p_start[torch.from_numpy(window)].double()
     ce = torch.nn.functional.cross_entropy(
         o.transcript_logits[0].float()[torch.from_numpy(heard)],
         torch.from_numpy(lay.transcript_target[heard]),

@@ -377,7 +377,7 @@ def load_checkpoint(run: Path, model, opt, loader: Loader, gen: torch.Generator)
 # --- the loop -----------------------------------------------------------------------------------
 def train(
     cfg: Config,
-    data: str,
+    data: str | list[str],
     out: str,
     dev: str | None = None,
     stop_after: int | None = None,
@@ -529,7 +529,9 @@ def plot_curves(run: Path) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="microturn train", description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="small")
-    p.add_argument("--data", required=True)
+    p.add_argument(
+        "--data", nargs="+", required=True, help="one or more data directories (train split)"
+    )
     p.add_argument("--dev", default=None)
     p.add_argument("--out", required=True)
     p.add_argument("--steps", type=int, default=None)

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,25 @@ def test_incomplete_and_truncated_shards(tmp_path):
         f.truncate(100)
     with pytest.raises(ShardError, match="truncated"):
         ShardReader(tmp_path)[0]
+
+
+def test_a_reader_over_several_directories(tmp_path):
+    """Several data directories read as one sequence, in the order given; directories made
+    with different features are refused, and so is a missing one."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, n in ((a, 2), (b, 3)):
+        w = ShardWriter(d / "shard-00000")
+        for i in range(n):
+            w.add(Sample(make_timeline(), {"x": np.full(4, 10 * n + i, dtype=np.int32)}))
+        w.close()
+    r = ShardReader([b, a])
+    assert len(r) == 5
+    assert [int(r[i].arrays["x"][0]) for i in range(5)] == [30, 31, 32, 20, 21]
+    (a / "config.json").write_text(json.dumps({"grid": {"chunk_ms": 200}, "mel": {"bins": 16}}))
+    (b / "config.json").write_text(json.dumps({"grid": {"chunk_ms": 200}, "mel": {"bins": 16}}))
+    assert len(ShardReader([a, b])) == 5
+    (b / "config.json").write_text(json.dumps({"grid": {"chunk_ms": 80}, "mel": {"bins": 16}}))
+    with pytest.raises(ShardError, match="different grid/mel"):
+        ShardReader([a, b])
+    with pytest.raises(ShardError, match="no such data directory"):
+        ShardReader([a, tmp_path / "missing"])

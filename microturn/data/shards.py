@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,21 +73,37 @@ def is_complete(path: str | Path) -> bool:
 
 
 class ShardReader:
-    """All complete shards of a directory as one indexable sequence of Samples."""
+    """All complete shards of one or more directories as one indexable sequence of Samples (in
+    the order the directories are given). Directories made with different features (grid or
+    mel settings in their config.json) cannot be mixed."""
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ShardError(f"{self.root}: no such data directory")
-        idx = sorted(self.root.glob("shard-*.json"))
-        if not idx:
-            raise ShardError(f"{self.root}: no complete shards (run `microturn synth` first)")
+    def __init__(self, roots: str | Path | Sequence[str | Path]):
+        roots = [roots] if isinstance(roots, str | Path) else list(roots)
+        if not roots:
+            raise ShardError("no data directory given")
+        self.roots = [Path(r) for r in roots]
+        self.root = self.roots[0]
         self.index: list[tuple[Path, dict]] = []
-        for p in idx:
-            d = json.loads(p.read_text())
-            if d.get("version") != SHARD_VERSION:
-                raise ShardError(f"{p}: shard version {d.get('version')}, want {SHARD_VERSION}")
-            self.index += [(p.with_suffix(".bin"), e) for e in d["samples"]]
+        features = {}
+        for root in self.roots:
+            if not root.is_dir():
+                raise ShardError(f"{root}: no such data directory")
+            idx = sorted(root.glob("shard-*.json"))
+            if not idx:
+                raise ShardError(f"{root}: no complete shards (run `microturn synth` first)")
+            if (root / "config.json").exists():
+                c = json.loads((root / "config.json").read_text())
+                features[root] = (c.get("grid"), c.get("mel"))
+            for p in idx:
+                d = json.loads(p.read_text())
+                if d.get("version") != SHARD_VERSION:
+                    raise ShardError(f"{p}: shard version {d.get('version')}, want {SHARD_VERSION}")
+                self.index += [(p.with_suffix(".bin"), e) for e in d["samples"]]
+        if len(set(map(json.dumps, features.values()))) > 1:
+            raise ShardError(
+                "data directories made with different grid/mel settings: "
+                + ", ".join(str(r) for r in features)
+            )
         self._maps: dict[Path, np.memmap] = {}
 
     def __len__(self) -> int:

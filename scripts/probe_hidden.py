@@ -1,0 +1,139 @@
+"""Is the turn decision *in* the model and not reaching its text head, or not in it at all?
+
+A linear read-out of the model's hidden state at the decision point, next to the model's own
+score (`microturn.probe`). For each `turn` scenario, the forward pass of the probe (the user's
+audio up to the decision point, the model's own stream blanked); features = each layer's
+residual stream averaged over the output positions of the 0.6 s window. An L2 logistic
+regression per layer, fitted on FIT's turn scenarios (standardised on FIT, strength chosen by
+5-fold cross-validated AUC on FIT), scored by AUC on each EVAL split. If a read-out of some
+layer beats the model's own score on held-out data clearly, the words and prosody are heard
+and the gap is in the decision; if not, the representation itself is the limit.
+
+    python -m scripts.probe_hidden --model checkpoints/small --fit data/train-turn \\
+        --eval data/dev data/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from microturn.data.shards import ShardReader
+from microturn.model import InteractionModel
+from microturn.probe import auc, auc_ci, decision_forward, score_forward
+from microturn.tokenizer import Tokenizer
+
+
+@torch.no_grad()
+def features(model: InteractionModel, data: str, limit: int | None = None):
+    """(layers+1, n, d) window-averaged residual streams (embedding .. last block, the last
+    after the final norm), labels (n,), the model's own scores (n,), voice engines (n,)."""
+    tok = Tokenizer()
+    r = ShardReader(data)
+    tls = [r.index[i][1]["timeline"] for i in range(len(r))]
+    act = [i for i, t in enumerate(tls) if t["family"] == "turn" and t["act"]]
+    hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
+    idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+    taps: list[torch.Tensor] = []
+    hooks = [model.blocks[0].register_forward_pre_hook(lambda m, a: taps.append(a[0]))]
+    hooks += [b.register_forward_hook(lambda m, a, o: taps.append(o[0])) for b in model.blocks]
+    feats, ys, own, engines = [], [], [], []
+    try:
+        for i in idx:
+            s = r[i]
+            taps.clear()
+            fwd = decision_forward(model, s, tok)
+            o, w = fwd[0], torch.from_numpy(fwd[2])
+            taps[-1] = o.hidden
+            feats.append(torch.stack([t[0, w].float().mean(0) for t in taps]))
+            ys.append(int(s.timeline.act))
+            own.append(score_forward(*fwd)[0])
+            engines.append(s.timeline.meta["user_voice"].split(":")[0])
+    finally:
+        for h in hooks:
+            h.remove()
+    return torch.stack(feats, 1), np.array(ys), np.array(own), np.array(engines)
+
+
+def fit_logistic(x: torch.Tensor, y: np.ndarray, l2: float) -> torch.Tensor:
+    """L2-regularised logistic regression by L-BFGS; x (n, d) standardised -> weights (d+1,)."""
+    x = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.double)], 1)
+    t = torch.from_numpy(y).double()
+    w = torch.zeros(x.shape[1], dtype=torch.double, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w, t)
+        loss = loss + l2 * (w[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def predict(w: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+    return (x.double() @ w[:-1] + w[-1]).numpy()
+
+
+def cv_auc(x: torch.Tensor, y: np.ndarray, l2: float, folds: int = 5, seed: int = 0) -> float:
+    order = np.random.default_rng(seed).permutation(len(y))
+    scores = np.zeros(len(y))
+    for k in range(folds):
+        te = order[k::folds]
+        tr = np.setdiff1d(order, te)
+        scores[te] = predict(fit_logistic(x[tr], y[tr], l2), x[te])
+    return auc(scores[y == 1].tolist(), scores[y == 0].tolist())
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True)
+    p.add_argument("--fit", required=True, help="data dir whose turn scenarios fit the read-out")
+    p.add_argument("--eval", nargs="+", required=True)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--l2", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1])
+    args = p.parse_args(argv)
+    torch.manual_seed(0)
+    model = InteractionModel.from_pretrained(args.model).eval()
+    xf, yf, _, _ = features(model, args.fit, args.limit)
+    mu, sd = xf.mean(1, keepdim=True), xf.std(1, keepdim=True) + 1e-6
+    evals = {d: features(model, d, args.limit) for d in args.eval}
+    res = {"model": args.model, "fit": args.fit, "n_fit": len(yf), "layers": []}
+    print(f"fit: {args.fit} ({int(yf.sum())} act / {int((1 - yf).sum())} hold)")
+    print("| read-out | l2 (cv AUC on fit) | " + " | ".join(f"{d} AUC [95 % CI]" for d in evals))
+    print("|---|---|" + "---|" * len(evals))
+    row = ["model's own score", "-"]
+    for d, (_, y, own, _) in evals.items():
+        a = auc(own[y == 1].tolist(), own[y == 0].tolist())
+        lo, hi = auc_ci(a, int(y.sum()), int((1 - y).sum()))
+        row.append(f"{a:.3f} [{lo:.3f}, {hi:.3f}]")
+        res.setdefault("own", {})[d] = round(a, 4)
+    print("| " + " | ".join(row) + " |")
+    for layer in range(xf.shape[0]):
+        x = (xf[layer] - mu[layer]) / sd[layer]
+        cvs = {l2: cv_auc(x, yf, l2) for l2 in args.l2}
+        l2 = max(cvs, key=cvs.get)
+        w = fit_logistic(x, yf, l2)
+        name = "embedding" if layer == 0 else f"block {layer}"
+        row, out = [name, f"{l2:g} ({cvs[l2]:.3f})"], {"layer": name, "l2": l2, "cv": cvs[l2]}
+        for d, (xe, y, _, eng) in evals.items():
+            s = predict(w, (xe[layer] - mu[layer]) / sd[layer])
+            a = auc(s[y == 1].tolist(), s[y == 0].tolist())
+            lo, hi = auc_ci(a, int(y.sum()), int((1 - y).sum()))
+            row.append(f"{a:.3f} [{lo:.3f}, {hi:.3f}]")
+            out[d] = {"auc": round(a, 4)}
+            for e in sorted(set(eng)):
+                m = eng == e
+                out[d][e] = round(auc(s[m & (y == 1)].tolist(), s[m & (y == 0)].tolist()), 4)
+        res["layers"].append(out)
+        print("| " + " | ".join(row) + " |")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
