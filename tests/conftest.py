@@ -1,3 +1,17 @@
+import pytest
 import torch
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def turn_data(tmp_path_factory):
+    """A dev split of the turn family only, 4 scenarios a side (tiny preset's features)."""
+    from microturn.config import preset
+    from microturn.data.generate import Job, run
+
+    d = tmp_path_factory.mktemp("probe_data")
+    job = Job("dev", str(d), preset("tiny").to_dict(), per_shard=4, per_condition=4,
+              families=("turn",))  # fmt: skip
+    run(job, workers=1, progress=False)
+    return str(d)

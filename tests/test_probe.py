@@ -25,17 +25,6 @@ def test_auc_interval_shrinks_with_n_and_brackets_the_estimate():
     assert hi2 - lo2 > hi - lo
 
 
-@pytest.fixture(scope="module")
-def turn_data(tmp_path_factory):
-    from microturn.data.generate import Job, run
-
-    d = tmp_path_factory.mktemp("probe_data")
-    job = Job("dev", str(d), preset("tiny").to_dict(), per_shard=4, per_condition=4,
-              families=("turn",))  # fmt: skip
-    run(job, workers=1, progress=False)
-    return str(d)
-
-
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_hearing_is_the_transcript_loss_on_words_before_the_decision(turn_data):
     from microturn.data.shards import ShardReader

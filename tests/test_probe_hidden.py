@@ -1,0 +1,44 @@
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from microturn.config import preset
+from microturn.probe import auc
+from scripts.probe_hidden import cv_auc, features, fit_logistic, predict
+
+
+def test_the_read_out_finds_a_linear_signal_and_not_noise():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 16, generator=g)
+    y = (x[:, 3] - 0.5 * x[:, 7] > 0).numpy().astype(int)
+    assert cv_auc(x, y, 1e-3) > 0.97
+    w = fit_logistic(x, y, 1e-3)
+    s = predict(w, x)
+    assert auc(s[y == 1].tolist(), s[y == 0].tolist()) > 0.99
+    assert abs(w[3]) > 5 * abs(w[0])  # the weight sits on the informative feature
+    noise = np.random.default_rng(0).integers(0, 2, 300)
+    assert cv_auc(x, noise, 1e-2) < 0.65  # unrelated labels: no better than chance's spread
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_features_are_each_layer_at_the_decision_window(turn_data):
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from microturn.probe import decision_forward, score
+    from microturn.tokenizer import Tokenizer
+
+    torch.manual_seed(0)
+    model = InteractionModel(preset("tiny")).eval()
+    x, y, own, engines = features(model, turn_data)
+    L, d = model.cfg.model.n_layers, model.cfg.model.d_model
+    assert x.shape == (L + 1, 8, d) and list(y) == [1] * 4 + [0] * 4
+    assert set(engines) <= {"espeak", "flite", "festival"}
+    r, tok = ShardReader(turn_data), Tokenizer()
+    acts = [i for i in range(len(r)) if r[i].timeline.family == "turn" and r[i].timeline.act]
+    s = r[acts[0]]
+    o, _, window, _ = decision_forward(model, s, tok)
+    assert torch.allclose(x[-1, 0], o.hidden[0, torch.from_numpy(window)].mean(0), atol=1e-5)
+    assert own[0] == pytest.approx(score(model, s, tok)[0], abs=1e-6)
+    assert not torch.allclose(x[1, 0], x[2, 0])  # distinct layers, not one tensor repeated
