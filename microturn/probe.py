@@ -14,7 +14,9 @@ the user's words spoken before it, at the transcript head's lagged positions (a 
 knows nothing scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
 synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
-experiment's unmatched data).
+experiment's unmatched data). The probe cannot see a model that starts too early, so beside it:
+"early start", over the ends of turn, the mean probability that the model starts speaking in
+the 0.6 s *before* the decision point, over the user's last words (lower is better).
 
     python -m microturn.probe --model runs/small/model --data data/dev data/test
 """
@@ -59,7 +61,8 @@ def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: 
 
     Returns (model output, layout, `window`: the output positions whose speech would be heard
     within `window_s` after the decision point, `heard`: the input positions whose transcript
-    targets are words that began before it)."""
+    targets are words that began before it, `before`: the output positions whose speech would
+    be heard in the `window_s` before it, i.e. over the user's last words)."""
     cfg = model.cfg
     grid = Grid(cfg.grid)
     t = cfg.train
@@ -79,28 +82,32 @@ def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: 
     window = out & (onset >= a) & (onset < a + window_s)
     heard = (lay.transcript_target != IGNORE) & (lay.transcript_target != PAD)
     heard &= (lay.pos - t.transcript_lag) * slot_s < a  # the word began before the decision
-    return o, lay, window, heard
+    before = out & (onset >= a - window_s) & (onset < a)
+    return o, lay, window, heard, before
 
 
 def score(
     model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
 ) -> tuple[float, float, int]:
     """(the scenario's score, summed transcript CE on the words heard before the decision
-    point, their token count)."""
+    point, their token count, P(it starts in the window *before* the decision point))."""
     return score_forward(*decision_forward(model, sample, tok, window_s), how=how)
 
 
-def score_forward(o, lay, window, heard, how: str = "window") -> tuple[float, float, int]:
+def score_forward(
+    o, lay, window, heard, before, how: str = "window"
+) -> tuple[float, float, int, float]:
     """`score` from a `decision_forward` already made."""
     p_start = 1.0 - torch.softmax(o.text_logits[0].float(), -1)[:, PAD]
     p = p_start[torch.from_numpy(window)].double()
+    early = float(1.0 - torch.prod(1.0 - p_start[torch.from_numpy(before)].double()))
     ce = torch.nn.functional.cross_entropy(
         o.transcript_logits[0].float()[torch.from_numpy(heard)],
         torch.from_numpy(lay.transcript_target[heard]),
         reduction="sum",
     )
     s = float(p.max()) if how == "max" else float(1.0 - torch.prod(1.0 - p))
-    return s, float(ce), int(heard.sum())
+    return s, float(ce), int(heard.sum()), early
 
 
 def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
@@ -111,13 +118,21 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
     hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
     idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
     groups: dict[str, dict[str, list]] = defaultdict(
-        lambda: {"act": [], "hold": [], "cue_act": [], "cue_hold": [], "nats": 0.0, "tokens": 0}
+        lambda: {
+            "act": [],
+            "hold": [],
+            "cue_act": [],
+            "cue_hold": [],
+            "nats": 0.0,
+            "tokens": 0,
+            "early": [],
+        }
     )
     for i in idx:
         s = r[i]
         tl = s.timeline
         side = "act" if tl.act else "hold"
-        sc, nats, tokens = score(model, s, tok, how=how)
+        sc, nats, tokens, early = score(model, s, tok, how=how)
         voice = tl.meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
         engine = voice.split(":")[0]
         by_voice = [] if engine == "espeak" else [voice]  # espeak's accents x variants: many
@@ -126,6 +141,8 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
             groups[g][f"cue_{side}"].append(tl.meta["stats"]["speech_before"])
             groups[g]["nats"] += nats
             groups[g]["tokens"] += tokens
+            if tl.act:  # an end of turn: speaking over the user's last words is too early
+                groups[g]["early"].append(early)
     return {
         g: {
             "n_act": len(v["act"]),
@@ -135,6 +152,7 @@ def probe(model: InteractionModel, data: str, limit: int | None = None, how: str
             "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
             "hearing_nats": round(v["nats"] / v["tokens"], 4) if v["tokens"] else float("nan"),
             "hearing_tokens": v["tokens"],
+            "early_start": round(float(np.mean(v["early"])), 4) if v["early"] else float("nan"),
         }
         for g, v in sorted(groups.items())
     }
@@ -154,16 +172,16 @@ def main(argv: list[str] | None = None) -> None:
     res = {}
     print(
         "| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far "
-        "| hearing (nats/token) |"
+        "| hearing (nats/token) | early start |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for d in args.data:
         res[d] = probe(model, d, args.limit, args.score)
         for g, v in res[d].items():
             print(
                 f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} "
                 f"[{v['auc_model_ci'][0]:.3f}, {v['auc_model_ci'][1]:.3f}] | "
-                f"{v['auc_speech_so_far']:.3f} | {v['hearing_nats']:.2f} |"
+                f"{v['auc_speech_so_far']:.3f} | {v['hearing_nats']:.2f} | {v['early_start']:.3f} |"
             )
     print(json.dumps({"model": args.model, "score": args.score, "results": res}))
 

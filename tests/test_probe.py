@@ -52,7 +52,31 @@ def test_hearing_is_the_transcript_loss_on_words_before_the_decision(turn_data):
         s = r[i]
         a = s.timeline.meta["decision_t"]
         words = [w for e in s.timeline.on("user") for w in e.words]
-        _, _, n = score(model, s, tok)
+        _, _, n, _ = score(model, s, tok)
         assert n == sum(len(tok.word(w.text)) for w in words if w.t_on < a)
         later += any(a < w.t_on < a + 0.6 for w in words)
     assert later, "no scenario here has words inside the window after the decision point"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_early_start_is_speaking_over_the_last_words(turn_data):
+    from microturn.model import InteractionModel
+    from microturn.probe import probe
+    from microturn.tokenizer import PAD
+
+    torch.manual_seed(0)
+    model = InteractionModel(preset("tiny")).eval()
+    head = model.text_head  # tied to the text embedding: bias the logits through a hook
+    for bias, want in ((+50.0, 0.0), (-50.0, 1.0)):  # <pad> certain -> never early; never -> 1
+
+        def hook(m, a, out, bias=bias):
+            out = out.clone()
+            out[..., PAD] += bias
+            return out
+
+        h = head.register_forward_hook(hook)
+        try:
+            v = probe(model, turn_data)["all"]
+        finally:
+            h.remove()
+        assert v["early_start"] == pytest.approx(want, abs=1e-6)

@@ -38,7 +38,8 @@ def test_features_are_each_layer_at_the_decision_window(turn_data):
     r, tok = ShardReader(turn_data), Tokenizer()
     acts = [i for i in range(len(r)) if r[i].timeline.family == "turn" and r[i].timeline.act]
     s = r[acts[0]]
-    o, _, window, _ = decision_forward(model, s, tok)
+    o, _, window, _, before = decision_forward(model, s, tok)
+    assert before.any() and not (before & window).any()
     assert torch.allclose(x[-1, 0], o.hidden[0, torch.from_numpy(window)].mean(0), atol=1e-5)
     assert own[0] == pytest.approx(score(model, s, tok)[0], abs=1e-6)
     assert not torch.allclose(x[1, 0], x[2, 0])  # distinct layers, not one tensor repeated
