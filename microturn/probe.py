@@ -88,7 +88,7 @@ def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: 
 
 def score(
     model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, how: str = "window"
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, float]:
     """(the scenario's score, summed transcript CE on the words heard before the decision
     point, their token count, P(it starts in the window *before* the decision point))."""
     return score_forward(*decision_forward(model, sample, tok, window_s), how=how)
@@ -110,13 +110,19 @@ def score_forward(
     return s, float(ce), int(heard.sum()), early
 
 
-def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
-    tok = Tokenizer()
-    r = ShardReader(data)
+def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
+    """The `turn` scenarios of a split: its ends of turn, then its pauses (`limit`: at most
+    half of it from each side)."""
     tls = [r.index[i][1]["timeline"] for i in range(len(r))]
     act = [i for i, t in enumerate(tls) if t["family"] == "turn" and t["act"]]
     hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
-    idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+    return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+
+
+def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
+    tok = Tokenizer()
+    r = ShardReader(data)
+    idx = turn_indices(r, limit)
     groups: dict[str, dict[str, list]] = defaultdict(
         lambda: {
             "act": [],

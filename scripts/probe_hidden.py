@@ -23,7 +23,7 @@ import torch
 
 from microturn.data.shards import ShardReader
 from microturn.model import InteractionModel
-from microturn.probe import auc, auc_ci, decision_forward, score_forward
+from microturn.probe import auc, auc_ci, decision_forward, score_forward, turn_indices
 from microturn.tokenizer import Tokenizer
 
 
@@ -33,10 +33,7 @@ def features(model: InteractionModel, data: str, limit: int | None = None):
     after the final norm), labels (n,), the model's own scores (n,), voice engines (n,)."""
     tok = Tokenizer()
     r = ShardReader(data)
-    tls = [r.index[i][1]["timeline"] for i in range(len(r))]
-    act = [i for i, t in enumerate(tls) if t["family"] == "turn" and t["act"]]
-    hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
-    idx = act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+    idx = turn_indices(r, limit)
     taps: list[torch.Tensor] = []
     hooks = [model.blocks[0].register_forward_pre_hook(lambda m, a: taps.append(a[0]))]
     hooks += [b.register_forward_hook(lambda m, a, o: taps.append(o[0])) for b in model.blocks]
