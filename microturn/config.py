@@ -136,6 +136,7 @@ class TrainConfig:
     decide_s: float = 2.0  # ... i.e. up to this long after the user's last word, while silent
     random_crop: bool = True  # long samples: a random max_chunks window, else the start
     oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
+    augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)
@@ -150,6 +151,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _positive(self, "steps", "batch_size", "max_chunks", "lr", "flow_draws")
         _positive(self, "eval_every", "eval_samples", "ckpt_every")
+        if not 0 <= self.augment <= 2:
+            raise ConfigError(f"augment={self.augment} must be in [0, 2]")
         if not 0 <= self.min_lr <= self.lr:
             raise ConfigError(f"need 0 <= min_lr <= lr, got {self.min_lr}, {self.lr}")
         if self.warmup < 0 or self.warmup >= self.steps:

@@ -6,7 +6,8 @@
 AdamW, linear warmup + cosine to min_lr, grad clipping, bf16 autocast (losses in fp32).
 Losses: text CE at output positions (pad targets down-weighted, turn-taking decision positions
 up-weighted: `layout.decide`), flow-matching loss on the next
-slot's mel at output positions, transcript CE at input positions, MoE balance.
+slot's mel at output positions, transcript CE at input positions, MoE balance. With
+`augment` > 0 the train loader perturbs each sample's user dMel (`data/augment.py`).
 
 Every term is a *global* mean: each rank sums its share, token counts are all-reduced, so two
 ranks with half the batch each give the same gradient as one process with all of it.
@@ -34,6 +35,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from microturn.config import Config, preset
+from microturn.data.augment import augment_dmel
 from microturn.data.layout import IGNORE, Batch, collate, layout
 from microturn.data.shards import ShardReader
 from microturn.grid import Grid
@@ -69,6 +71,7 @@ class Loader:
         self.epoch, self.cursor = 0, 0
         self._order = self._plan(0)
         self.workers = 0  # > 0: collate in that many DataLoader processes (see `next`)
+        self.augment = 0.0  # user-dMel augmentation strength; the train loader sets it
         self._stream = None  # their iterator, (rank, world, iterator), made on first use
 
     def _plan(self, epoch: int) -> list[list[int]]:
@@ -126,19 +129,25 @@ class Loader:
 
     def collate(self, idx: list[int], epoch: int | None = None) -> Batch:
         t = self.cfg.train
+        epoch = self.epoch if epoch is None else epoch
         items = []
         for i in idx:
             s = self.r[i]
+            arrays = s.arrays
+            if self.augment > 0:
+                rng = np.random.default_rng([self.seed, epoch, int(i), 1])
+                user = augment_dmel(arrays["user_dmel"], rng, self.augment, self.cfg.mel.bins)
+                arrays = {**arrays, "user_dmel": user}
             items.append(
                 layout(
                     s.timeline,
-                    s.arrays,
+                    arrays,
                     self.tok,
                     self.grid,
                     t.text_lead,
                     t.transcript_lag,
                     t.max_chunks,
-                    self.start_chunk(int(i), self.epoch if epoch is None else epoch),
+                    self.start_chunk(int(i), epoch),
                     t.decide_s,
                 )
             )
@@ -402,6 +411,7 @@ def train(
     reader = ShardReader(data)
     loader = Loader(reader, cfg, tok, t.seed)
     loader.workers = workers
+    loader.augment = t.augment  # the train loader only; dev is scored as recorded
     device = torch.device("cpu")
     if torch.cuda.is_available():
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

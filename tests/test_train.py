@@ -208,3 +208,26 @@ def test_worker_collated_batches_are_the_same_batches(data):
             ahead.load_state_dict(state)
         same(plain.next(), ahead.next())
     assert plain.epoch == ahead.epoch == 2
+
+
+def test_augmentation_touches_only_the_users_audio_and_replays(data):
+    """`augment`: the train loader's batches differ from the plain ones only in the user's dMel
+    (input positions), the targets are untouched, and the same cursor gives the same batch."""
+    import torch
+
+    from microturn.data.layout import INPUT
+    from microturn.data.shards import ShardReader
+    from microturn.tokenizer import Tokenizer
+    from microturn.train import Loader
+
+    r, tok = ShardReader(data), Tokenizer()
+    cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--set", "augment=1")
+    plain, aug, again = (Loader(r, cfg, tok, seed=5) for _ in range(3))
+    aug.augment = again.augment = cfg.train.augment  # as `train` sets it on its train loader
+    a, b, c = plain.next(), aug.next(), again.next()
+    for f in ("text", "pos", "text_target", "transcript_target", "mel_target", "decide"):
+        assert torch.equal(getattr(a, f), getattr(b, f)), f
+    user = (a.kind == INPUT) & a.valid
+    assert torch.equal(a.dmel[~user], b.dmel[~user])  # the model's own voice: as recorded
+    assert not torch.equal(a.dmel[user], b.dmel[user])
+    assert torch.equal(b.dmel, c.dmel)
