@@ -19,6 +19,7 @@ experiment's unmatched data). The probe cannot see a model that starts too early
 the 0.6 s *before* the decision point, over the user's last words (lower is better).
 
     python -m microturn.probe --model runs/small/model --data data/dev data/test
+    python -m microturn.probe --model NEW --against OLD --data data/dev   # paired difference
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from microturn.tokenizer import PAD, Tokenizer
 
 def auc(pos: list[float], neg: list[float]) -> float:
     """P(score of a random positive > a random negative), ties count half (Mann-Whitney)."""
-    if not pos or not neg:
+    if len(pos) == 0 or len(neg) == 0:
         return float("nan")
     p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
     return float((p > n).mean() + 0.5 * (p == n).mean())
@@ -119,49 +120,92 @@ def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
     return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
 
 
-def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
+def records(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
+    """One record per turn scenario of a split: its groups, side, score, the speech-so-far
+    cue, its hearing (nats, tokens) and early start. `summarize` and `paired` read these."""
     tok = Tokenizer()
     r = ShardReader(data)
-    idx = turn_indices(r, limit)
-    groups: dict[str, dict[str, list]] = defaultdict(
-        lambda: {
-            "act": [],
-            "hold": [],
-            "cue_act": [],
-            "cue_hold": [],
-            "nats": 0.0,
-            "tokens": 0,
-            "early": [],
-        }
-    )
-    for i in idx:
+    out = []
+    for i in turn_indices(r, limit):
         s = r[i]
         tl = s.timeline
-        side = "act" if tl.act else "hold"
         sc, nats, tokens, early = score(model, s, tok, how=how)
         voice = tl.meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
         engine = voice.split(":")[0]
         by_voice = [] if engine == "espeak" else [voice]  # espeak's accents x variants: many
-        for g in ("all", engine, *by_voice, f"prosody={tl.meta.get('prosody')}"):
-            groups[g][side].append(sc)
-            groups[g][f"cue_{side}"].append(tl.meta["stats"]["speech_before"])
-            groups[g]["nats"] += nats
-            groups[g]["tokens"] += tokens
-            if tl.act:  # an end of turn: speaking over the user's last words is too early
-                groups[g]["early"].append(early)
-    return {
-        g: {
-            "n_act": len(v["act"]),
-            "n_hold": len(v["hold"]),
-            "auc_model": round(auc(v["act"], v["hold"]), 4),
-            "auc_model_ci": auc_ci(auc(v["act"], v["hold"]), len(v["act"]), len(v["hold"])),
-            "auc_speech_so_far": round(auc(v["cue_act"], v["cue_hold"]), 4),
-            "hearing_nats": round(v["nats"] / v["tokens"], 4) if v["tokens"] else float("nan"),
-            "hearing_tokens": v["tokens"],
-            "early_start": round(float(np.mean(v["early"])), 4) if v["early"] else float("nan"),
+        groups = ("all", engine, *by_voice, f"prosody={tl.meta.get('prosody')}")
+        out.append(
+            {
+                "id": tl.id,
+                "groups": groups,
+                "act": bool(tl.act),
+                "score": sc,
+                "cue": tl.meta["stats"]["speech_before"],
+                "nats": nats,
+                "tokens": tokens,
+                "early": early,
+            }
+        )
+    return out
+
+
+def summarize(recs: list[dict]) -> dict[str, dict]:
+    """Per group: n, the model's AUC with its interval, the cue's AUC, hearing, early start."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for x in recs:
+        for g in x["groups"]:
+            groups[g].append(x)
+    res = {}
+    for g, xs in sorted(groups.items()):
+        act = [x["score"] for x in xs if x["act"]]
+        hold = [x["score"] for x in xs if not x["act"]]
+        a = auc(act, hold)
+        tokens, nats = sum(x["tokens"] for x in xs), sum(x["nats"] for x in xs)
+        early = [x["early"] for x in xs if x["act"]]  # over the user's last words: too early
+        res[g] = {
+            "n_act": len(act),
+            "n_hold": len(hold),
+            "auc_model": round(a, 4),
+            "auc_model_ci": auc_ci(a, len(act), len(hold)),
+            "auc_speech_so_far": round(
+                auc([x["cue"] for x in xs if x["act"]], [x["cue"] for x in xs if not x["act"]]), 4
+            ),
+            "hearing_nats": round(nats / tokens, 4) if tokens else float("nan"),
+            "hearing_tokens": tokens,
+            "early_start": round(float(np.mean(early)), 4) if early else float("nan"),
         }
-        for g, v in sorted(groups.items())
-    }
+    return res
+
+
+def probe(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
+    return summarize(records(model, data, limit, how))
+
+
+def paired(base: list[dict], new: list[dict], n_boot: int = 2000, seed: int = 0) -> dict:
+    """Per group, AUC(new) - AUC(base) on the same scenarios, with a 95 % paired bootstrap
+    interval (ends of turn and pauses resampled with replacement, the same draw for both
+    models): far tighter than comparing two independent intervals, since both models meet
+    the same hard and easy scenarios."""
+    if [x["id"] for x in base] != [x["id"] for x in new]:
+        raise ValueError("paired: the two record lists are not the same scenarios in order")
+    rng = np.random.default_rng(seed)
+    groups = sorted({g for x in base for g in x["groups"]})
+    res = {}
+    for g in groups:
+        ix = [i for i, x in enumerate(base) if g in x["groups"]]
+        act = np.array([i for i in ix if base[i]["act"]])
+        hold = np.array([i for i in ix if not base[i]["act"]])
+        if not len(act) or not len(hold):
+            continue
+        sa, sb = (np.array([x["score"] for x in r]) for r in (base, new))
+        d = auc(sb[act], sb[hold]) - auc(sa[act], sa[hold])
+        boots = []
+        for _ in range(n_boot):
+            a, h = rng.choice(act, len(act)), rng.choice(hold, len(hold))
+            boots.append(auc(sb[a], sb[h]) - auc(sa[a], sa[h]))
+        lo, hi = np.percentile(boots, [2.5, 97.5])
+        res[g] = {"delta": round(float(d), 4), "ci": (round(float(lo), 4), round(float(hi), 4))}
+    return res
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -173,23 +217,40 @@ def main(argv: list[str] | None = None) -> None:
         "--score", choices=("window", "max"), default="window",
         help="P(start within the window) (default), or the largest one-slot p",
     )  # fmt: skip
+    p.add_argument(
+        "--against", default=None,
+        help="a second model: also print AUC(model) - AUC(against) on the same scenarios",
+    )  # fmt: skip
     args = p.parse_args(argv)
     model = InteractionModel.from_pretrained(args.model).eval()
-    res = {}
+    other = InteractionModel.from_pretrained(args.against).eval() if args.against else None
+    res, deltas = {}, {}
+    vs = " | AUC - against [paired 95 % CI]" if other else ""
     print(
         "| split | group | n act / hold | AUC model [95 % CI] | AUC speech-so-far "
-        "| hearing (nats/token) | early start |"
+        f"| hearing (nats/token) | early start{vs} |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|" + ("---|" if other else ""))
     for d in args.data:
-        res[d] = probe(model, d, args.limit, args.score)
+        recs = records(model, d, args.limit, args.score)
+        res[d] = summarize(recs)
+        if other:
+            deltas[d] = paired(records(other, d, args.limit, args.score), recs)
         for g, v in res[d].items():
+            extra = ""
+            if other:
+                dv = deltas[d][g]
+                extra = f" {dv['delta']:+.3f} [{dv['ci'][0]:+.3f}, {dv['ci'][1]:+.3f}] |"
             print(
                 f"| {d} | {g} | {v['n_act']} / {v['n_hold']} | {v['auc_model']:.3f} "
                 f"[{v['auc_model_ci'][0]:.3f}, {v['auc_model_ci'][1]:.3f}] | "
                 f"{v['auc_speech_so_far']:.3f} | {v['hearing_nats']:.2f} | {v['early_start']:.3f} |"
+                + extra
             )
-    print(json.dumps({"model": args.model, "score": args.score, "results": res}))
+    out = {"model": args.model, "score": args.score, "results": res}
+    if other:
+        out |= {"against": args.against, "delta_vs_against": deltas}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

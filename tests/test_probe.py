@@ -80,3 +80,51 @@ def test_early_start_is_speaking_over_the_last_words(turn_data):
         finally:
             h.remove()
         assert v["early_start"] == pytest.approx(want, abs=1e-6)
+
+
+def _recs(scores, acts, groups=("all",)):
+    return [
+        {"id": f"s{i}", "groups": groups, "act": a, "score": s, "cue": 0.0, "nats": 0.0,
+         "tokens": 0, "early": 0.0}
+        for i, (s, a) in enumerate(zip(scores, acts, strict=True))
+    ]  # fmt: skip
+
+
+def test_paired_difference_and_its_interval():
+    import numpy as np
+
+    from microturn.probe import paired
+
+    rng = np.random.default_rng(0)
+    acts = [True] * 60 + [False] * 60
+    noise = rng.random(120)
+    base = _recs(noise, acts)
+    same = paired(base, base)["all"]
+    assert same == {"delta": 0.0, "ci": (0.0, 0.0)}
+    sharp = _recs(
+        [s + (1.0 if a else 0.0) for s, a in zip(noise, acts, strict=True)], acts
+    )  # separates
+    d = paired(base, sharp)["all"]
+    assert d["delta"] == pytest.approx(1.0 - auc(noise[:60], noise[60:]), abs=1e-4)
+    assert 0 < d["ci"][0] <= d["delta"] <= d["ci"][1]
+    worse = paired(sharp, base)["all"]  # the other way round: the same gap, negative
+    assert worse["delta"] == -d["delta"] and worse["ci"][1] < 0
+    with pytest.raises(ValueError, match="same scenarios"):
+        paired(base, base[::-1])
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_probe_against_itself_differs_by_nothing(turn_data, tmp_path, capsys):
+    import json
+
+    from microturn.model import InteractionModel
+    from microturn.probe import main
+
+    torch.manual_seed(0)
+    InteractionModel(preset("tiny")).save_pretrained(tmp_path / "m")
+    m = str(tmp_path / "m")
+    main(["--model", m, "--against", m, "--data", str(turn_data)])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    deltas = out["delta_vs_against"][str(turn_data)]
+    assert deltas and all(v["delta"] == 0.0 for v in deltas.values())
+    assert set(deltas) == set(out["results"][str(turn_data)])
