@@ -134,6 +134,7 @@ class TrainConfig:
     pad_weight: float = 0.2  # weight of <pad> targets (silence slots dominate the text stream)
     decision_weight: float = 4.0  # text targets where the model decides to take the turn or wait
     decide_s: float = 2.0  # ... i.e. up to this long after the user's last word, while silent
+    listen_weight: float = 0.2  # <pad> targets decided mid user word (layout.listen): staying quiet
     random_crop: bool = True  # long samples: a random max_chunks window, else the start
     oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
     augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off

@@ -5,7 +5,8 @@
 
 AdamW, linear warmup + cosine to min_lr, grad clipping, bf16 autocast (losses in fp32).
 Losses: text CE at output positions (pad targets down-weighted, turn-taking decision positions
-up-weighted: `layout.decide`), flow-matching loss on the next
+up-weighted: `layout.decide`; silence under the user's words: `layout.listen`, `listen_weight`),
+flow-matching loss on the next
 slot's mel at output positions, transcript CE at input positions, MoE balance. With
 `augment` > 0 the train loader perturbs each sample's user dMel (`data/augment.py`).
 
@@ -247,6 +248,8 @@ def losses(
         out = model(model_input(b))
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
+    quiet = b.listen & (b.text_target == PAD)  # not talking over the user's words
+    text_w = torch.where(quiet, t.listen_weight, text_w)
     tr_w = torch.where(b.transcript_target == PAD, t.pad_weight, 1.0) * (
         b.transcript_target != IGNORE
     )

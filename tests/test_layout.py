@@ -76,13 +76,26 @@ def test_decisions_are_the_silence_between_user_and_model(parts):
     assert (tgt == PAD).any() and (tgt != PAD).any()
 
 
+def test_listening_is_the_silence_while_a_user_word_is_under_way(parts):
+    tok, grid = parts
+    tl, arrays = conversation()
+    lay = layout(tl, arrays, tok, grid, text_lead=2)
+    assert (lay.kind[lay.listen] == OUTPUT).all()
+    # the user speaks 0.5-1.5 s: chunk boundaries 0.6 ... 1.4 s (chunks 2-6) fall in a word;
+    # a chunk's output slots are 4k+4 ... 4k+7
+    assert sorted(set((lay.pos[lay.listen] // 4).tolist())) == [3, 4, 5, 6, 7]
+    assert not (lay.listen & lay.decide).any()
+    assert (lay.text_target[lay.listen] == PAD).all()  # the model is quiet then
+
+
 def test_a_window_is_a_slice_of_the_whole(parts):
     tok, grid = parts
     tl, arrays = conversation()
     whole = layout(tl, arrays, tok, grid)
     win = layout(tl, arrays, tok, grid, max_chunks=6, start_chunk=7)
     assert len(win) == 6 * 8
-    for name in ("dmel", "text", "kind", "pos", "text_target", "transcript_target", "decide"):
+    names = ("dmel", "text", "kind", "pos", "text_target", "transcript_target", "decide", "listen")
+    for name in names:
         np.testing.assert_array_equal(getattr(win, name), getattr(whole, name)[7 * 8 : 13 * 8])
     assert win.pos[0] == 7 * 4  # the clock is not reset
     with pytest.raises(ValueError, match="start_chunk"):

@@ -231,3 +231,36 @@ def test_augmentation_touches_only_the_users_audio_and_replays(data):
     assert torch.equal(a.dmel[~user], b.dmel[~user])  # the model's own voice: as recorded
     assert not torch.equal(a.dmel[user], b.dmel[user])
     assert torch.equal(b.dmel, c.dmel)
+
+
+def test_listen_weight_weighs_the_silence_under_the_users_words(data):
+    """`listen_weight` reaches the text loss through `layout.listen` only: the text term
+    moves with it, and equals a hand-weighted cross-entropy."""
+    import torch
+    import torch.nn.functional as F
+
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from microturn.tokenizer import PAD, Tokenizer
+    from microturn.train import Loader, losses, model_input
+
+    r, tok = ShardReader(data), Tokenizer()
+    torch.manual_seed(0)
+    cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16")
+    model = InteractionModel(cfg).eval()
+    b = Loader(r, cfg, tok, seed=0).next()
+    assert b.listen.any()
+    with torch.no_grad():
+        logits = model(model_input(b)).text_logits.float()
+    ce = F.cross_entropy(logits.transpose(1, 2), b.text_target.clamp_min(0), reduction="none")
+    for lw in (0.2, 3.0):
+        c = cfg_for(
+            "--preset", "tiny", "--batch-size", "4", "--no-bf16", "--set", f"listen_weight={lw}"
+        )
+        with torch.no_grad():
+            got = losses(model, b, c, torch.Generator().manual_seed(0)).parts["text"]
+        t = c.train
+        w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != -100)
+        w = torch.where(b.decide, t.decision_weight, w)
+        w = torch.where(b.listen & (b.text_target == PAD), lw, w)
+        assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), lw

@@ -20,6 +20,9 @@ a word after hearing it). A word's tokens take consecutive free slots from its a
 silent, the user has stopped speaking (a pause or an end of turn, up to `decide_s` ago), and
 the next slot is either its first word or more silence. Training weights these (see
 `TrainConfig.decision_weight`); they are a few per scenario among hundreds of easy slots.
+`listen` marks the output positions decided while a user word is under way and the model is
+silent: a start there would talk over the user (`TrainConfig.listen_weight` weighs their
+`<pad>` targets, which are otherwise down-weighted like all silence).
 
 A long sequence can be cut to a window of `max_chunks` chunks starting at `start_chunk`;
 positions keep their absolute times (RoPE is relative, the clock is not reset).
@@ -55,6 +58,7 @@ class Layout:
     patches: np.ndarray | None  # (T, 3, 40, 40) uint8 (input positions of video chunks)
     patch_mask: np.ndarray  # (T,) bool
     decide: np.ndarray  # (T,) bool, turn-taking decision positions (output positions only)
+    listen: np.ndarray  # (T,) bool, output positions decided mid user word, model silent
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -109,6 +113,12 @@ def decision_chunks(tl: Timeline, taus: np.ndarray, decide_s: float, lead_s: flo
             continue
         out[i] = not any(off > end and on < x + lead_s for on, off in model)
     return out
+
+
+def speaking_chunks(tl: Timeline, taus: np.ndarray) -> np.ndarray:
+    """Per chunk boundary tau: a user word is under way."""
+    user = [(w.t_on, w.t_off) for e in tl.on("user") for w in e.words]
+    return np.array([any(on <= x < off for on, off in user) for x in taus], bool)
 
 
 def n_chunks(arrays: dict[str, np.ndarray], grid: Grid) -> int:
@@ -181,6 +191,7 @@ def _layout(
     pending = decision_chunks(tl, taus, decide_s, text_lead * slot_s)
     silent = st["model"][prev] == PAD
     decide = inter(np.zeros((C, P), bool), silent & pending[:, None])
+    listen = inter(np.zeros((C, P), bool), silent & speaking_chunks(tl, taus)[:, None])
     patches, patch_mask = None, np.zeros(len(kind), bool)
     video = arrays.get("video")
     if video is not None and len(video):
@@ -208,6 +219,7 @@ def _layout(
         patches,
         patch_mask,
         decide,
+        listen,
     )
 
 
@@ -226,6 +238,7 @@ class Batch:
     patches: torch.Tensor | None
     patch_mask: torch.Tensor
     decide: torch.Tensor
+    listen: torch.Tensor
     valid: torch.Tensor
 
     @property
@@ -273,5 +286,6 @@ def collate(items: list[Layout]) -> Batch:
         patches,
         pad("patch_mask", False),
         pad("decide", False),
+        pad("listen", False),
         valid,
     )
