@@ -23,6 +23,14 @@ from microturn.model import InteractionModel
 from microturn.runtime.runner import run_file
 
 
+def own_wer(said: str, heard: str) -> float | None:
+    """WER of the recogniser's transcript against the words the model meant to say; None
+    when it said none (there is nothing to be intelligible, and 0/0 is not a perfect score)."""
+    from microturn.asr import wer
+
+    return round(wer(said, heard), 3) if said.split() else None
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True)
@@ -51,9 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             "generated": transcribe(said),
             "reference": transcribe(from_int16(s.arrays["model_audio"])),
         }
-        report["wer_generated"] = round(
-            wer(normalize(summary["said"]), report["asr"]["generated"]), 3
-        )
+        report["wer_generated"] = own_wer(normalize(summary["said"]), report["asr"]["generated"])
         report["wer_reference_voice"] = round(
             wer(normalize(ref_text), report["asr"]["reference"]), 3
         )

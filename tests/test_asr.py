@@ -31,3 +31,12 @@ def test_transcribe_real_speech(engine):
         assert wer(said, hyp) <= 1 / 6, hyp
     else:  # weak on espeak, but it hears *something* of what was said
         assert wer(said, hyp) < 1.0
+
+
+def test_a_model_that_said_nothing_has_no_wer():
+    from microturn.sample import own_wer
+
+    assert own_wer("", "") is None  # 0/0 is not a perfect score
+    assert own_wer("", "wait") is None
+    assert own_wer("three hundred fifty", "three hundred fifty") == 0.0
+    assert own_wer("five", "wait") == 1.0
