@@ -189,6 +189,7 @@ def paired(base: list[dict], new: list[dict], n_boot: int = 2000, seed: int = 0)
     if [x["id"] for x in base] != [x["id"] for x in new]:
         raise ValueError("paired: the two record lists are not the same scenarios in order")
     rng = np.random.default_rng(seed)
+    sa, sb = (np.array([x["score"] for x in r]) for r in (base, new))
     groups = sorted({g for x in base for g in x["groups"]})
     res = {}
     for g in groups:
@@ -197,7 +198,6 @@ def paired(base: list[dict], new: list[dict], n_boot: int = 2000, seed: int = 0)
         hold = np.array([i for i in ix if not base[i]["act"]])
         if not len(act) or not len(hold):
             continue
-        sa, sb = (np.array([x["score"] for x in r]) for r in (base, new))
         d = auc(sb[act], sb[hold]) - auc(sa[act], sa[hold])
         boots = []
         for _ in range(n_boot):
