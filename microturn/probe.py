@@ -196,7 +196,8 @@ def paired(base: list[dict], new: list[dict], n_boot: int = 2000, seed: int = 0)
         ix = [i for i, x in enumerate(base) if g in x["groups"]]
         act = np.array([i for i in ix if base[i]["act"]])
         hold = np.array([i for i in ix if not base[i]["act"]])
-        if not len(act) or not len(hold):
+        if not len(act) or not len(hold):  # no AUC on one side only (as in `summarize`)
+            res[g] = {"delta": float("nan"), "ci": (float("nan"), float("nan"))}
             continue
         d = auc(sb[act], sb[hold]) - auc(sa[act], sa[hold])
         boots = []

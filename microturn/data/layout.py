@@ -97,28 +97,30 @@ def streams(
     }
 
 
-def decision_chunks(tl: Timeline, taus: np.ndarray, decide_s: float, lead_s: float) -> np.ndarray:
+def speaking_chunks(tl: Timeline, taus: np.ndarray) -> np.ndarray:
+    """Per chunk boundary tau: a user word is under way."""
+    user = [(w.t_on, w.t_off) for e in tl.on("user") for w in e.words]
+    return np.array([any(on <= x < off for on, off in user) for x in taus], bool)
+
+
+def decision_chunks(
+    tl: Timeline, taus: np.ndarray, decide_s: float, lead_s: float, speaking: np.ndarray
+) -> np.ndarray:
     """Per chunk boundary tau: the user's last word ended at most `decide_s` before tau, no
-    user word is under way, and the model has not spoken since (its text stream, which runs
-    `lead_s` ahead of its audio, has not begun a word)."""
-    user = sorted((w.t_on, w.t_off) for e in tl.on("user") for w in e.words)
+    user word is under way (`speaking`, from `speaking_chunks`), and the model has not spoken
+    since (its text stream, which runs `lead_s` ahead of its audio, has not begun a word)."""
+    ends = sorted(w.t_off for e in tl.on("user") for w in e.words)
     model = [(w.t_on, w.t_off) for e in tl.on("model") for w in e.words]
     out = np.zeros(len(taus), bool)
     for i, x in enumerate(taus):
-        ended = [off for on, off in user if off <= x]
-        if not ended or any(on <= x < off for on, off in user):
+        ended = [off for off in ends if off <= x]
+        if not ended or speaking[i]:
             continue
         end = max(ended)
         if x - end > decide_s:
             continue
         out[i] = not any(off > end and on < x + lead_s for on, off in model)
     return out
-
-
-def speaking_chunks(tl: Timeline, taus: np.ndarray) -> np.ndarray:
-    """Per chunk boundary tau: a user word is under way."""
-    user = [(w.t_on, w.t_off) for e in tl.on("user") for w in e.words]
-    return np.array([any(on <= x < off for on, off in user) for x in taus], bool)
 
 
 def n_chunks(arrays: dict[str, np.ndarray], grid: Grid) -> int:
@@ -188,10 +190,11 @@ def _layout(
     text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
     # decided at the chunk boundary (the model has read input slots up to 4k+3)
     taus = (np.arange(C) + 1) * P * slot_s
-    pending = decision_chunks(tl, taus, decide_s, text_lead * slot_s)
+    speaking = speaking_chunks(tl, taus)
+    pending = decision_chunks(tl, taus, decide_s, text_lead * slot_s, speaking)
     silent = st["model"][prev] == PAD
     decide = inter(np.zeros((C, P), bool), silent & pending[:, None])
-    listen = inter(np.zeros((C, P), bool), silent & speaking_chunks(tl, taus)[:, None])
+    listen = inter(np.zeros((C, P), bool), silent & speaking[:, None])
     patches, patch_mask = None, np.zeros(len(kind), bool)
     video = arrays.get("video")
     if video is not None and len(video):
