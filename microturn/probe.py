@@ -16,7 +16,10 @@ synthesizer, next to the trivial "speech so far" cue, which the data engine matc
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
 experiment's unmatched data). The probe cannot see a model that starts too early, so beside it:
 "early start", over the ends of turn, the mean probability that the model starts speaking in
-the 0.6 s *before* the decision point, over the user's last words (lower is better).
+the 0.6 s *before* the decision point, over the user's last words (lower is better). About
+one pause in ten follows words that could end the turn (a whole question, then "please"): the
+groups "|mid-phrase" and "|complete-looking" score the ends of turn against each kind of pause
+apart (`groups_of`), since for the second kind only prosody can tell.
 
     python -m microturn.probe --model runs/small/model --data data/dev data/test
     python -m microturn.probe --model NEW --against OLD --data data/dev   # paired difference
@@ -120,6 +123,24 @@ def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
     return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
 
 
+def groups_of(meta: dict, act: bool) -> tuple[str, ...]:
+    """The groups a turn scenario is scored in: all, its engine, its voice (not espeak's: its
+    accents x variants are many), its fragments' prosody; and, for all and the engine, the
+    split by the kind of pause. "|mid-phrase" compares the ends of turn with the pauses after
+    an incomplete phrase (the words decide); "|complete-looking" with the pauses after words
+    that could end the turn ("what is two plus two" ... "please"), where only prosody can
+    tell, and not at all when the fragment is spoken as a whole sentence (prosody=fall).
+    Every end of turn is in both."""
+    voice = meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
+    engine = voice.split(":")[0]
+    by_voice = [] if engine == "espeak" else [voice]
+    kinds = ["mid-phrase", "complete-looking"]
+    if not act:
+        kinds = [kinds[bool(meta.get("surface_complete"))]]
+    split = [f"{g}|{k}" for g in ("all", engine) for k in kinds]
+    return ("all", engine, *by_voice, f"prosody={meta.get('prosody')}", *split)
+
+
 def records(model: InteractionModel, data: str, limit: int | None = None, how: str = "window"):
     """One record per turn scenario of a split: its groups, side, score, the speech-so-far
     cue, its hearing (nats, tokens) and early start. `summarize` and `paired` read these."""
@@ -130,14 +151,10 @@ def records(model: InteractionModel, data: str, limit: int | None = None, how: s
         s = r[i]
         tl = s.timeline
         sc, nats, tokens, early = score(model, s, tok, how=how)
-        voice = tl.meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
-        engine = voice.split(":")[0]
-        by_voice = [] if engine == "espeak" else [voice]  # espeak's accents x variants: many
-        groups = ("all", engine, *by_voice, f"prosody={tl.meta.get('prosody')}")
         out.append(
             {
                 "id": tl.id,
-                "groups": groups,
+                "groups": groups_of(tl.meta, bool(tl.act)),
                 "act": bool(tl.act),
                 "score": sc,
                 "cue": tl.meta["stats"]["speech_before"],

@@ -126,5 +126,35 @@ def test_probe_against_itself_differs_by_nothing(turn_data, tmp_path, capsys):
     main(["--model", m, "--against", m, "--data", str(turn_data)])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     deltas = out["delta_vs_against"][str(turn_data)]
-    assert deltas and all(v["delta"] == 0.0 for v in deltas.values())
-    assert set(deltas) == set(out["results"][str(turn_data)])
+    res = out["results"][str(turn_data)]
+    assert set(deltas) == set(res) and deltas["all"]["delta"] == 0.0
+    for g, v in deltas.items():  # a group with one side only (no such pause here) has no AUC
+        two_sided = res[g]["n_act"] and res[g]["n_hold"]
+        assert v["delta"] == 0.0 if two_sided else math.isnan(v["delta"])
+
+
+def test_groups_split_pauses_by_kind_and_keep_every_end_of_turn_in_both():
+    from microturn.probe import groups_of, summarize
+
+    meta = {"user_voice": "festival:ked_diphone@1.0/50", "prosody": "fall"}
+    act = groups_of(meta, True)
+    assert act[:4] == ("all", "festival", "festival:ked_diphone", "prosody=fall")
+    assert {"all|mid-phrase", "all|complete-looking", "festival|mid-phrase"} <= set(act)
+    mid = groups_of(meta | {"surface_complete": False}, False)
+    whole = groups_of(meta | {"surface_complete": True}, False)
+    assert "festival|mid-phrase" in mid and "festival|complete-looking" not in mid
+    assert "festival|complete-looking" in whole and "festival|mid-phrase" not in whole
+    assert "espeak:" not in " ".join(groups_of({"user_voice": "espeak:en-us+m1@1/50"}, True))
+    # acts 0.9, 0.8; a mid-phrase pause at 0.1 (separated), a complete-looking one at 0.85
+    recs = [
+        {"id": str(i), "groups": g, "act": a, "score": s, "cue": 0.0, "nats": 0.0,
+         "tokens": 0, "early": 0.0}
+        for i, (g, a, s) in enumerate(
+            [(act, True, 0.9), (act, True, 0.8), (mid, False, 0.1), (whole, False, 0.85)]
+        )
+    ]  # fmt: skip
+    res = summarize(recs)
+    assert res["all"]["auc_model"] == 0.75 and (res["all"]["n_act"], res["all"]["n_hold"]) == (2, 2)
+    assert res["all|mid-phrase"]["auc_model"] == 1.0 and res["all|mid-phrase"]["n_hold"] == 1
+    assert res["all|complete-looking"]["auc_model"] == 0.5
+    assert res["all|complete-looking"]["n_act"] == 2
