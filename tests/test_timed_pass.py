@@ -1,0 +1,38 @@
+import json
+import shutil
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+
+def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_at(tmp_path):
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from scripts.timed_pass import main
+
+    out = tmp_path / "pass"
+    main([
+        "--out", str(out), "--preset", "tiny", "--synth-s", "15", "--end-s", "35",
+        "--steps", "5000", "--batch-size", "2", "--workers", "2", "--per-shard", "2",
+        "--dev-per-condition", "1", "--turn-from", "7", "--all-from", "40",
+        "--set", "ckpt_every=2", "--set", "eval_every=1000", "--set", "max_chunks=20",
+        "--set", "warmup=1",
+    ])  # fmt: skip
+    res = json.loads((out / "pass.json").read_text())
+    assert res["killed_at_deadline"] and 2 <= res["step"] < 5000 and res["step"] % 2 == 0
+    assert res["half_step"] is None  # 2,500 steps were never reached
+    data = out / "data"
+    turn = sorted(p.name for p in (data / "turn").glob("shard-*.json"))
+    assert turn and turn[0] == "shard-00007.json"  # fresh: numbered from --turn-from
+    assert all(int(p.stem.split("-")[1]) >= 40 for p in (data / "all").glob("shard-*.json"))
+    assert res["data"]["turn"][0] == len(turn)
+    assert len(ShardReader(data / "dev")) == res["data"]["dev"][1] > 0  # all of dev, always
+    ck = out / "run" / ("ckpt" if (out / "run" / "ckpt").exists() else "ckpt.old")
+    assert json.loads((ck / "state.json").read_text())["step"] == res["step"]
+    model = InteractionModel.from_pretrained(out / "model")
+    trained = InteractionModel.from_pretrained(ck / "model")
+    pairs = zip(model.parameters(), trained.parameters(), strict=True)
+    for a, b in pairs:  # the bf16 export of the checkpoint it was killed at
+        torch.testing.assert_close(a, b.to(torch.bfloat16).float(), rtol=0, atol=0)
