@@ -18,7 +18,7 @@ experiment's unmatched data). The probe cannot see a model that starts too early
 "early start", over the ends of turn, the mean probability that the model starts speaking in
 the 0.6 s *before* the decision point, over the user's last words (lower is better). About
 one pause in ten follows words that could end the turn (a whole question, then "please"): the
-groups "|mid-phrase" and "|complete-looking" score the ends of turn against each kind of pause
+groups "/mid-phrase" and "/complete-looking" score the ends of turn against each kind of pause
 apart (`groups_of`), since for the second kind only prosody can tell.
 
     python -m microturn.probe --model runs/small/model --data data/dev data/test
@@ -126,8 +126,8 @@ def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
 def groups_of(meta: dict, act: bool) -> tuple[str, ...]:
     """The groups a turn scenario is scored in: all, its engine, its voice (not espeak's: its
     accents x variants are many), its fragments' prosody; and, for all and the engine, the
-    split by the kind of pause. "|mid-phrase" compares the ends of turn with the pauses after
-    an incomplete phrase (the words decide); "|complete-looking" with the pauses after words
+    split by the kind of pause. "/mid-phrase" compares the ends of turn with the pauses after
+    an incomplete phrase (the words decide); "/complete-looking" with the pauses after words
     that could end the turn ("what is two plus two" ... "please"), where only prosody can
     tell, and not at all when the fragment is spoken as a whole sentence (prosody=fall).
     Every end of turn is in both."""
@@ -137,7 +137,7 @@ def groups_of(meta: dict, act: bool) -> tuple[str, ...]:
     kinds = ["mid-phrase", "complete-looking"]
     if not act:
         kinds = [kinds[bool(meta.get("surface_complete"))]]
-    split = [f"{g}|{k}" for g in ("all", engine) for k in kinds]
+    split = [f"{g}/{k}" for g in ("all", engine) for k in kinds]
     return ("all", engine, *by_voice, f"prosody={meta.get('prosody')}", *split)
 
 

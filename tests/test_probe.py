@@ -139,12 +139,13 @@ def test_groups_split_pauses_by_kind_and_keep_every_end_of_turn_in_both():
     meta = {"user_voice": "festival:ked_diphone@1.0/50", "prosody": "fall"}
     act = groups_of(meta, True)
     assert act[:4] == ("all", "festival", "festival:ked_diphone", "prosody=fall")
-    assert {"all|mid-phrase", "all|complete-looking", "festival|mid-phrase"} <= set(act)
+    assert {"all/mid-phrase", "all/complete-looking", "festival/mid-phrase"} <= set(act)
     mid = groups_of(meta | {"surface_complete": False}, False)
     whole = groups_of(meta | {"surface_complete": True}, False)
-    assert "festival|mid-phrase" in mid and "festival|complete-looking" not in mid
-    assert "festival|complete-looking" in whole and "festival|mid-phrase" not in whole
+    assert "festival/mid-phrase" in mid and "festival/complete-looking" not in mid
+    assert "festival/complete-looking" in whole and "festival/mid-phrase" not in whole
     assert "espeak:" not in " ".join(groups_of({"user_voice": "espeak:en-us+m1@1/50"}, True))
+    assert not any("|" in g for g in act + mid + whole)  # names go into markdown table cells
     # acts 0.9, 0.8; a mid-phrase pause at 0.1 (separated), a complete-looking one at 0.85
     recs = [
         {"id": str(i), "groups": g, "act": a, "score": s, "cue": 0.0, "nats": 0.0,
@@ -155,6 +156,6 @@ def test_groups_split_pauses_by_kind_and_keep_every_end_of_turn_in_both():
     ]  # fmt: skip
     res = summarize(recs)
     assert res["all"]["auc_model"] == 0.75 and (res["all"]["n_act"], res["all"]["n_hold"]) == (2, 2)
-    assert res["all|mid-phrase"]["auc_model"] == 1.0 and res["all|mid-phrase"]["n_hold"] == 1
-    assert res["all|complete-looking"]["auc_model"] == 0.5
-    assert res["all|complete-looking"]["n_act"] == 2
+    assert res["all/mid-phrase"]["auc_model"] == 1.0 and res["all/mid-phrase"]["n_hold"] == 1
+    assert res["all/complete-looking"]["auc_model"] == 0.5
+    assert res["all/complete-looking"]["n_act"] == 2
