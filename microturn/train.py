@@ -364,12 +364,19 @@ def save_checkpoint(
     shutil.rmtree(old, ignore_errors=True)
 
 
+def checkpoint_dir(run: Path) -> Path | None:
+    """The run's latest complete checkpoint: `ckpt`, or `ckpt.old` if the run was killed
+    between the two renames of `save_checkpoint`; None before the first."""
+    for d in (run / "ckpt", run / "ckpt.old"):
+        if d.exists():
+            return d
+    return None
+
+
 def load_checkpoint(run: Path, model, opt, loader: Loader, gen: torch.Generator) -> int:
     from safetensors.torch import load_file, load_model
 
-    d = run / "ckpt"
-    if not d.exists() and (run / "ckpt.old").exists():  # killed between the two renames
-        d = run / "ckpt.old"
+    d = checkpoint_dir(run)
     st = json.loads((d / "state.json").read_text())
     if st["version"] != CKPT_VERSION:
         raise ValueError(f"{d}: checkpoint version {st['version']}, want {CKPT_VERSION}")
@@ -440,7 +447,7 @@ def train(
     )
     gen = torch.Generator(device).manual_seed(t.seed + 1000 * rank)
     step = 0
-    if (run / "ckpt").exists() or (run / "ckpt.old").exists():
+    if checkpoint_dir(run) is not None:
         step = load_checkpoint(run, model, opt, loader, gen)
         if rank == 0 and (run / "metrics.jsonl").exists():  # drop lines past the checkpoint
             rows = (run / "metrics.jsonl").read_text().splitlines()

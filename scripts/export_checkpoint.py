@@ -13,21 +13,26 @@ import torch
 from microturn.model import InteractionModel
 
 
+def export(src, dst) -> float:
+    """Write `src`'s model to `dst` with bf16 weights; returns the largest |reload - bf16|."""
+    model = InteractionModel.from_pretrained(src)
+    with torch.no_grad():
+        for prm in model.parameters():
+            prm.data = prm.data.to(torch.bfloat16)
+    model.save_pretrained(dst)
+    back = InteractionModel.from_pretrained(dst)
+    return max(
+        (a.float() - b.float()).abs().max().item()
+        for a, b in zip(back.state_dict().values(), model.state_dict().values(), strict=True)
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("src")
     p.add_argument("dst")
     args = p.parse_args()
-    model = InteractionModel.from_pretrained(args.src)
-    with torch.no_grad():
-        for prm in model.parameters():
-            prm.data = prm.data.to(torch.bfloat16)
-    model.save_pretrained(args.dst)
-    back = InteractionModel.from_pretrained(args.dst)
-    worst = max(
-        (a.float() - b.float()).abs().max().item()
-        for a, b in zip(back.state_dict().values(), model.state_dict().values(), strict=True)
-    )
+    worst = export(args.src, args.dst)
     print(f"wrote {args.dst}; max |fp32 reload - bf16| = {worst:.2e}")
 
 

@@ -32,6 +32,9 @@ import sys
 import time
 from pathlib import Path
 
+from microturn.train import checkpoint_dir
+from scripts.export_checkpoint import export
+
 
 def _shard(task):
     from microturn.data.generate import make_shard
@@ -108,35 +111,30 @@ def train(data: Path, run: Path, deadline: float, args, log) -> dict:
         raise SystemExit(f"timed_pass: training failed (rc {p.returncode}); see train.log")
     src = run / "model"
     if killed or not (src / "model.safetensors").exists():
-        ck = run / "ckpt" if (run / "ckpt").exists() else run / "ckpt.old"
-        if not (ck / "model" / "model.safetensors").exists():
+        ck = checkpoint_dir(run)
+        if ck is None:
             raise SystemExit("timed_pass: training was stopped before its first checkpoint")
         src, step = ck / "model", json.loads((ck / "state.json").read_text())["step"]
     else:
         step = args.steps
-    _export(src, run.parent / "model")
+    export(src, run.parent / "model")
     return {"killed_at_deadline": killed, "step": step, "half_step": half}
 
 
 def _snapshot_half(run: Path, at: int, dst: Path) -> int | None:
     """Export the checkpoint once it has reached step `at` (None until then, or mid-save)."""
+    d = checkpoint_dir(run)
     try:
-        step = json.loads((run / "ckpt" / "state.json").read_text())["step"]
-        if step < at:
+        if d is None or (step := json.loads((d / "state.json").read_text())["step"]) < at:
             return None
         tmp = run.parent / "half.src"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(run / "ckpt" / "model", tmp)
+        shutil.copytree(d / "model", tmp)
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         return None  # not saved yet, or caught between the checkpoint's two renames
-    _export(tmp, dst)
+    export(tmp, dst)
     shutil.rmtree(tmp)
     return step
-
-
-def _export(src: Path, dst: Path) -> None:
-    cmd = [sys.executable, "-m", "scripts.export_checkpoint", str(src), str(dst)]
-    subprocess.run(cmd, check=True, capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> None:

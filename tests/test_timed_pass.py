@@ -10,6 +10,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_at(tmp_path):
     from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
+    from microturn.train import checkpoint_dir
     from scripts.timed_pass import main
 
     out = tmp_path / "pass"
@@ -29,7 +30,7 @@ def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_
     assert all(int(p.stem.split("-")[1]) >= 40 for p in (data / "all").glob("shard-*.json"))
     assert res["data"]["turn"][0] == len(turn)
     assert len(ShardReader(data / "dev")) == res["data"]["dev"][1] > 0  # all of dev, always
-    ck = out / "run" / ("ckpt" if (out / "run" / "ckpt").exists() else "ckpt.old")
+    ck = checkpoint_dir(out / "run")
     assert json.loads((ck / "state.json").read_text())["step"] == res["step"]
     model = InteractionModel.from_pretrained(out / "model")
     trained = InteractionModel.from_pretrained(ck / "model")
