@@ -147,3 +147,29 @@ def test_word_times_lie_on_the_speech_energy():
                         span = lv[a : max(int(w.t_off * 100), a + 1)]
                         assert span.max() >= peak - 30, (tl.id, w)
     assert worst > 0  # the check looked at real words
+
+
+def test_a_hold_carries_its_prosody_into_the_pause():
+    """The chunk right before a hold's pause is said as the sub-condition says: with a comma
+    (rise) or cut out of the whole sentence (cut); and a fragment that could itself end the
+    turn never falls there (that would be an end of turn to any listener)."""
+    seen = {"rise": 0, "cut": 0, "fall": 0, "complete": 0}
+    for seed in range(40):
+        tl = make_scenario("turn", "pause", "train", seed)
+        t = tl.meta["decision_t"]
+        before = [e for e in tl.on("user") if e.t_off <= t + 1e-3]
+        last, prosody = before[-1], tl.meta["prosody"]
+        seen[prosody] += 1
+        if prosody == "rise":
+            assert last.attrs["prosody"] == "continue", tl.id
+        elif prosody == "cut":
+            # the engine may merge words, and then the fragment is said bare (say's fallback)
+            if "source" in last.attrs:
+                src = last.attrs["source"]
+                assert src["end"] < len(src["text"].split()), tl.id
+        else:
+            assert last.attrs["prosody"] == "final" and "source" not in last.attrs, tl.id
+        if tl.meta["surface_complete"]:
+            seen["complete"] += 1
+            assert prosody != "fall", tl.id
+    assert min(seen.values()) >= 2, seen  # every case above was exercised

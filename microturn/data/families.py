@@ -86,20 +86,30 @@ def chunks(words: Sequence[str], cuts: Sequence[int]) -> list[list[str]]:
 
 
 def speak_chunks(
-    s: Scene, words: Sequence[str], cuts: Sequence[int], prosody: str, pauses: Sequence[float]
+    s: Scene,
+    words: Sequence[str],
+    cuts: Sequence[int],
+    prosody: str,
+    pauses: Sequence[float],
+    whole: Sequence[str] | None = None,
 ) -> None:
     """The user says `words` split at `cuts`, pausing `pauses[i]` after chunk i (not the last).
-    prosody of the non-final chunks: fall (rendered bare), rise (comma), cut (from the whole)."""
+    `whole` is the sentence `words` begin (default: `words` itself, so the turn ends with them).
+    Every chunk that the sentence goes on after carries `prosody`: fall (rendered bare), rise
+    (comma), cut (cut out of a rendering of `whole`). With `whole` longer than `words` (a hold)
+    that includes the last chunk, the one right before the pause the model must sit out."""
+    whole = words if whole is None else whole
     parts = chunks(words, cuts)
     b = [0, *cuts, len(words)]
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        if last or prosody == "fall":
-            s.user(part, role="final" if last else "fragment")
+        ends_turn = last and len(words) == len(whole)
+        if ends_turn or prosody == "fall":
+            s.user(part, role="final" if ends_turn else "fragment")
         elif prosody == "rise":
             s.user(part, prosody="continue", role="fragment")
         else:
-            s.user(part, source=(words, b[i], b[i + 1]), role="fragment")
+            s.user(part, source=(whole, b[i], b[i + 1]), role="fragment")
         if not last:
             s.pause(pauses[i])
 
@@ -113,10 +123,17 @@ def pause_len(rng: random.Random, split: str) -> float:
 
 
 # --- T1 pause vs end of turn -------------------------------------------------------------
+# How often a hold may fall where the words so far could end the turn ("what's fourteen minus
+# two" ... "please"). Only prosody tells those pauses from an end of turn, and the model reads
+# them worst (docs/LOG.md, session 9), so train sees them twice as often as dev and test.
+P_COMPLETE = {"train": 0.4, "dev": 0.2, "test": 0.2}
+
+
 def build_turn(s: Scene, cond: str) -> float:
     """act "eot": k chunks form a whole question, then silence. hold "pause": k chunks form a
     fragment, then a pause (optionally after "um"), then the rest. Sub-conditions: prosody of
-    fragments (fall / rise / cut from the whole), surface-complete fragments."""
+    fragments (fall / rise / cut from the whole), the chunk right before the hold's pause
+    included; surface-complete fragments, which never fall."""
     rng, split = s.rng, s.split
     k = n_chunks(rng)
     prosody = rng.choice(["fall", "rise", "cut"])
@@ -133,7 +150,7 @@ def build_turn(s: Scene, cond: str) -> float:
                 return (0.0, None)
             cuts = sorted(rng.sample(inner, k - 1))
             return (est(u.words, rate), (u, cuts, len(u.words)))
-        pool = list(u.holds) + (list(u.complete_at) if rng.random() < 0.2 else [])
+        pool = list(u.holds) + (list(u.complete_at) if rng.random() < P_COMPLETE[split] else [])
         pool = [h for h in pool if h >= k]  # room for k-1 earlier cuts
         if not pool:
             return (0.0, None)
@@ -146,6 +163,10 @@ def build_turn(s: Scene, cond: str) -> float:
 
     u, cuts, h = matched(rng, make, target, tries=120)
     s.note(u)
+    if cond != "eot" and h in u.complete_at and prosody == "fall":
+        # words that could end the turn, said with a final fall, then silence: that *is* an
+        # end of turn to any listener, so the hold that follows carries a continuation cue
+        prosody = rng.choice(["rise", "cut"])
     # a statement has no answer; the model still takes its turn, with a short response
     reply = list(u.answer) or list(L.backchannel(rng).words)
     s.pause(rng.uniform(0.2, 1.0))
@@ -154,7 +175,7 @@ def build_turn(s: Scene, cond: str) -> float:
         t_end = s.t
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(reply), ref=t_end)
     else:
-        speak_chunks(s, u.words[:h], cuts, prosody, pauses)
+        speak_chunks(s, u.words[:h], cuts, prosody, pauses, whole=u.words)
         t_end = s.t
         filler = rng.random() < 0.25
         if filler:
