@@ -133,7 +133,7 @@ def build_turn(s: Scene, cond: str) -> float:
     """act "eot": k chunks form a whole question, then silence. hold "pause": k chunks form a
     fragment, then a pause (optionally after "um"), then the rest. Sub-conditions: prosody of
     fragments (fall / rise / cut from the whole), the chunk right before the hold's pause
-    included; surface-complete fragments, which never fall."""
+    included; surface-complete fragments, always cut from the whole."""
     rng, split = s.rng, s.split
     k = n_chunks(rng)
     prosody = rng.choice(["fall", "rise", "cut"])
@@ -163,10 +163,12 @@ def build_turn(s: Scene, cond: str) -> float:
 
     u, cuts, h = matched(rng, make, target, tries=120)
     s.note(u)
-    if cond != "eot" and h in u.complete_at and prosody == "fall":
-        # words that could end the turn, said with a final fall, then silence: that *is* an
-        # end of turn to any listener, so the hold that follows carries a continuation cue
-        prosody = rng.choice(["rise", "cut"])
+    if cond != "eot" and h in u.complete_at:
+        # words that could end the turn, said as a sentence of their own, then silence: that
+        # *is* an end of turn to any listener, so the fragment is cut out of the whole sentence
+        # (the one continuation cue every engine renders: flite and festival ignore the comma
+        # of `rise`, docs/LOG.md session 10)
+        prosody = "cut"
     # a statement has no answer; the model still takes its turn, with a short response
     reply = list(u.answer) or list(L.backchannel(rng).words)
     s.pause(rng.uniform(0.2, 1.0))
