@@ -125,8 +125,10 @@ def test_act_and_hold_share_duration_distributions(family):
 
 
 def test_word_times_lie_on_the_speech_energy():
-    """Every user word's onset is within 50 ms of a loud 10 ms frame in the rendered mic
-    channel, and its span holds speech energy (noise-free renders, all splits/engines)."""
+    """Every user word's onset is within 60 ms of a loud 10 ms frame in the rendered mic
+    channel, and its span holds speech energy (noise-free renders, all splits/engines). The
+    margin is a stop closure: festival puts the boundary of "went | to" inside the silent
+    /t/ closure, 52 ms before the burst (test-turn-pause-7, ked_diphone)."""
     worst = 0.0
     for split in ("train", "dev", "test"):
         for f in ("turn", "qa", "repair"):
@@ -142,7 +144,7 @@ def test_word_times_lie_on_the_speech_energy():
                         # distance to the nearest loud frame *span* [f, f + 10 ms), not its start
                         d = np.maximum(0, np.maximum(loud - w.t_on, w.t_on - loud - 0.01)).min()
                         worst = max(worst, d)
-                        assert d <= 0.05, (tl.id, w, d)
+                        assert d <= 0.06, (tl.id, w, d)
                         a = int(w.t_on * 100)
                         span = lv[a : max(int(w.t_off * 100), a + 1)]
                         assert span.max() >= peak - 30, (tl.id, w)
