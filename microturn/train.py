@@ -586,16 +586,16 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.no_bf16:
         t = replace(t, bf16=False)
     kinds = {f.name: type(getattr(t, f.name)) for f in fields(t)}
+    sets = {}
     for kv in args.set:
         k, _, v = kv.partition("=")
         if k not in kinds:
             raise SystemExit(
                 f"microturn train: error: unknown train field {k!r}; known: {', '.join(kinds)}"
             )
-        t = replace(
-            t, **{k: v.lower() in ("1", "true", "yes") if kinds[k] is bool else kinds[k](v)}
-        )
-    return replace(cfg, train=t)
+        sets[k] = v.lower() in ("1", "true", "yes") if kinds[k] is bool else kinds[k](v)
+    # checked together: `--set lr=1e-4 --set min_lr=1e-5` holds whatever the preset's min_lr
+    return replace(cfg, train=replace(t, **sets))
 
 
 def main(argv: list[str] | None = None) -> None:

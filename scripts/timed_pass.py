@@ -13,10 +13,14 @@ shards are made for each general one (the turn-taking decision is what the extra
 for). The shards finished by the synth deadline are used and the rest dropped. Training that
 outlives `--end-s` is killed as by `kill -9`; the last checkpoint (every `ckpt_every` steps)
 is exported instead of the final model. A bf16 copy of the checkpoint at half the steps goes
-to OUT/half, to tell whether the second half paid.
+to OUT/half, to tell whether the second half paid. `--variant NAME:FIELD=VALUE` fine-tunes a
+second model on the same data at the same time (say, another learning rate), in OUT/NAME:
+the small presets leave most of a large GPU idle, so two runs side by side cost little more
+wall time than one, and dev can choose between them.
 
-Writes OUT/data/{dev,turn,all}, OUT/run (the training run), OUT/model, OUT/half and
-OUT/pass.json (data sizes, how training ended, the step exported).
+Writes OUT/data/{dev,turn,all}, OUT/run (the training run), OUT/model, OUT/half,
+OUT/NAME/{run,model,half} per variant and OUT/pass.json (data sizes, how each run ended,
+the step exported).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import sys
 import time
 from pathlib import Path
 
-from microturn.train import checkpoint_dir
+from microturn.config import ConfigError
+from microturn.train import build_parser, checkpoint_dir, config_from_args
 from scripts.export_checkpoint import export
 
 
@@ -83,32 +88,61 @@ def synth(out: Path, preset_name: str, deadline: float, args) -> dict:
     return sizes
 
 
-def train(data: Path, run: Path, deadline: float, args, log) -> dict:
-    """Fine-tune in a child process; kill it at the deadline. Returns how it ended."""
+def train(data: Path, out: Path, deadline: float, args, log) -> dict:
+    """Fine-tune each variant in its own child process, all at once on the one device (a
+    small model leaves most of a big GPU idle); kill those still running at the deadline.
+    The first (unnamed) variant lives in OUT, variant NAME in OUT/NAME. Returns how each
+    ended, the first's at the top level."""
     dirs = [str(data / k) for k in ("all", "turn") if any((data / k).glob("shard-*.json"))]
-    cmd = [
-        sys.executable, "-m", "microturn.train", "--preset", args.preset, "--data", *dirs,
-        "--dev", str(data / "dev"), "--out", str(run), "--batch-size", str(args.batch_size),
-        "--workers", str(args.loaders), "--steps", str(args.steps), "--quiet",
-        *(["--init", args.init] if args.init else []),
-        *(x for kv in args.set for x in ("--set", kv)),
-    ]  # fmt: skip
-    with open(run.parent / "train.log", "w") as f:
+    runs = []  # (name, root, process, log file, half step)
+    variants: dict[str, list[str]] = {}
+    for name, kv in args.variant:
+        variants.setdefault(name, []).append(kv)
+    for name, sets in [("", []), *variants.items()]:
+        root = out / name if name else out
+        root.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable, "-m", "microturn.train", "--preset", args.preset, "--data", *dirs,
+            "--dev", str(data / "dev"), "--out", str(root / "run"),
+            "--batch-size", str(args.batch_size), "--workers", str(args.loaders),
+            "--steps", str(args.steps), "--quiet",
+            *(["--init", args.init] if args.init else []),
+            *(x for kv in [*args.set, *sets] for x in ("--set", kv)),
+        ]  # fmt: skip
+        f = open(root / "train.log", "w")
         p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-        half = None
-        while p.poll() is None:
+        runs.append([name, root, p, f, None])
+    while any(r[2].poll() is None for r in runs):
+        for r in runs:
+            name, root, p = r[:3]
+            if p.poll() is not None:
+                continue
             if time.time() > deadline:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-                break
-            if half is None:
-                half = _snapshot_half(run, args.steps // 2, run.parent / "half")
-                if half is not None:
-                    log(f"half-way snapshot at step {half}")
-            time.sleep(1)
-    killed = p.returncode == -signal.SIGKILL
-    if p.returncode not in (0, -signal.SIGKILL):
-        raise SystemExit(f"timed_pass: training failed (rc {p.returncode}); see train.log")
+                continue
+            if r[4] is None:
+                r[4] = _snapshot_half(root / "run", args.steps // 2, root / "half")
+                if r[4] is not None:
+                    log(f"{name or 'main'}: half-way snapshot at step {r[4]}")
+        time.sleep(1)
+    ended = {}
+    for name, root, p, f, half in runs:
+        f.close()
+        try:  # one run's failure loses none of the others
+            ended[name] = _export(root, p.returncode, half, args.steps)
+        except SystemExit as e:
+            ended[name] = {"error": str(e)}
+    first = ended.pop("")
+    return {**first, **({"variants": ended} if ended else {})}
+
+
+def _export(root: Path, rc: int, half: int | None, steps: int) -> dict:
+    """Export a run's final model, or its last checkpoint if it was killed."""
+    killed = rc == -signal.SIGKILL
+    if rc not in (0, -signal.SIGKILL):
+        raise SystemExit(f"timed_pass: training failed (rc {rc}); see {root / 'train.log'}")
+    run = root / "run"
     src = run / "model"
     if killed or not (src / "model.safetensors").exists():
         ck = checkpoint_dir(run)
@@ -116,8 +150,8 @@ def train(data: Path, run: Path, deadline: float, args, log) -> dict:
             raise SystemExit("timed_pass: training was stopped before its first checkpoint")
         src, step = ck / "model", json.loads((ck / "state.json").read_text())["step"]
     else:
-        step = args.steps
-    export(src, run.parent / "model")
+        step = steps
+    export(src, root / "model")
     return {"killed_at_deadline": killed, "step": step, "half_step": half}
 
 
@@ -135,6 +169,13 @@ def _snapshot_half(run: Path, at: int, dst: Path) -> int | None:
     export(tmp, dst)
     shutil.rmtree(tmp)
     return step
+
+
+def _variant(text: str) -> tuple[str, str]:
+    name, sep, kv = text.partition(":")
+    if not sep or not name.isidentifier() or "=" not in kv:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME:FIELD=VALUE")
+    return name, kv
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,9 +196,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--per-shard", type=int, default=32)
     p.add_argument("--max-rounds", type=int, default=4000, help="at most 3x turn + 1x general")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    p.add_argument(
+        "--variant", action="append", default=[], type=_variant, metavar="NAME:FIELD=VALUE",
+        help="also fine-tune variant NAME side by side on the same data, with FIELD=VALUE on "
+        "top of --set (repeat for more fields or variants)",
+    )
     args = p.parse_args(argv)
+    if taken := {"data", "run", "model", "half"} & {n for n, _ in args.variant}:
+        raise SystemExit(f"timed_pass: a variant may not be named {sorted(taken)} (OUT/NAME)")
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"timed_pass: {args.out} is not empty (a pass starts fresh)")
+    for name in ["", *dict(args.variant)]:  # a bad setting fails now, not after the synth
+        sets = [*args.set, *(kv for n, kv in args.variant if n == name)]
+        argv_ = ["--preset", args.preset, "--data", "-", "--out", "-", "--steps", str(args.steps)]
+        try:
+            config_from_args(build_parser().parse_args(argv_ + [f"--set={kv}" for kv in sets]))
+        except (ValueError, ConfigError) as e:
+            raise SystemExit(f"timed_pass: {name or 'the main run'}: {e}") from None
 
     def log(msg: str) -> None:
         print(f"[{time.time() - t0:6.1f} s] {msg}", flush=True)
@@ -166,11 +221,14 @@ def main(argv: list[str] | None = None) -> None:
     log(f"synth: (shards, scenarios, hours) {sizes}")
     if not sizes["turn"][0] and not sizes["all"][0]:
         raise SystemExit("timed_pass: no train shard finished before the synth deadline")
-    ended = train(args.out / "data", args.out / "run", t0 + args.end_s, args, log)
+    ended = train(args.out / "data", args.out, t0 + args.end_s, args, log)
     log(f"train: {ended}")
     summary = {"data": sizes, **ended, "wall_s": round(time.time() - t0, 1)}
     (args.out / "pass.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
+    errors = [e["error"] for e in [ended, *ended.get("variants", {}).values()] if "error" in e]
+    if errors:
+        raise SystemExit("\n".join(errors))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from microturn.config import preset
+from microturn.config import ConfigError, preset
 from microturn.data.generate import Job, run
 from microturn.train import build_parser, config_from_args, train
 
@@ -158,7 +158,6 @@ def test_oversample_repeats_a_family_per_epoch(data):
     default plan is unchanged; a malformed value or an absent family is a clear error."""
     from collections import Counter
 
-    from microturn.config import ConfigError
     from microturn.data.shards import ShardReader
     from microturn.tokenizer import Tokenizer
     from microturn.train import Loader
@@ -176,6 +175,16 @@ def test_oversample_repeats_a_family_per_epoch(data):
         cfg_for("--preset", "tiny", "--set", "oversample=turn")
     with pytest.raises(ValueError, match="barge_in"):
         Loader(r, cfg_for("--preset", "tiny", "--set", "oversample=barge_in=2"), tok, seed=0)
+
+
+def test_set_overrides_are_checked_together():
+    """tiny's min_lr is 3e-4: lowering lr below it is fine once min_lr comes down too, in
+    either order; a pair that really conflicts is still refused."""
+    for sets in (["lr=2e-4", "min_lr=2e-5"], ["min_lr=2e-5", "lr=2e-4"]):
+        t = cfg_for("--preset", "tiny", *(x for kv in sets for x in ("--set", kv))).train
+        assert (t.lr, t.min_lr) == (2e-4, 2e-5)
+    with pytest.raises(ConfigError, match="min_lr"):
+        cfg_for("--preset", "tiny", "--set", "lr=2e-4")
 
 
 def test_worker_collated_batches_are_the_same_batches(data):
