@@ -47,8 +47,8 @@ def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_
     ck_b = checkpoint_dir(out / "b" / "run")
     assert json.loads((ck_b / "state.json").read_text())["step"] == vb["step"]
     model_b = InteractionModel.from_pretrained(out / "b" / "model")
-    pairs = zip(model_b.parameters(), InteractionModel.from_pretrained(ck_b / "model").parameters())
-    for a, b in pairs:
+    trained_b = InteractionModel.from_pretrained(ck_b / "model")
+    for a, b in zip(model_b.parameters(), trained_b.parameters(), strict=True):
         torch.testing.assert_close(a, b.to(torch.bfloat16).float(), rtol=0, atol=0)
 
 
