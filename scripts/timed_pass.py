@@ -197,7 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-rounds", type=int, default=4000, help="at most 3x turn + 1x general")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument(
-        "--variant", action="append", default=[], type=_variant, metavar="NAME:FIELD=VALUE",
+        "--variant",
+        action="append",
+        default=[],
+        type=_variant,
+        metavar="NAME:FIELD=VALUE",
         help="also fine-tune variant NAME side by side on the same data, with FIELD=VALUE on "
         "top of --set (repeat for more fields or variants)",
     )
