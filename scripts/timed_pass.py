@@ -2,9 +2,9 @@
 scenarios on every core until one deadline, fine-tune on them until a second, export in bf16.
 
     python -m scripts.timed_pass --init checkpoints/small-turn --out runs/pass \\
-        --synth-s 270 --end-s 535 --steps 1800 --batch-size 64 --workers 15 --loaders 14 \\
+        --synth-s 230 --end-s 500 --steps 1200 --batch-size 64 --workers 15 --loaders 7 \\
         --set lr=1e-3 --set warmup=100 --set transcript_weight=1.0 --set augment=1 \\
-        --set listen_weight=1.0
+        --set listen_weight=1.0 --variant low:lr=3e-4 --variant low:min_lr=3e-5
 
 Deadlines count from the start. Fresh means never trained on: item j of a train split is
 always the same scenario, so shards numbered past those earlier runs used hold new ones.
