@@ -95,10 +95,7 @@ def train(data: Path, out: Path, deadline: float, args, log) -> dict:
     ended, the first's at the top level."""
     dirs = [str(data / k) for k in ("all", "turn") if any((data / k).glob("shard-*.json"))]
     runs = []  # (name, root, process, log file, half step)
-    variants: dict[str, list[str]] = {}
-    for name, kv in args.variant:
-        variants.setdefault(name, []).append(kv)
-    for name, sets in [("", []), *variants.items()]:
+    for name, sets in variants(args).items():
         root = out / name if name else out
         root.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -107,7 +104,7 @@ def train(data: Path, out: Path, deadline: float, args, log) -> dict:
             "--batch-size", str(args.batch_size), "--workers", str(args.loaders),
             "--steps", str(args.steps), "--quiet",
             *(["--init", args.init] if args.init else []),
-            *(x for kv in [*args.set, *sets] for x in ("--set", kv)),
+            *(x for kv in sets for x in ("--set", kv)),
         ]  # fmt: skip
         f = open(root / "train.log", "w")
         p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
@@ -171,6 +168,14 @@ def _snapshot_half(run: Path, at: int, dst: Path) -> int | None:
     return step
 
 
+def variants(args) -> dict[str, list[str]]:
+    """{variant name: its --set list}, the main run ("") first: --set, then its own on top."""
+    out = {"": list(args.set)}
+    for name, kv in args.variant:
+        out.setdefault(name, list(args.set)).append(kv)
+    return out
+
+
 def _variant(text: str) -> tuple[str, str]:
     name, sep, kv = text.partition(":")
     if not sep or not name.isidentifier() or "=" not in kv:
@@ -210,8 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"timed_pass: a variant may not be named {sorted(taken)} (OUT/NAME)")
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"timed_pass: {args.out} is not empty (a pass starts fresh)")
-    for name in ["", *dict(args.variant)]:  # a bad setting fails now, not after the synth
-        sets = [*args.set, *(kv for n, kv in args.variant if n == name)]
+    for name, sets in variants(args).items():  # a bad setting fails now, not after the synth
         argv_ = ["--preset", args.preset, "--data", "-", "--out", "-", "--steps", str(args.steps)]
         try:
             config_from_args(build_parser().parse_args(argv_ + [f"--set={kv}" for kv in sets]))

@@ -140,3 +140,22 @@ def test_processes_sharing_work_split_the_blocks(quick, monkeypatch):
     (orphan / names[5]).with_suffix(".claim").write_text(str(dead.pid))
     got = suite.run_blocks("eager", "eager", scen, tmp_path / "orphan", {}, None, h, set())
     assert calls == [scen[0].id, scen[5].id, scen[10].id] and got == fresh
+
+
+def test_the_report_says_how_its_splits_were_made(tmp_path):
+    """From each split's manifest: the synth command, with --families when it is a subset."""
+    from microturn.bench.report import made_by
+    from microturn.data.families import FAMILIES
+
+    def split(name, families):
+        d = tmp_path / name
+        d.mkdir()
+        manifest = {"split": "test", "per_condition": 200, "scenarios": 400, "hours": 0.98,
+                    "families": families}  # fmt: skip
+        (d / "manifest.json").write_text(json.dumps(manifest))
+        return str(d)
+
+    turn, every = split("turn", ["turn"]), split("all", list(FAMILIES))
+    line = made_by({"data": turn, "dev": every})[0]
+    assert f"--per-condition 200 --families turn --out {turn}`" in line
+    assert f"--per-condition 200 --out {every}`" in line

@@ -145,9 +145,11 @@ def made_by(args: dict) -> list[str]:
         m = Path(args.get(key) or "") / "manifest.json"
         if args.get(key) and m.exists():
             d = json.loads(m.read_text())
+            fams = d.get("families") or list(FAMILIES)
+            sub = "" if set(fams) == set(FAMILIES) else f" --families {','.join(fams)}"
             lines.append(f"`{args[key]}`: `microturn synth --split {d['split']} --per-condition "
-                         f"{d['per_condition']} --out {args[key]}` ({d['scenarios']} scenarios, "
-                         f"{d['hours']:.1f} h)")  # fmt: skip
+                         f"{d['per_condition']}{sub} --out {args[key]}` ({d['scenarios']} "
+                         f"scenarios, {d['hours']:.1f} h)")  # fmt: skip
     return ["Scenarios: " + "; ".join(lines) + ".", ""] if lines else []
 
 
