@@ -159,3 +159,25 @@ def test_the_report_says_how_its_splits_were_made(tmp_path):
     line = made_by({"data": turn, "dev": every})[0]
     assert f"--per-condition 200 --families turn --out {turn}`" in line
     assert f"--per-condition 200 --out {every}`" in line
+
+
+def test_a_block_is_cached_by_its_content_not_only_its_ids(quick, monkeypatch):
+    """Scenarios made again by changed data code keep their ids: the cache must not hand back
+    results scored on the old audio (or the old expectations)."""
+    from dataclasses import replace
+
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:10]
+    monkeypatch.setattr(suite, "BLOCK", 5)
+    h = Harness(0.3, 0.2)
+    before = suite.block_files("eager", "eager", scen, None, h, set())
+    assert before == suite.block_files("eager", "eager", list(scen), None, h, set())
+    louder = [replace(scen[0], user=scen[0].user * 0.5), *scen[1:]]
+    after = suite.block_files("eager", "eager", louder, None, h, set())
+    assert after[0] != before[0] and after[5] == before[5]
+    moved = [*scen[:6], replace(scen[6], tl=replace(scen[6].tl, duration=scen[6].tl.duration + 1))]
+    after = suite.block_files("eager", "eager", moved + scen[7:], None, h, set())
+    assert after[0] == before[0] and after[5] != before[5]

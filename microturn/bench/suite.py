@@ -238,10 +238,20 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     names = {}
     for b in range(0, len(scen), BLOCK):
         ids = [s.id for s in scen[b : b + BLOCK]]
+        content = [fingerprint(s) for s in scen[b : b + BLOCK]]  # ids alone outlive a data fix
         key = json.dumps([spec, stamp, tuned.theta, tuned.min_barge, SCORER_VERSION, ids,
-                          sorted(asr_ids & set(ids))])  # fmt: skip
+                          sorted(asr_ids & set(ids)), content])  # fmt: skip
         names[b] = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json.gz"
     return names
+
+
+def fingerprint(s: Scenario) -> str:
+    """What a system is given and scored against: the user's audio, the video, the timeline."""
+    h = hashlib.sha1(s.user.tobytes())
+    if s.video is not None:
+        h.update(s.video.tobytes())
+    h.update(s.tl.to_json().encode())
+    return h.hexdigest()[:16]
 
 
 def claim(f: Path) -> bool:
