@@ -91,47 +91,51 @@ def synth(out: Path, preset_name: str, deadline: float, args) -> dict:
 def train(data: Path, out: Path, deadline: float, args, log) -> dict:
     """Fine-tune each variant in its own child process, all at once on the one device (a
     small model leaves most of a big GPU idle); kill those still running at the deadline.
-    The first (unnamed) variant lives in OUT, variant NAME in OUT/NAME. Returns how each
+    The first (unnamed, "") variant lives in OUT, variant NAME in OUT/NAME. Returns how each
     ended, the first's at the top level."""
     dirs = [str(data / k) for k in ("all", "turn") if any((data / k).glob("shard-*.json"))]
-    runs = []  # (name, root, process, log file, half step)
+    procs, logs, half = {}, {}, {}
     for name, sets in variants(args).items():
-        root = out / name if name else out
+        root = out / name
         root.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            sys.executable, "-m", "microturn.train", "--preset", args.preset, "--data", *dirs,
-            "--dev", str(data / "dev"), "--out", str(root / "run"),
-            "--batch-size", str(args.batch_size), "--workers", str(args.loaders),
-            "--steps", str(args.steps), "--quiet",
-            *(["--init", args.init] if args.init else []),
-            *(x for kv in sets for x in ("--set", kv)),
-        ]  # fmt: skip
-        f = open(root / "train.log", "w")
-        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-        runs.append([name, root, p, f, None])
-    while any(r[2].poll() is None for r in runs):
-        for r in runs:
-            name, root, p = r[:3]
-            if p.poll() is not None:
-                continue
+        logs[name] = open(root / "train.log", "w")
+        argv = train_argv(args, dirs, data / "dev", root, sets)
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "microturn.train", *argv],
+            stdout=logs[name], stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        half[name] = None
+    while running := [n for n, p in procs.items() if p.poll() is None]:
+        for name in running:
+            root = out / name
             if time.time() > deadline:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-                continue
-            if r[4] is None:
-                r[4] = _snapshot_half(root / "run", args.steps // 2, root / "half")
-                if r[4] is not None:
-                    log(f"{name or 'main'}: half-way snapshot at step {r[4]}")
+                os.killpg(procs[name].pid, signal.SIGKILL)
+                procs[name].wait()
+            elif half[name] is None:
+                half[name] = _snapshot_half(root / "run", args.steps // 2, root / "half")
+                if half[name] is not None:
+                    log(f"{name or 'main'}: half-way snapshot at step {half[name]}")
         time.sleep(1)
     ended = {}
-    for name, root, p, f, half in runs:
-        f.close()
+    for name, p in procs.items():
+        logs[name].close()
         try:  # one run's failure loses none of the others
-            ended[name] = _export(root, p.returncode, half, args.steps)
+            ended[name] = _export(out / name, p.returncode, half[name], args.steps)
         except SystemExit as e:
             ended[name] = {"error": str(e)}
     first = ended.pop("")
     return {**first, **({"variants": ended} if ended else {})}
+
+
+def train_argv(args, data: list[str], dev: Path, root: Path, sets: list[str]) -> list[str]:
+    """`microturn.train`'s arguments for the run in ROOT/run with these --set values."""
+    return [
+        "--preset", args.preset, "--data", *data, "--dev", str(dev),
+        "--out", str(root / "run"), "--batch-size", str(args.batch_size),
+        "--workers", str(args.loaders), "--steps", str(args.steps), "--quiet",
+        *(["--init", args.init] if args.init else []),
+        *(x for kv in sets for x in ("--set", kv)),
+    ]  # fmt: skip
 
 
 def _export(root: Path, rc: int, half: int | None, steps: int) -> dict:
@@ -216,9 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"timed_pass: {args.out} is not empty (a pass starts fresh)")
     for name, sets in variants(args).items():  # a bad setting fails now, not after the synth
-        argv_ = ["--preset", args.preset, "--data", "-", "--out", "-", "--steps", str(args.steps)]
         try:
-            config_from_args(build_parser().parse_args(argv_ + [f"--set={kv}" for kv in sets]))
+            argv_ = train_argv(args, ["-"], args.out, args.out, sets)  # paths are not read
+            config_from_args(build_parser().parse_args(argv_))
         except (ValueError, ConfigError) as e:
             raise SystemExit(f"timed_pass: {name or 'the main run'}: {e}") from None
 

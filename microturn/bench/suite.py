@@ -35,6 +35,7 @@ import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,16 @@ class Scenario:
     @property
     def id(self) -> str:
         return self.tl.id
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What a system is given and scored against: the user's audio, the video, the
+        timeline (hashed once per scenario, not once per system that reads the cache)."""
+        h = hashlib.sha1(self.user.tobytes())
+        if self.video is not None:
+            h.update(self.video.tobytes())
+        h.update(self.tl.to_json().encode())
+        return h.hexdigest()[:16]
 
 
 def pick(data: str | Path, per_condition: int, families: set[str] | None = None) -> list[Scenario]:
@@ -238,20 +249,11 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     names = {}
     for b in range(0, len(scen), BLOCK):
         ids = [s.id for s in scen[b : b + BLOCK]]
-        content = [fingerprint(s) for s in scen[b : b + BLOCK]]  # ids alone outlive a data fix
+        content = [s.fingerprint for s in scen[b : b + BLOCK]]  # ids alone outlive a data fix
         key = json.dumps([spec, stamp, tuned.theta, tuned.min_barge, SCORER_VERSION, ids,
                           sorted(asr_ids & set(ids)), content])  # fmt: skip
         names[b] = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.json.gz"
     return names
-
-
-def fingerprint(s: Scenario) -> str:
-    """What a system is given and scored against: the user's audio, the video, the timeline."""
-    h = hashlib.sha1(s.user.tobytes())
-    if s.video is not None:
-        h.update(s.video.tobytes())
-    h.update(s.tl.to_json().encode())
-    return h.hexdigest()[:16]
 
 
 def claim(f: Path) -> bool:
