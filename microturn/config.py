@@ -97,9 +97,21 @@ class ModelConfig:
     flow_width: int = 256  # flow-matching mel head (MAR-style MLP with AdaLN)
     flow_depth: int = 3
     dropout: float = 0.0
+    # Attention at inference, the one place this policy is set: over the runtime's KV cache
+    # (runtime/cache.py) a query sees the first `sink_chunks` chunks of its session (attention
+    # sinks, kept forever) and the last `window_chunks` chunks (a ring), so a session runs for
+    # hours in bounded memory and per-tick cost. 1 + 80 chunks = 16.2 s at 200 ms. Training
+    # attends causally over its whole crop (TrainConfig.max_chunks, 30 s in `small`), so past
+    # 16.2 s a served session sees fewer keys than any training position did (docs/LOG.md
+    # measures what that changes).
+    sink_chunks: int = 1
+    window_chunks: int = 80
 
     def __post_init__(self) -> None:
         _positive(self, "d_model", "n_layers", "n_heads", "n_kv_heads", "mlp_ratio")
+        _positive(self, "window_chunks")
+        if self.sink_chunks < 0:
+            raise ConfigError(f"sink_chunks must be >= 0, got {self.sink_chunks}")
         _positive(self, "vocab_size", "n_kinds", "rope_theta", "flow_width", "flow_depth")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")

@@ -3,23 +3,28 @@ teacher-forced full pass, (b) alone vs batched with other sessions at other posi
 exec-mask skips, (c) across runs with the same seed — through ring wrap-around — and the naive
 path (the negative control) is not."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from microturn.config import preset
-from microturn.model import InteractionModel
+from microturn.model import InteractionModel, ModelInput
+from microturn.runtime.cache import KVCache
 from microturn.runtime.engine import Engine
-from microturn.runtime.forward import embed, full_pass
 from microturn.runtime.session import Sampling
-
-WINDOW, SINKS = 3, 1  # a 4-chunk buffer: the ring wraps after 0.8 s
 
 
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = InteractionModel(preset("tiny")).eval()
+    cfg = preset("tiny")
+    # a 4-chunk buffer (1 sink + 3 in the ring): the ring wraps after 0.8 s
+    cfg = dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, sink_chunks=1, window_chunks=3)
+    )
+    m = InteractionModel(cfg).eval()
     # an untrained text head says <pad> almost always; bias it so the test speaks and feeds
     # real tokens back (sampling exercised), and make the flow head non-zero
     with torch.no_grad():
@@ -40,8 +45,8 @@ def chunks(x: np.ndarray) -> list[np.ndarray]:
     return [x[i : i + 3200] for i in range(0, len(x), 3200)]
 
 
-def run_alone(model, audio, seed=0, invariant=True, window=WINDOW, record=True):
-    eng = Engine(model, slots=1, window_chunks=window, sink_chunks=SINKS, invariant=invariant)
+def run_alone(model, audio, seed=0, invariant=True, record=True):
+    eng = Engine(model, slots=1, invariant=invariant)
     s = eng.open(seed=seed, sampling=Sampling(temperature=1.5, top_k=0))
     s.record = record
     for c in chunks(audio):
@@ -50,12 +55,14 @@ def run_alone(model, audio, seed=0, invariant=True, window=WINDOW, record=True):
     return s
 
 
-def replay(model, s, invariant=True, window=WINDOW):
-    """The full pass over the session's own recorded inputs (with the tokens it sampled)."""
+def replay(model, s, invariant=True):
+    """One forward over the session's own recorded inputs (with the tokens it sampled),
+    through a fresh cache: the whole sequence in one call."""
     cat = lambda k: torch.cat([t[k] for t in s.trace])[None]  # noqa: E731
-    dmel, text, kind, pos = cat("dmel"), cat("text"), cat("kind"), cat("pos")
-    x = embed(model, dmel, text, kind, torch.ones_like(text, dtype=torch.bool), invariant=invariant)
-    h = full_pass(model, x, pos, window, SINKS, invariant=invariant)[0]
+    text = cat("text")
+    batch = ModelInput(cat("dmel"), torch.ones_like(text, dtype=torch.bool), text, cat("kind"),
+                       cat("pos"))  # fmt: skip
+    h = model(batch, cache=KVCache(model.cfg, 1, invariant), heads=False).hidden[0]
     return h, cat("hidden")[0]
 
 
@@ -81,7 +88,7 @@ def test_negative_control_the_naive_path_differs(model):
 def test_alone_equals_batched_with_others_and_exec_mask_skips(model):
     a = speech(10, 2)
     alone = run_alone(model, a, seed=7, record=False)
-    eng = Engine(model, slots=4, window_chunks=WINDOW, sink_chunks=SINKS)
+    eng = Engine(model, slots=4)
     early = eng.open(seed=1)  # starts 3 chunks before
     for c in chunks(speech(3, 3)):
         early.push_audio(c)
@@ -117,7 +124,7 @@ def test_same_seed_same_bytes_other_seed_differs(model):
 
 def test_snapshot_restore_and_reset_of_one_row(model):
     a = chunks(speech(9, 6))
-    eng = Engine(model, slots=2, window_chunks=WINDOW, sink_chunks=SINKS)
+    eng = Engine(model, slots=2)
     s = eng.open(seed=2, sampling=Sampling(temperature=1.5, top_k=0))
     other = eng.open(seed=5)
     for c in a[:4]:
@@ -146,7 +153,7 @@ def test_delegation_hook_and_injected_side_text(model):
     enters its input text slots (one token per slot) and is logged as a tool result."""
     from microturn.tokenizer import DELEGATE, PAD, RESULT
 
-    eng = Engine(model, slots=2, window_chunks=WINDOW, sink_chunks=SINKS)
+    eng = Engine(model, slots=2)
     s = eng.open(seed=0)
     tokens = np.full(200, PAD)
     tokens[9] = DELEGATE  # output slot 9 = chunk 1's second output row
@@ -174,7 +181,7 @@ def test_video_frames_enter_the_input_rows(model):
     a = chunks(speech(3, 8))
 
     def run(frame):
-        eng = Engine(model, slots=1, window_chunks=WINDOW, sink_chunks=SINKS)
+        eng = Engine(model, slots=1)
         s = eng.open(seed=1)
         s.record = True
         for c in a:

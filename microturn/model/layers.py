@@ -1,7 +1,7 @@
 """Transformer primitives: RMSNorm, RoPE on explicit positions, GQA attention, SwiGLU, MoE, Block.
 
 Read top-down: primitives first, then the block that composes them. Nothing here holds session
-state: positions, masks (and later the KV cache) are passed in by the caller.
+state: positions, masks and the KV cache are passed in by the caller.
 
 - RoPE takes explicit integer positions (B, T) from the caller rather than `arange(T)`: the
   sequence is time-aligned (a fixed number of positions per 200 ms chunk), positions may repeat,
@@ -9,6 +9,10 @@ state: positions, masks (and later the KV cache) are passed in by the caller.
   elementwise per token, so they do not depend on what else is in the batch.
 - Attention is always causal in sequence order; an optional (B, T, T) boolean mask can only
   remove more keys (padding, packed documents). A token always sees itself, so no row is empty.
+  With a KV cache (the runtime, `runtime/cache.py`, passed in as nanochat and gpt-fast do) the
+  new keys and values go into the cache and the queries attend over its buffer, under its
+  sink + window policy; every GEMM then runs on padded rows when the cache is batch-invariant
+  (`invariant.py`). There is one attention and one block either way.
 - MoE has three paths that compute the same function (tests hold them to allclose):
   `reference` (every expert on every token, masked by the gates: the oracle, static shapes),
   `sparse` (loop over experts, each on its routed tokens only: the full-sequence/training path),
@@ -19,10 +23,16 @@ state: positions, masks (and later the KV cache) are passed in by the caller.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from microturn.model.invariant import pad_rows, rows
+
+if TYPE_CHECKING:
+    from microturn.runtime.cache import KVCache
 
 
 def swiglu_hidden(d_model: int, mlp_ratio: float) -> int:
@@ -87,24 +97,35 @@ class Attention(nn.Module):
         cos: torch.Tensor,
         sin: torch.Tensor,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
-        """x (B, T, d), cos/sin (B, 1, T, hd/2), mask (B, 1, T, T) bool (True = may attend)
-        already including causality, or None for plain causal -> (B, T, d)."""
+        """x (B, T, d), cos/sin (B, 1, T, hd/2) -> (B, T, d).
+
+        Without a cache: causal attention over x itself; mask (B, 1, T, T) bool (True = may
+        attend) already including causality, or None for plain causal (SDPA's causal kernel).
+        With a cache: x's rows continue each running slot's sequence; their keys and values are
+        written into `layer` of the cache and the queries attend over its buffer (`mask` unused).
+        """
         B, T, _ = x.shape
-        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
-        k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, ..)
-        v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
-        y = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            attn_mask=mask,
-            is_causal=mask is None,
-            dropout_p=self.dropout if self.training else 0.0,
-            enable_gqa=self.n_heads != self.n_kv_heads,
-        )  # (B, H, T, hd)
-        return self.wo(y.transpose(1, 2).reshape(B, T, -1))
+        pad = cache is not None and cache.invariant
+        q = rows(self.wq, x, pad).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = rows(self.wk, x, pad).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = rows(self.wv, x, pad).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)  # (B, H or Hkv, T, hd)
+        if cache is not None:
+            y = cache.attend(layer, q, k, v)
+        else:
+            y = F.scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                attn_mask=mask,
+                is_causal=mask is None,
+                dropout_p=self.dropout if self.training else 0.0,
+                enable_gqa=self.n_heads != self.n_kv_heads,
+            )  # (B, H, T, hd)
+        return rows(self.wo, y.transpose(1, 2).reshape(B, T, -1), pad)
 
 
 class SwiGLU(nn.Module):
@@ -153,21 +174,25 @@ class MoE(nn.Module):
         top, idx = logits.topk(self.top_k, dim=-1)  # sorted, largest first
         return idx, top.softmax(-1), logits.softmax(-1)
 
-    def forward(self, x: torch.Tensor, path: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, path: str = "auto", pad: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, d) -> y (B, T, d) fp32, aux load-balancing loss (scalar; 1.0 when balanced).
 
         path "auto" picks `decode` when T == 1 (a per-row property, so a row's path never
-        depends on how many other rows share the batch) and `sparse` otherwise.
+        depends on how many other rows share the batch) and `sparse` otherwise. `pad` runs the
+        GEMMs on at least MIN_ROWS rows (batch invariance, `invariant.py`).
         """
         assert path in self.PATHS, f"unknown MoE path {path!r}; one of {self.PATHS}"
         B, T, d = x.shape
-        xf = x.reshape(B * T, d)
+        xf, n = pad_rows(x.reshape(B * T, d), pad)
         idx, gates, probs = self.route(xf)
         if path == "auto":
             path = "decode" if T == 1 else "sparse"
         y = {"reference": self._reference, "sparse": self._sparse, "decode": self._decode}[path](
             xf, idx, gates
-        )
+        )[:n]
+        idx, probs = idx[:n], probs[:n]
         # Switch Transformer balance loss: E * sum_e (share of routed slots) * (mean prob).
         share = F.one_hot(idx, self.n_experts).float().mean(dim=(0, 1))  # (E,)
         aux = self.n_experts * (share * probs.mean(0)).sum()
@@ -242,12 +267,19 @@ class Block(nn.Module):
         cos: torch.Tensor,
         sin: torch.Tensor,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, d) -> x (B, T, d), MoE balance loss (scalar; 0 for a dense block)."""
-        x = x + self.drop(self.attn(self.attn_norm(x), cos, sin, mask))
+        """x (B, T, d) -> x (B, T, d), MoE balance loss (scalar; 0 for a dense block).
+
+        With a cache (the runtime) the MoE takes its per-token decode path on every row, so a
+        row's result never depends on how many rows share the call.
+        """
+        x = x + self.drop(self.attn(self.attn_norm(x), cos, sin, mask, cache, layer))
         h = self.mlp_norm(x)
+        pad = cache is not None and cache.invariant
         if isinstance(self.mlp, MoE):
-            y, aux = self.mlp(h)
+            y, aux = self.mlp(h, path="decode" if cache is not None else "auto", pad=pad)
         else:
-            y, aux = self.mlp(h), x.new_zeros(())
+            y, aux = rows(self.mlp, h, pad), x.new_zeros(())
         return x + self.drop(y), aux

@@ -8,7 +8,12 @@ applies the heads with its own masks; `forward` stays one straight pass:
 
     ModelInput --embed+sum--> (B, T, d) --blocks--> norm --> hidden, text/transcript logits
 
-The module holds weights only. Session state (KV cache, positions, RNG) belongs to the runtime.
+Training calls `forward(batch)`: causal attention over the whole sequence. The runtime calls the
+same `forward` with its KV cache (`runtime/cache.py`): the rows continue each session's sequence
+and attend over the cache under its sink + window policy, a chunk's rows at a time; that is the
+only difference between the trained model and the served one (`tests/test_forward.py` holds the
+two to each other). The module holds weights only. Session state (KV cache, positions, RNG)
+belongs to the runtime.
 Checkpoints are a directory: `model.safetensors` (no pickle) + `config.json` (the full Config
 and a format version checked on load).
 """
@@ -19,6 +24,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -26,7 +32,11 @@ from torch import nn
 from microturn.config import Config
 from microturn.model.fusion import DMelEmbed, HMLPStem, TextEmbed
 from microturn.model.heads import FlowHead, VocabHead
+from microturn.model.invariant import pad_rows
 from microturn.model.layers import Block, MoE, RMSNorm, Rotary, swiglu_hidden
+
+if TYPE_CHECKING:
+    from microturn.runtime.cache import KVCache
 
 FORMAT = "microturn.InteractionModel"
 FORMAT_VERSION = 1  # bump when parameter names/shapes or their meaning change
@@ -63,12 +73,13 @@ class ModelInput:
 
 @dataclass
 class ModelOutput:
-    """hidden (B, T, d) after the final norm; text/transcript logits (B, T, vocab);
-    aux_loss: MoE load-balancing loss averaged over blocks (1.0 = balanced; 0 if dense)."""
+    """hidden (B, T, d) after the final norm; text/transcript logits (B, T, vocab), or None
+    when `forward(heads=False)`; aux_loss: MoE load-balancing loss averaged over blocks
+    (1.0 = balanced; 0 if dense, and with a cache)."""
 
     hidden: torch.Tensor
-    text_logits: torch.Tensor
-    transcript_logits: torch.Tensor
+    text_logits: torch.Tensor | None
+    transcript_logits: torch.Tensor | None
     aux_loss: torch.Tensor
 
 
@@ -128,28 +139,65 @@ class InteractionModel(nn.Module):
             self.text_embed.weight[self.cfg.model.pad_id].zero_()
 
     # --- forward ---------------------------------------------------------------------------
-    def forward(self, batch: ModelInput) -> ModelOutput:
+    def forward(
+        self,
+        batch: ModelInput,
+        cache: KVCache | None = None,
+        run: torch.Tensor | None = None,
+        heads: bool = True,
+    ) -> ModelOutput:
+        """batch (B rows, T positions) -> ModelOutput.
+
+        cache: None for training (causal attention over the batch's own T positions, with
+        `batch.attn_mask` if given). Or the runtime's KV cache with B == cache.slots: the T rows
+        continue each running slot's sequence (any number of rows, from any row of a chunk;
+        split internally at chunk boundaries) and attend over the cache. run (B,) bool: the
+        slots that advance (default all); the others compute garbage and leave the cache as it
+        was. heads=False skips the text/transcript heads (the runtime applies them to the rows
+        it needs).
+        """
         B, T = batch.text.shape
         self._check(batch, B, T)
-        x = self.text_embed(batch.text) + self.kind_embed(batch.kind)  # (B, T, d)
-        # Every modality is embedded at every position and masked (static shapes, no host
-        # sync); the hMLP is skipped only when the whole batch has no video.
-        x = x + self.dmel_embed(batch.dmel) * batch.dmel_mask.unsqueeze(-1)
-        if batch.patches is not None:
-            x = x + self.patch_embed(batch.patches) * batch.patch_mask.unsqueeze(-1)
+        x = self.embed(batch, pad=cache is not None and cache.invariant)  # (B, T, d)
         cos, sin = self.rotary(batch.pos)  # (B, 1, T, hd/2) each
-        mask = _attention_mask(batch.attn_mask, T)
         aux = x.new_zeros(())
-        for blk in self.blocks:
-            x, a = blk(x, cos, sin, mask)
-            aux = aux + a
+        if cache is None:
+            mask = _attention_mask(batch.attn_mask, T)
+            for blk in self.blocks:
+                x, a = blk(x, cos, sin, mask)
+                aux = aux + a
+        else:
+            assert batch.attn_mask is None, "the cache's sink + window policy is the mask"
+            assert B == cache.slots, f"a cached forward runs all {cache.slots} slots, got {B}"
+            run = torch.ones(B, dtype=torch.bool, device=x.device) if run is None else run
+            parts, t = [], 0
+            while t < T:  # a chunk's rows at a time: each call's queries share one chunk
+                r = min(T - t, cache.P - cache.row)
+                cache.begin(r, run)
+                xs, c, s = x[:, t : t + r], cos[:, :, t : t + r], sin[:, :, t : t + r]
+                for i, blk in enumerate(self.blocks):
+                    xs, _ = blk(xs, c, s, cache=cache, layer=i)
+                parts.append(xs)
+                t += r
+            x = torch.cat(parts, 1)
         h = self.norm(x)
         return ModelOutput(
             hidden=h,
-            text_logits=self.text_head(h),
-            transcript_logits=self.transcript_head(h),
+            text_logits=self.text_head(h) if heads else None,
+            transcript_logits=self.transcript_head(h) if heads else None,
             aux_loss=aux / len(self.blocks),
         )
+
+    def embed(self, batch: ModelInput, pad: bool = False) -> torch.Tensor:
+        """Fused input embeddings (B, T, d). Every modality is embedded at every position and
+        masked (static shapes, no host sync); the hMLP is skipped only when the whole batch has
+        no video. `pad`: GEMMs on at least MIN_ROWS rows (batch invariance)."""
+        x = self.text_embed(batch.text) + self.kind_embed(batch.kind)
+        x = x + _per_position(self.dmel_embed, batch.dmel, pad) * batch.dmel_mask.unsqueeze(-1)
+        if batch.patches is not None:
+            p = _per_position(self.patch_embed, batch.patches, pad)
+            x = x + p * batch.patch_mask.unsqueeze(-1)
+        return x
 
     def _check(self, b: ModelInput, B: int, T: int) -> None:
         """Shape/dtype contract at the public boundary (metadata only: no host sync)."""
@@ -268,6 +316,16 @@ class InteractionModel(nn.Module):
         model = cls(Config.from_dict(meta["config"]))
         load_model(model, str(directory / "model.safetensors"), strict=True)
         return model
+
+
+def _per_position(embed: nn.Module, x: torch.Tensor, pad: bool) -> torch.Tensor:
+    """An embedding of (B, T, ...) per-position inputs -> (B, T, d); with `pad`, its GEMMs see
+    at least MIN_ROWS rows."""
+    if not pad:
+        return embed(x)
+    B, T = x.shape[:2]
+    rows, n = pad_rows(x.flatten(0, 1))
+    return embed(rows)[:n].view(B, T, -1)
 
 
 def _attention_mask(extra: torch.Tensor | None, T: int) -> torch.Tensor | None:

@@ -65,8 +65,8 @@ def ticks(engine: Engine, n: int, rng: np.random.Generator, warmup: int = 3) -> 
     return np.array(out)
 
 
-def engine_with(model, n: int, invariant: bool = True, window: int = 80) -> Engine:
-    e = Engine(model, slots=n, window_chunks=window, invariant=invariant)
+def engine_with(model, n: int, invariant: bool = True) -> Engine:
+    e = Engine(model, slots=n, invariant=invariant)
     for i in range(n):
         e.open(seed=i)
     return e

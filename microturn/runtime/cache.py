@@ -1,11 +1,12 @@
 """The KV cache of N session slots: preallocated, ring-buffered with attention sinks.
 
 Each slot holds one session's keys and values for every layer in a fixed-length buffer of
-L = (sink_chunks + window_chunks) * 8 positions. The first `sink_chunks` chunks stay forever
-(attention sinks, as in StreamingLLM); after them a ring keeps the last `window_chunks` chunks,
-so a session can run for an hour in bounded memory and per-step cost. The ring works in whole
-chunks: the chunk being written only ever overwrites one that has already left every query's
-window, so a step and a full pass see the same keys at the same places.
+L = (sink_chunks + window_chunks) * 8 positions (both from `ModelConfig`, the one place the
+policy is set). The first `sink_chunks` chunks stay forever (attention sinks, as in
+StreamingLLM); after them a ring keeps the last `window_chunks` chunks, so a session can run for
+an hour in bounded memory and per-step cost. The ring works in whole chunks: the chunk being
+written only ever overwrites one that has already left every query's window, so every query
+sees the same keys at the same places however its chunk's rows were split into calls.
 
 `seq` records which sequence index each physical position holds (-1: empty); visibility is
 computed from it, never from ring arithmetic at the call site:
@@ -14,8 +15,12 @@ computed from it, never from ring arithmetic at the call site:
                                       (chunk(seq[j]) < sink_chunks or
                                        chunk(seq[j]) > chunk(i) - window_chunks)
 
-All writes take an exec mask: a row whose session has nothing to do this tick is left
-bit-for-bit unchanged. The cache is plain tensors owned by the runtime, never by a module.
+`InteractionModel.forward(batch, cache=...)` drives it: `begin(r, run)` registers the next r
+positions of every running slot (all running slots stand at the same row of their chunk: the
+engine steps a chunk's rows in the same calls for every session), then each layer's attention
+calls `attend`, which writes its keys and values and attends over the buffer. All writes take
+an exec mask: a row whose session has nothing to do this tick is left bit-for-bit unchanged.
+The cache is plain tensors owned by the runtime, never by a module.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch
 
 from microturn.config import Config
 from microturn.grid import Grid
+from microturn.model.invariant import additive, attend, place
 
 
 class KVCache:
@@ -31,26 +37,26 @@ class KVCache:
         self,
         cfg: Config,
         slots: int,
-        window_chunks: int = 80,
-        sink_chunks: int = 1,
-        n_layers: int | None = None,
+        invariant: bool = True,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
     ):
-        if window_chunks < 1 or sink_chunks < 0 or slots < 1:
-            raise ValueError("need slots >= 1, window_chunks >= 1, sink_chunks >= 0")
+        if slots < 1:
+            raise ValueError(f"need slots >= 1, got {slots}")
         m = cfg.model
         self.P = 2 * Grid(cfg.grid).positions_per_chunk  # sequence positions per chunk (in + out)
-        self.slots, self.window_chunks, self.sink_chunks = slots, window_chunks, sink_chunks
-        self.L = (sink_chunks + window_chunks) * self.P
+        self.slots, self.invariant = slots, invariant
+        self.window_chunks, self.sink_chunks = m.window_chunks, m.sink_chunks
+        self.L = (self.sink_chunks + self.window_chunks) * self.P
         hd = m.d_model // m.n_heads
-        n_layers = m.n_layers if n_layers is None else n_layers
-        shape = (n_layers, slots, m.n_kv_heads, self.L, hd)
+        shape = (m.n_layers, slots, m.n_kv_heads, self.L, hd)
         self.k = torch.zeros(shape, dtype=dtype, device=device)
         self.v = torch.zeros(shape, dtype=dtype, device=device)
         self.seq = torch.full((slots, self.L), -1, dtype=torch.long, device=device)
         self.length = torch.zeros(slots, dtype=torch.long, device=device)  # positions written
+        self.row = 0  # the row of their chunk that running slots write next (host side)
         self._rows = torch.arange(slots, device=device)[:, None]
+        self._step: tuple | None = None  # (row0, r, run, phys, mask) of the current call
 
     # --- addressing ------------------------------------------------------------------------
     def physical(self, seq: torch.Tensor) -> torch.Tensor:
@@ -70,24 +76,38 @@ class KVCache:
         vis = (ks >= 0) & (ks <= q) & ((kc < self.sink_chunks) | (kc > qc - self.window_chunks))
         return (vis | (q < 0)).unsqueeze(1)
 
-    # --- writes ------------------------------------------------------------------------------
-    def claim(self, seq: torch.Tensor, run: torch.Tensor) -> torch.Tensor:
-        """Register sequence indices seq (N, r) for the rows in `run` (N,) bool; returns their
-        physical positions (N, r). Call once per step, before the layers write."""
-        phys = self.physical(seq.clamp_min(0))
+    # --- one model call ----------------------------------------------------------------------
+    def begin(self, r: int, run: torch.Tensor) -> None:
+        """Register the next r positions (all in the current chunk) of every slot in `run` (N,)
+        bool; the next model call's layers write and attend there. Rows not in `run` compute
+        garbage and leave the cache unchanged."""
+        row0 = self.row
+        if not 0 < r <= self.P - row0:
+            raise ValueError(f"{r} rows from row {row0} cross a chunk of {self.P} positions")
+        seq = self.length[:, None] + torch.arange(r, device=self.seq.device)  # (N, r)
+        phys = self.physical(seq)
         old = self.seq[self._rows, phys]
         self.seq[self._rows, phys] = torch.where(run[:, None], seq, old)
-        self.length = torch.where(run, seq.max(1).values + 1, self.length)
-        return phys
+        self.length = torch.where(run, self.length + r, self.length)
+        # Invariant: the r query rows sit at their own rows of a whole chunk's 8-row block.
+        q_seq = place(seq, row0, 1, -1) if self.invariant else seq
+        mask = additive(self.visible(q_seq), self.k.dtype)
+        self._step = (row0, r, run, phys, mask)
+        self.row = (row0 + r) % self.P
 
-    def write(
-        self, layer: int, phys: torch.Tensor, k: torch.Tensor, v: torch.Tensor, run: torch.Tensor
-    ) -> None:
-        """k/v (N, Hkv, r, hd) into `layer` at phys (N, r), for the rows in `run` only."""
+    def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """q (N, H, r, hd), k/v (N, Hkv, r, hd) of the registered rows -> (N, H, r, hd):
+        k/v go into `layer` (running slots only), then q attends over the whole buffer."""
+        assert self._step is not None, "call begin() before the model"
+        row0, r, run, phys, mask = self._step
         keep = run[:, None, None, None]
         for buf, new in ((self.k[layer], k), (self.v[layer], v)):
             old = buf[self._rows, :, phys]  # (N, r, Hkv, hd)
             buf[self._rows, :, phys] = torch.where(keep, new.transpose(1, 2).to(buf.dtype), old)
+        if not self.invariant:
+            return attend(q, self.k[layer], self.v[layer], mask)
+        y = attend(place(q, row0, 2, 0.0), self.k[layer], self.v[layer], mask)  # (N, H, 8, hd)
+        return y[:, :, row0 : row0 + r]
 
     # --- one slot ----------------------------------------------------------------------------
     def reset(self, slot: int) -> None:

@@ -22,11 +22,10 @@ import torch
 
 from microturn.grid import Grid
 from microturn.mel import MelAnalyzer
-from microturn.model import InteractionModel
+from microturn.model import InteractionModel, ModelInput
 from microturn.model.fusion import patchify
+from microturn.model.invariant import pad_rows
 from microturn.runtime.cache import KVCache
-from microturn.runtime.forward import embed, step
-from microturn.runtime.invariant import pad_rows
 from microturn.runtime.session import DITHER_DB, Sampling, Session
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.vocoder import Vocoder, VocoderStream
@@ -39,8 +38,6 @@ class Engine:
         self,
         model: InteractionModel,
         slots: int = 1,
-        window_chunks: int = 80,
-        sink_chunks: int = 1,
         invariant: bool = True,
         vocoder: Vocoder | None = None,
     ):
@@ -53,7 +50,8 @@ class Engine:
         self.vocoder = vocoder or Vocoder(self.cfg, n_iter=8)
         self.tok = Tokenizer()
         self.invariant = invariant
-        self.cache = KVCache(self.cfg, slots, window_chunks, sink_chunks)
+        # sinks + window from the model's config (ModelConfig.sink_chunks / window_chunks)
+        self.cache = KVCache(self.cfg, slots, invariant)
         self.sessions: dict[int, Session] = {}
         t = self.cfg.train
         self.text_lead, self.transcript_lag = t.text_lead, t.transcript_lag
@@ -110,7 +108,6 @@ class Engine:
             base[s.slot] = s.chunk * P
         patches, patch_mask = self._video(live)
         pos = base[:, None] + torch.arange(2 * P)  # input slots 4k.., output slots 4k+4..
-        seq = (base * 2)[:, None] + torch.arange(2 * P)  # sequence index: 8 per chunk
         dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
         logmel = torch.zeros(N, P, fpp, n_mels)
         for j in range(P):  # output slot j, at row P + j
@@ -119,11 +116,10 @@ class Engine:
                 text[s.slot, P + j] = s.own_token
             a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
             vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
-            x = embed(
-                self.model, dmel[:, a:b], text[:, a:b], kind[:, a:b], dmel_mask[:, a:b], *vid,
-                invariant=self.invariant,
-            )  # fmt: skip
-            h = step(self.model, self.cache, x, pos[:, a:b], seq[:, a:b], a, run, self.invariant)
+            rows = ModelInput(
+                dmel[:, a:b], dmel_mask[:, a:b], text[:, a:b], kind[:, a:b], pos[:, a:b], *vid
+            )
+            h = self.model(rows, cache=self.cache, run=run, heads=False).hidden
             if j == 0:
                 self._transcript(h[:, :P], live, base)
             logmel[:, j], logits = self._speak(h[:, -1], live, base, j)

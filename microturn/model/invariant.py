@@ -15,8 +15,10 @@ it here, in plain torch:
   positions, at their own row) against a fixed-length key buffer with a mask, so each row's
   reduction over keys is chunked the same way in a 1-row decode step and in a full pass.
 
-With `invariant=False` callers skip both (plain GEMMs on the live rows, only the real query
-rows): the negative control, and the speed reference for the mode's cost.
+`InteractionModel.forward` applies both whenever it runs over an invariant KV cache
+(`runtime/cache.py`); a cache made with `invariant=False` skips both (plain GEMMs on the live
+rows, only the real query rows): the negative control, and the speed reference for the mode's
+cost. Training (no cache) runs plain GEMMs on its thousands of rows and SDPA's causal kernel.
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ def pad_rows(x: torch.Tensor, invariant: bool = True) -> tuple[torch.Tensor, int
     if not invariant or m >= MIN_ROWS:
         return x, m
     return torch.cat([x, x.new_zeros(MIN_ROWS - m, *x.shape[1:])]), m
+
+
+def rows(fn, x: torch.Tensor, pad: bool) -> torch.Tensor:
+    """fn over the rows of x (..., d) -> (..., d'); with `pad`, on at least MIN_ROWS rows."""
+    if not pad:
+        return fn(x)
+    h, n = pad_rows(x.reshape(-1, x.shape[-1]))
+    return fn(h)[:n].view(*x.shape[:-1], -1)
+
+
+def place(t: torch.Tensor, row0: int, dim: int, fill: float) -> torch.Tensor:
+    """Put t's r rows (along `dim`) at rows row0.. of a QUERY_BLOCK-row block filled with fill."""
+    shape = list(t.shape)
+    shape[dim] = QUERY_BLOCK
+    out = t.new_full(shape, fill)
+    out.narrow(dim, row0, t.shape[dim]).copy_(t)
+    return out
 
 
 def additive(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
