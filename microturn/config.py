@@ -274,6 +274,14 @@ PRESETS: dict[str, Config] = {
 }
 
 
+# `tiny`'s MoE twin (tests), made like `small-moe`.
+PRESETS["tiny-moe"] = dataclasses.replace(
+    PRESETS["tiny"],
+    name="tiny-moe",
+    model=dataclasses.replace(PRESETS["tiny"].model, n_experts=4, top_k=2, mlp_ratio=4 / 3),
+)
+
+
 def preset(name: str) -> Config:
     """Look up a named preset; a clear error lists the known ones."""
     if name not in PRESETS:
