@@ -13,6 +13,7 @@ from microturn.config import preset
 from microturn.model import InteractionModel, ModelInput
 from microturn.runtime.cache import KVCache
 from microturn.runtime.engine import Engine
+from microturn.runtime.events import Delegation, ModelText, ToolResult
 from microturn.runtime.session import Sampling
 
 
@@ -75,7 +76,7 @@ def test_streaming_equals_the_full_pass_through_ring_wraparound(model):
     out = torch.cat([t["kind"] for t in s.trace]) == 1
     logits = torch.stack([t["logits"] for t in s.trace])
     assert torch.equal(model.text_head(h_full[out]).float(), logits)
-    assert any(e["kind"] == "model_text" for e in s.events), "the test should make it speak"
+    assert any(isinstance(e, ModelText) for e in s.events), "the test should make it speak"
 
 
 def test_negative_control_the_naive_path_differs(model):
@@ -167,9 +168,9 @@ def test_delegation_hook_and_injected_side_text(model):
             s.inject_text("twenty degrees", eng.tok)
         eng.step()
     assert calls == [(s.id, (9 + 2) * 0.05)]  # heard 2 slots after its text slot
-    assert [e["kind"] for e in s.events if e["kind"] in ("delegation", "tool_result")] == [
-        "delegation",
-        "tool_result",
+    assert [type(e) for e in s.events if isinstance(e, Delegation | ToolResult)] == [
+        Delegation,
+        ToolResult,
     ]
     side = [t["text"][:4].tolist() for t in s.trace if len(t["text"]) == 5][3]  # chunk 3 inputs
     want = ([RESULT, *eng.tok.encode("twenty degrees")] + [PAD] * 4)[:4]

@@ -31,6 +31,7 @@ import torch
 
 from microturn.config import preset
 from microturn.model import InteractionModel
+from microturn.runtime.driver import Driver
 from microturn.runtime.engine import Engine
 
 CHUNK_S = 0.2
@@ -49,27 +50,25 @@ def noise_chunk(rng: np.random.Generator) -> np.ndarray:
     return x * np.repeat(rng.random(4) > 0.4, 800).astype(np.float32)
 
 
-def ticks(engine: Engine, n: int, rng: np.random.Generator, warmup: int = 3) -> np.ndarray:
+def ticks(driver: Driver, n: int, rng: np.random.Generator, warmup: int = 3) -> np.ndarray:
     """Run n timed ticks (after warmup) with every session fed; returns seconds per tick."""
     out = []
     for i in range(warmup + n):
-        for s in engine.sessions.values():
-            s.push_audio(noise_chunk(rng))
+        for s in driver.engine.sessions.values():
+            driver.push(s, noise_chunk(rng))
         t = time.perf_counter()
-        engine.step()
+        driver.tick()
         if i >= warmup:
             out.append(time.perf_counter() - t)
-    for s in engine.sessions.values():
-        s.audio_out.clear()
-        s.events.clear()
     return np.array(out)
 
 
-def engine_with(model, n: int, invariant: bool = True) -> Engine:
-    e = Engine(model, slots=n, invariant=invariant)
+def sessions(model, n: int, invariant: bool = True) -> Driver:
+    """n live sessions of one engine, behind the session driver."""
+    d = Driver(Engine(model, slots=n, invariant=invariant))
     for i in range(n):
-        e.open(seed=i)
-    return e
+        d.open(seed=i)
+    return d
 
 
 def ms(x) -> float:
@@ -77,10 +76,10 @@ def ms(x) -> float:
 
 
 def one_session(model, n: int, rng) -> dict:
-    e = engine_with(model, 1)
-    t = ticks(e, n, rng)
+    d = sessions(model, 1)
+    t = ticks(d, n, rng)
     # parts: time the vocoder alone on the same chunk shape
-    s = next(iter(e.sessions.values()))
+    s = next(iter(d.engine.sessions.values()))
     lm = torch.full((8, model.cfg.mel.n_mels), -3.0)
     tv = []
     for _ in range(max(5, n // 4)):
@@ -95,7 +94,7 @@ def one_session(model, n: int, rng) -> dict:
 
 
 def realtime(model, n: int, rng, invariant: bool = True) -> dict:
-    t = ticks(engine_with(model, n, invariant), 20 if n <= 16 else 12, rng)
+    t = ticks(sessions(model, n, invariant), 20 if n <= 16 else 12, rng)
     return {
         "sessions": n,
         "p50_ms": ms(np.median(t)),
@@ -123,17 +122,17 @@ def concurrency(model, rng, limit: int) -> tuple[int, list[dict]]:
 
 
 def aged(model, minutes: float, n: int, rng) -> dict:
-    e = engine_with(model, 1)
-    s = next(iter(e.sessions.values()))
-    s.chunk = int(minutes * 60 / CHUNK_S) - e.cache.window_chunks - e.cache.sink_chunks - 1
+    d = sessions(model, 1)
+    s, cache = next(iter(d.engine.sessions.values())), d.engine.cache
+    s.chunk = int(minutes * 60 / CHUNK_S) - cache.window_chunks - cache.sink_chunks - 1
     s.chunk = max(s.chunk, 0)
-    ticks(e, e.cache.window_chunks + e.cache.sink_chunks + 1, rng, warmup=0)  # fill the ring
-    t = ticks(e, n, rng, warmup=0)
+    ticks(d, cache.window_chunks + cache.sink_chunks + 1, rng, warmup=0)  # fill the ring
+    t = ticks(d, n, rng, warmup=0)
     return {
         "minute": minutes,
         "p50_ms": ms(np.median(t)),
         "p99_ms": ms(np.quantile(t, 0.99)),
-        "cache_mb": round(e.cache.nbytes() / 2**20, 2),
+        "cache_mb": round(cache.nbytes() / 2**20, 2),
         "rss_mb": round(rss_mb(), 1),
     }
 
@@ -196,9 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     res["age"] = [aged(model, m, n // 2, rng) for m in (1, 10, 60)]
     if not args.quick and args.long_minutes > 0:
-        e = engine_with(model, 1)
+        d = sessions(model, 1)
         r0 = rss_mb()
-        t = ticks(e, int(args.long_minutes * 60 / CHUNK_S), rng, warmup=0)
+        t = ticks(d, int(args.long_minutes * 60 / CHUNK_S), rng, warmup=0)
         res["continuous"] = {
             "minutes": args.long_minutes,
             "rss_start_mb": round(r0, 1),

@@ -26,6 +26,7 @@ from microturn.model import InteractionModel, ModelInput
 from microturn.model.fusion import patchify
 from microturn.model.invariant import pad_rows
 from microturn.runtime.cache import KVCache
+from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.session import DITHER_DB, Sampling, Session
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.vocoder import Vocoder, VocoderStream
@@ -165,8 +166,7 @@ class Engine:
             for j, k in enumerate(ids[s.slot].tolist()):  # host sync: events
                 if k >= len(SPECIALS):
                     t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
-                    ev = {"t": round(max(t, 0.0), 3), "kind": "user_text"}
-                    s.events.append({**ev, "text": self.tok.piece(k)})
+                    s.events.append(UserText(round(max(t, 0.0), 3), self.tok.piece(k)))
 
     def _speak(self, h: torch.Tensor, live: list[Session], base: torch.Tensor, j: int):
         """h (N, d) at output slot j -> (log10 mel (N, fpp, n_mels), text logits (N, vocab));
@@ -199,9 +199,9 @@ class Engine:
             if k != PAD:
                 t = round((slot + self.text_lead) * self.slot_s, 3)
                 if k >= len(SPECIALS):  # words only; specials are events of their own
-                    s.events.append({"t": t, "kind": "model_text", "text": self.tok.piece(k)})
+                    s.events.append(ModelText(t, self.tok.piece(k)))
                 if k == DELEGATE:
-                    s.events.append({"t": t, "kind": "delegation"})
+                    s.events.append(Delegation(t))
                     if s.on_delegate is not None:
                         s.on_delegate(s, t)
         mel = torch.zeros(N, self.fpp, self.cfg.mel.n_mels)

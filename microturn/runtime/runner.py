@@ -3,12 +3,12 @@
     microturn run INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl]
                   [--video FRAMES.npy] [--seed S]
 
-The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick; the model's
-output chunk of tick k is what it says during chunk k + 1, so `model.wav` is time-aligned with
-the input: what the model says at time t is at sample t (chunk 0 is its silence before it has
-heard anything). Writes `model.wav` (16 kHz mono, the input's duration), `stereo.wav` (left
-user, right model), `events.jsonl` (one JSON object per line: `t` seconds, `kind`) and
-`timeline.png`. This is the interface the benchmark scores every system through.
+The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick by the
+session driver (`driver.py`), so `model.wav` is time-aligned with the input: what the model
+says at time t is at sample t (chunk 0 is its silence before it has heard anything). Writes
+`model.wav` (the grid's rate, mono, the input's duration), `stereo.wav` (left user, right
+model), `events.jsonl` (one JSON object per line, `docs/events.md`) and `timeline.png`. This is
+the interface the benchmark scores every system through.
 
 `--text` lines are {"t": seconds, "text": "..."}: side text (a tool result, a typed note)
 injected into the model's input text stream at that time. `--video` is a uint8 array
@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from microturn.audio import load, save
+from microturn.runtime.driver import Feed, SideText
+from microturn.runtime.events import Event, ModelText, UserText, write_jsonl
 
 
 class RunError(ValueError):
@@ -32,19 +34,19 @@ class RunError(ValueError):
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "small"
 
 
-def read_text_events(path: str | Path) -> list[dict]:
+def read_text_events(path: str | Path) -> list[SideText]:
     out = []
     for i, line in enumerate(Path(path).read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
             e = json.loads(line)
-            out.append({"t": float(e["t"]), "text": str(e["text"])})
+            out.append(SideText(float(e["t"]), str(e["text"])))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             raise RunError(
                 f'{path}:{i}: want a JSON object {{"t": seconds, "text": "..."}}, got {line[:60]!r}'
             ) from None
-    return sorted(out, key=lambda e: e["t"])
+    return sorted(out, key=lambda e: e.t)
 
 
 def read_video(path: str | Path, side: int) -> np.ndarray:
@@ -69,70 +71,49 @@ def load_model(checkpoint: str | Path | None):
     return InteractionModel.from_pretrained(path)
 
 
-def aligned(s, n: int) -> np.ndarray:
-    """A session's output as a time-aligned track of n samples: tick k's chunk plays during
-    chunk k + 1, so chunk 0 is silence (it has heard nothing yet)."""
-    spc = s.mel.a.grid.samples_per_chunk
-    return np.concatenate([np.zeros(spc, np.float32), *s.audio_out])[:n]
-
-
 def run_file(
     model,
     wav: str | Path,
     out: str | Path,
     seed: int = 0,
-    text_events: list[dict] | None = None,
+    text_events: list[SideText] | None = None,
     video: np.ndarray | None = None,
     invariant: bool = True,
     script: dict | None = None,
 ) -> dict:
     """Stream `wav` through one session; write the four files into `out`; return a summary.
     `script` teacher-forces what the model says (see `Session.script`)."""
+    from microturn.runtime.driver import drive
     from microturn.runtime.engine import Engine
 
     engine = Engine(model, slots=1, invariant=invariant)
-    grid = engine.grid
-    user = load(wav, grid.sample_rate, mono="mix")
-    n = len(user)
-    C = -(-n // grid.samples_per_chunk)
-    padded = np.zeros(C * grid.samples_per_chunk, np.float32)
-    padded[:n] = user
-    s = engine.open("run", seed)
-    s.script = script
-    pending = list(text_events or [])
-    for k in range(C):
-        while pending and pending[0]["t"] < (k + 1) * grid.chunk_s:
-            e = pending.pop(0)
-            s.inject_text(e["text"], engine.tok, t=e["t"])
-        if video is not None and k < len(video):
-            s.video_in.append(video[k])
-        s.push_audio(padded[k * grid.samples_per_chunk : (k + 1) * grid.samples_per_chunk])
-        engine.step()
-    said = aligned(s, n)
+    user = load(wav, engine.grid.sample_rate, mono="mix")
+    result = drive(engine, Feed(user, text_events or [], video), "run", seed, script=script)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    save(out / "model.wav", said)
-    save(out / "stereo.wav", np.stack([user, said], 1))
-    events = sorted(s.events, key=lambda e: e["t"])
-    (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-    plot(events, user, said, n / grid.sample_rate, out / "timeline.png")
-    text = "".join(e["text"] for e in events if e["kind"] == "model_text").strip()
-    return {"input": str(wav), "duration_s": round(n / grid.sample_rate, 3), "said": text}
+    save(out / "model.wav", result.audio)
+    save(out / "stereo.wav", np.stack([user, result.audio], 1))
+    write_jsonl(result.events, out / "events.jsonl")
+    dur = len(user) / engine.grid.sample_rate
+    plot(result.events, user, result.audio, dur, out / "timeline.png")
+    text = "".join(e.text for e in result.events if isinstance(e, ModelText)).strip()
+    return {"input": str(wav), "duration_s": round(dur, 3), "said": text}
 
 
-def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, path: Path) -> None:
+def plot(events: list[Event], user: np.ndarray, said: np.ndarray, dur: float, path: Path) -> None:
     from microturn.plot import plot_timeline
     from microturn.synth import Word
-    from microturn.timeline import Event, Timeline
+    from microturn.timeline import Event as Said
+    from microturn.timeline import Timeline
 
     evs = []
-    for kind, channel in (("model_text", "model"), ("user_text", "user")):
-        mine = [e for e in events if e["kind"] == kind]
-        clean = ("".join(c for c in e["text"] if c.isprintable()).strip() for e in mine)
-        ws = [Word(c or "·", e["t"], e["t"] + 0.05) for c, e in zip(clean, mine, strict=True)]
+    for kind, channel in ((ModelText, "model"), (UserText, "user")):
+        mine = [e for e in events if isinstance(e, kind)]
+        clean = ("".join(c for c in e.text if c.isprintable()).strip() for e in mine)
+        ws = [Word(c or "·", e.t, e.t + 0.05) for c, e in zip(clean, mine, strict=True)]
         if ws:
             text = " ".join(w.text for w in ws)
-            evs.append(Event(channel, kind, ws[0].t_on, ws[-1].t_off, text, ws))
+            evs.append(Said(channel, kind.kind, ws[0].t_on, ws[-1].t_off, text, ws))
     title = "microturn run: user (top, with its streaming transcript) and model (its words)"
     tl = Timeline("run", "run", "", True, "test", dur, evs, meta={"title": title})
     plot_timeline(tl, path, user, said)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from microturn.mel import MelAnalyzer, MelStream
+from microturn.runtime.events import Event, ToolResult
 from microturn.tokenizer import PAD, RESULT, Tokenizer
 from microturn.vocoder import VocoderStream
 
@@ -50,7 +51,7 @@ class Session:
     side_in: deque = field(default_factory=deque)  # token ids waiting for input text slots
     video_in: deque = field(default_factory=deque)  # (80, 80, 3) uint8 frames, one per chunk
     audio_out: list = field(default_factory=list)  # (3200,) float32 chunks, one per tick
-    events: list = field(default_factory=list)  # {"t": seconds, "kind": ..., ...}
+    events: list[Event] = field(default_factory=list)  # on the conversation clock
     on_delegate: object = None  # callable(session, t) when the model emits <delegate>
     gen_text: torch.Generator = field(default_factory=torch.Generator)
     gen_flow: torch.Generator = field(default_factory=torch.Generator)
@@ -109,9 +110,7 @@ class Session:
             wait = int(t / (g.chunk_s / g.positions_per_chunk) + 1e-9)
             self.side_in.extend([PAD] * max(0, wait - self.chunk * g.positions_per_chunk))
         self.side_in.extend([RESULT, *tok.encode(text)])
-        self.events.append(
-            {"t": round(self.time if t is None else t, 3), "kind": "tool_result", "text": text}
-        )
+        self.events.append(ToolResult(round(self.time if t is None else t, 3), text))
 
     def state(self) -> dict:
         """Everything of the session that a tick changes (with the cache row: a snapshot)."""
