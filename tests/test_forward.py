@@ -5,10 +5,12 @@ here, `small` and `small-moe` in `microturn bench forward`).
 
 - through the runtime's KV cache in one call: bit-exact, with the window covering the whole
   input and with the shipped sink + window policy wrapping the ring;
-- the training forward (no cache: SDPA's causal kernel, and the MoE's sparse path): bit-exact
-  where the window covers the whole input (plain causal attention; measured on this machine's
-  BLAS and SDPA kernels), and within fp32 tolerance where the ring wraps and the sink + window
-  mask is given as `attn_mask` (an explicit mask takes another SDPA kernel; measured 1e-6).
+- the training forward (no cache: SDPA's causal kernel, and the MoE's sparse path): for the
+  dense model bit-exact where the window covers the whole input (plain causal attention;
+  measured on this machine's BLAS and SDPA kernels); within fp32 tolerance where the ring wraps
+  and the sink + window mask is given as `attn_mask` (an explicit mask takes another SDPA
+  kernel), and for the MoE, whose training path (each expert on its routed rows) rounds
+  differently from the runtime's per-token decode path (measured: 1e-6 on `small-moe`).
 """
 
 import dataclasses
@@ -74,7 +76,7 @@ def test_runtime_stream_is_the_model_forward(name, covers):
         mask = None if covers else window_mask(cfg, T)
         h_train = model(dataclasses.replace(batch, attn_mask=mask)).hidden[0]
     assert torch.equal(h_cached, h_stream)
-    if covers:
+    if covers and not cfg.model.n_experts:
         assert torch.equal(h_train, h_stream)
     else:
         torch.testing.assert_close(h_train, h_stream, rtol=1e-4, atol=1e-4)
