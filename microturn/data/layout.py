@@ -43,6 +43,13 @@ IGNORE = -100
 INPUT, OUTPUT = 0, 1
 
 
+def chunk_rows(P: int) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk's 2P positions, as training lays them out and the runtime steps them:
+    kind (2P,) (INPUT x P, then OUTPUT x P) and pos (2P,), the RoPE position of each row
+    counted from the chunk's first input slot (input slots 0..P-1, output slots P..2P-1)."""
+    return np.repeat(np.array([INPUT, OUTPUT]), P), np.arange(2 * P)
+
+
 @dataclass
 class Layout:
     """One sequence (T = 8 * chunks), numpy arrays ready to batch."""
@@ -181,8 +188,9 @@ def _layout(
     prev = np.maximum(t - 1, 0)
     dmel = inter(ud[s], md[prev])
     text = inter(st["side"][s], st["model"][prev])
-    kind = inter(np.full((C, P), INPUT), np.full((C, P), OUTPUT))
-    pos = inter(s, t)
+    kind_row, pos_row = chunk_rows(P)
+    kind = np.tile(kind_row, C)
+    pos = (P * np.arange(C)[:, None] + pos_row).reshape(-1)
     text_target = inter(np.full((C, P), IGNORE), st["model"][t])
     transcript_target = inter(st["user"][s], np.full((C, P), IGNORE))
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])

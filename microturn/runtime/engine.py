@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from microturn.data.layout import chunk_rows
 from microturn.grid import Grid
 from microturn.mel import MelAnalyzer
 from microturn.model import InteractionModel, ModelInput
@@ -30,8 +31,6 @@ from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.session import DITHER_DB, Sampling, Session
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.vocoder import Vocoder, VocoderStream
-
-INPUT, OUTPUT = 0, 1
 
 
 class Engine:
@@ -96,7 +95,8 @@ class Engine:
         n_mels = self.cfg.mel.n_mels
         dmel = torch.zeros(N, 2 * P, fpp, n_mels, dtype=torch.uint8)
         text = torch.full((N, 2 * P), PAD, dtype=torch.long)
-        kind = torch.tensor([INPUT] * P + [OUTPUT] * P).expand(N, -1)
+        kind_row, pos_row = map(torch.from_numpy, chunk_rows(P))  # the training layout's
+        kind = kind_row.expand(N, -1)
         base = torch.zeros(N, dtype=torch.long)  # the chunk's first slot number
         for s in live:
             x = torch.from_numpy(s.audio_in.popleft())
@@ -108,7 +108,7 @@ class Engine:
             text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
             base[s.slot] = s.chunk * P
         patches, patch_mask = self._video(live)
-        pos = base[:, None] + torch.arange(2 * P)  # input slots 4k.., output slots 4k+4..
+        pos = base[:, None] + pos_row  # input slots 4k.., output slots 4k+4..
         dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
         logmel = torch.zeros(N, P, fpp, n_mels)
         for j in range(P):  # output slot j, at row P + j
