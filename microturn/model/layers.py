@@ -268,7 +268,7 @@ class Block(nn.Module):
         sin: torch.Tensor,
         mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
-        layer: int = 0,
+        layer: int = 0,  # Attention.forward's arguments: the block passes them through
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, d) -> x (B, T, d), MoE balance loss (scalar; 0 for a dense block).
 

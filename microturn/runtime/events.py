@@ -8,58 +8,53 @@ reads from every system, ours or not.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 
 
 @dataclass(frozen=True)
-class ModelText:
+class _Timed:
+    t: float
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict:
+        """{"t", "kind", then the event's own fields}: its `events.jsonl` line."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "t"}
+        return {"t": self.t, "kind": self.kind, **own}
+
+
+@dataclass(frozen=True)
+class ModelText(_Timed):
     """A piece of the model's own text stream, at the time its voice says it (the text leads
     the audio by `TrainConfig.text_lead` slots)."""
 
-    t: float
     text: str
     kind: ClassVar[str] = "model_text"
 
-    def to_json(self) -> dict:
-        return {"t": self.t, "kind": self.kind, "text": self.text}
-
 
 @dataclass(frozen=True)
-class UserText:
+class UserText(_Timed):
     """A piece of the user's streaming transcript, at the time the user said it (the
     transcript head names a word `TrainConfig.transcript_lag` slots late)."""
 
-    t: float
     text: str
     kind: ClassVar[str] = "user_text"
 
-    def to_json(self) -> dict:
-        return {"t": self.t, "kind": self.kind, "text": self.text}
-
 
 @dataclass(frozen=True)
-class Delegation:
+class Delegation(_Timed):
     """The model emitted `<delegate>`: it hands the request to a background agent."""
 
-    t: float
     kind: ClassVar[str] = "delegation"
-
-    def to_json(self) -> dict:
-        return {"t": self.t, "kind": self.kind}
 
 
 @dataclass(frozen=True)
-class ToolResult:
+class ToolResult(_Timed):
     """Side text (a tool result, a typed note) entered the model's input text stream."""
 
-    t: float
     text: str
     kind: ClassVar[str] = "tool_result"
-
-    def to_json(self) -> dict:
-        return {"t": self.t, "kind": self.kind, "text": self.text}
 
 
 Event = ModelText | UserText | Delegation | ToolResult
