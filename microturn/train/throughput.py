@@ -34,6 +34,7 @@ def matmul_peak(dtype, n: int = 2048, reps: int = 5) -> float:
 
 
 def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dict:
+    """One row of the table: a preset's median step time, tokens/s and MFU in one dtype."""
     cfg = preset(preset_name)
     cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
     torch.manual_seed(0)
@@ -56,6 +57,8 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
         mel_mask=out.contiguous(),
         patches=None,
         patch_mask=torch.zeros(batch, seq, dtype=bool),
+        decide=torch.zeros(batch, seq, dtype=bool),  # no up- or down-weighted text positions:
+        listen=torch.zeros(batch, seq, dtype=bool),  # the same arithmetic either way
         valid=torch.ones(batch, seq, dtype=bool),
     )
     times = []
