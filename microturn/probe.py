@@ -7,8 +7,8 @@ nothing yet). Score of a scenario = the model's probability that it starts speak
 0.6 s after the decision point: 1 - prod_k (1 - p_k) over the output positions k whose speech
 would be heard in that window, p_k = P(next text token is not <pad>). Each p_k is already
 conditioned on silence at the earlier positions (the blanked stream), so the product is the
-chance of staying silent through the window. (`--score max` gives the largest single p_k,
-the score used before session 3.) Next to it, how well the model *hears* the user up to the
+chance of staying silent through the window. (`--score max` gives the largest single p_k
+instead.) Next to it, how well the model *hears* the user up to the
 decision point: its transcript cross-entropy (nats per word token, pooled over the group) on
 the user's words spoken before it, at the transcript head's lagged positions (a model that
 knows nothing scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per

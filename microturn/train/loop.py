@@ -59,12 +59,12 @@ def train(
     log = MetricsLog(run, step) if rank == 0 else None
     if log is not None:
         cfg.save(run / "config.json")
-        if devset is not None and step == 0:  # where the run starts from (--init)
-            log.write({"step": 0, **devset.evaluate(model)})
     bar = tqdm(total=t.steps, initial=step, disable=not progress or rank != 0, desc="train")
     last: dict = {}
     t0, tokens = time.time(), 0
     flops_per_token = model.estimate_flops(t.max_chunks * 8)
+    if log is not None and devset is not None and step == 0:  # where it starts from (--init)
+        log.write({"step": 0, **devset.evaluate(model)})
     while step < t.steps:
         b = to_device(loader.next(rank, world), device)
         lr = lr_at(step, t)
