@@ -8,10 +8,10 @@ nothing yet). Score of a scenario = the model's probability that it starts speak
 would be heard in that window, p_k = P(next text token is not <pad>). Each p_k is already
 conditioned on silence at the earlier positions (the blanked stream), so the product is the
 chance of staying silent through the window. (`--score max` gives the largest single p_k
-instead.) Next to it, how well the model *hears* the user up to the
-decision point: its transcript cross-entropy (nats per word token, pooled over the group) on
-the user's words spoken before it, at the transcript head's lagged positions (a model that
-knows nothing scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
+instead.) Next to it, how well the model *hears* the user up to the decision point: its
+transcript cross-entropy (nats per word token, pooled over the group) on the user's words
+spoken before it, at the transcript head's lagged positions (a model that knows nothing
+scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
 synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
 experiment's unmatched data). The probe cannot see a model that starts too early, so beside it:
