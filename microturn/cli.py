@@ -5,8 +5,13 @@
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
+    microturn export  runs/small/model checkpoints/small       (bf16 weights for shipping)
+    microturn probe   --model runs/small/model --data data/dev [--against OLD]
+    microturn probe-layers --model M --fit data/train-turn --eval data/dev
+    microturn sample  --model runs/small/model --data "data/dev#12" --out docs/samples/x
     microturn bench   [--quick] [--systems NAME=SPEC ...]     (the interactivity benchmark)
     microturn bench   runtime [--quick]                        (the streaming runtime)
+    microturn bench   train [--presets tiny small]             (training tokens/s and MFU)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
@@ -81,10 +86,9 @@ def load_timeline(spec: str):
     from microturn.timeline import Timeline
 
     if "#" in spec:
-        from microturn.data.shards import ShardReader
+        from microturn.data.shards import read_sample
 
-        d, i = spec.rsplit("#", 1)
-        s = ShardReader(d)[int(i)]
+        s = read_sample(spec)
         return s.timeline, s
     if spec.count(":") == 3 and not Path(spec).exists():
         from microturn.data.families import make_scenario
@@ -142,6 +146,37 @@ def cmd_example(args: argparse.Namespace) -> None:
     print(f"wrote {out}/timeline.json, user.wav, model.wav, stereo.wav, timeline.png")
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from microturn.train.export import export
+
+    worst = export(args.src, args.dst)
+    print(f"wrote {args.dst}; max |fp32 reload - bf16| = {worst:.2e}")
+
+
+def cmd_probe(args: argparse.Namespace) -> None:
+    from microturn.probe import main
+
+    main(args)
+
+
+def cmd_probe_layers(args: argparse.Namespace) -> None:
+    from microturn.probe_layers import main
+
+    main(args)
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from microturn.sample import main
+
+    main(args)
+
+
+def cmd_bench_train(args: argparse.Namespace) -> None:
+    from microturn.train.throughput import main
+
+    main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="microturn", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -176,8 +211,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
     sub.add_parser(
-        "bench", help="the interactivity benchmark (`microturn bench --help`); `bench runtime`"
+        "bench",
+        help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
+        "`bench train`",
     )
+
+    x = sub.add_parser("export", help="a trained model -> a shippable checkpoint (bf16 weights)")
+    x.add_argument("src", help="a save_pretrained directory")
+    x.add_argument("dst")
+    x.set_defaults(fn=cmd_export)
+
+    t = sub.add_parser("probe", help="teacher-forced turn-taking probe: AUC, hearing, early start")
+    t.add_argument("--model", required=True, help="a save_pretrained directory")
+    t.add_argument("--data", nargs="+", required=True)
+    t.add_argument("--limit", type=int, default=None)
+    t.add_argument(
+        "--score", choices=("window", "max"), default="window",
+        help="P(start within the window) (default), or the largest one-slot p",
+    )  # fmt: skip
+    t.add_argument(
+        "--against", default=None,
+        help="a second model: also print AUC(model) - AUC(against) on the same scenarios",
+    )  # fmt: skip
+    t.set_defaults(fn=cmd_probe)
+
+    h = sub.add_parser(
+        "probe-layers", help="linear read-outs of each layer at the turn decision vs the model"
+    )
+    h.add_argument("--model", required=True)
+    h.add_argument("--fit", required=True, help="data dir whose turn scenarios fit the read-out")
+    h.add_argument("--eval", nargs="+", required=True)
+    h.add_argument("--limit", type=int, default=None)
+    h.add_argument("--l2", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1])
+    h.set_defaults(fn=cmd_probe_layers)
+
+    m = sub.add_parser("sample", help="the model answers a recorded dev conversation; its WER")
+    m.add_argument("--model", required=True)
+    m.add_argument("--data", required=True, help="DATA_DIR#INDEX (a sample with user audio)")
+    m.add_argument("--out", required=True)
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(fn=cmd_sample)
 
     r = sub.add_parser("run", help="stream a wav through the model (the runner interface)")
     r.add_argument("input", help="a wav file (any rate: resampled to 16 kHz; stereo is mixed)")
@@ -195,21 +268,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_bench_train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="microturn bench train",
+        description="training throughput: tokens/s and MFU per preset, bf16 vs fp32",
+    )
+    p.add_argument("--presets", nargs="+", default=["tiny", "small"])
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seq", type=int, default=512)
+    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(fn=cmd_bench_train)
+    return p
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:  # the trainer owns its flags (and runs under torchrun too)
-        from microturn.train import main as train_main
+        from microturn.train.args import main as train_main
 
         return train_main(argv[1:])
     if argv[:2] == ["bench", "runtime"]:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
-    if argv[:1] == ["bench"]:
+    if argv[:2] == ["bench", "train"]:
+        args = build_bench_train_parser().parse_args(argv[2:])
+    elif argv[:1] == ["bench"]:
         from microturn.bench.suite import main as suite_main
 
         return suite_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    else:
+        args = build_parser().parse_args(argv)
     try:
         args.fn(args)
     except _known_errors() as e:

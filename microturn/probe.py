@@ -7,11 +7,11 @@ nothing yet). Score of a scenario = the model's probability that it starts speak
 0.6 s after the decision point: 1 - prod_k (1 - p_k) over the output positions k whose speech
 would be heard in that window, p_k = P(next text token is not <pad>). Each p_k is already
 conditioned on silence at the earlier positions (the blanked stream), so the product is the
-chance of staying silent through the window. (`--score max` gives the largest single p_k,
-the score used before session 3.) Next to it, how well the model *hears* the user up to the
-decision point: its transcript cross-entropy (nats per word token, pooled over the group) on
-the user's words spoken before it, at the transcript head's lagged positions (a model that
-knows nothing scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
+chance of staying silent through the window. (`--score max` gives the largest single p_k
+instead.) Next to it, how well the model *hears* the user up to the decision point: its
+transcript cross-entropy (nats per word token, pooled over the group) on the user's words
+spoken before it, at the transcript head's lagged positions (a model that knows nothing
+scores ln(vocab) = 6.93). AUC separates ends of turn (act) from pauses (hold), per
 synthesizer, next to the trivial "speech so far" cue, which the data engine matches between
 the two sides (so it should sit near 0.5 here, where it reached ~0.90 in the feasibility
 experiment's unmatched data). The probe cannot see a model that starts too early, so beside it:
@@ -21,13 +21,12 @@ one pause in ten follows words that could end the turn (a whole question, then "
 groups "/mid-phrase" and "/complete-looking" score the ends of turn against each kind of pause
 apart (`groups_of`), since for the second kind only prosody can tell.
 
-    python -m microturn.probe --model runs/small/model --data data/dev data/test
-    python -m microturn.probe --model NEW --against OLD --data data/dev   # paired difference
+    microturn probe --model runs/small/model --data data/dev data/test
+    microturn probe --model NEW --against OLD --data data/dev   # paired difference
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
 
@@ -39,6 +38,7 @@ from microturn.data.shards import ShardReader
 from microturn.grid import Grid
 from microturn.model import InteractionModel
 from microturn.tokenizer import PAD, Tokenizer
+from microturn.train.losses import autocast, model_input
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -78,8 +78,6 @@ def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: 
     lay.text[out] = PAD  # blank the model's own stream: it has said nothing yet
     lay.dmel[out] = lay.dmel[out][:1]  # its first (silent) slot, everywhere
     b = collate([lay])
-    from microturn.train import autocast, model_input
-
     with autocast("cpu", t):
         o = model(model_input(b))
     onset = (lay.pos + t.text_lead) * slot_s  # when speech begun at this text slot is heard
@@ -117,9 +115,7 @@ def score_forward(
 def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
     """The `turn` scenarios of a split: its ends of turn, then its pauses (`limit`: at most
     half of it from each side)."""
-    tls = [r.index[i][1]["timeline"] for i in range(len(r))]
-    act = [i for i, t in enumerate(tls) if t["family"] == "turn" and t["act"]]
-    hold = [i for i, t in enumerate(tls) if t["family"] == "turn" and not t["act"]]
+    act, hold = r.where("turn", act=True), r.where("turn", act=False)
     return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
 
 
@@ -226,20 +222,8 @@ def paired(base: list[dict], new: list[dict], n_boot: int = 2000, seed: int = 0)
     return res
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True, help="a save_pretrained directory")
-    p.add_argument("--data", nargs="+", required=True)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument(
-        "--score", choices=("window", "max"), default="window",
-        help="P(start within the window) (default), or the largest one-slot p",
-    )  # fmt: skip
-    p.add_argument(
-        "--against", default=None,
-        help="a second model: also print AUC(model) - AUC(against) on the same scenarios",
-    )  # fmt: skip
-    args = p.parse_args(argv)
+def main(args) -> None:
+    """`microturn probe`: a table per split and group, then one JSON line."""
     model = InteractionModel.from_pretrained(args.model).eval()
     other = InteractionModel.from_pretrained(args.against).eval() if args.against else None
     res, deltas = {}, {}
@@ -269,7 +253,3 @@ def main(argv: list[str] | None = None) -> None:
     if other:
         out |= {"against": args.against, "delta_vs_against": deltas}
     print(json.dumps(out))
-
-
-if __name__ == "__main__":
-    main()

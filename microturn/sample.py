@@ -7,18 +7,17 @@ timeline.png (`microturn run`'s files) and model_text.json: what it said, the of
 transcript of its audio and the WER against its own words — next to the same recogniser on
 the data's reference model voice saying the reference reply.
 
-    python -m microturn.sample --model runs/small/model --data "data/dev#12" --out docs/samples/x
+    microturn sample --model runs/small/model --data "data/dev#12" --out docs/samples/x
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
 from microturn.audio import from_int16, save
-from microturn.data.shards import ShardReader
+from microturn.data.shards import read_sample
 from microturn.model import InteractionModel
 from microturn.runtime.runner import run_file
 
@@ -31,16 +30,10 @@ def own_wer(said: str, heard: str) -> float | None:
     return round(wer(said, heard), 3) if said.split() else None
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True, help="DATA_DIR#INDEX (a sample with user audio)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+def main(args) -> None:
+    """`microturn sample`: writes OUT/ (see above) and prints model_text.json as one line."""
     model = InteractionModel.from_pretrained(args.model).eval()
-    d, i = args.data.rsplit("#", 1)
-    s = ShardReader(d)[int(i)]
+    s = read_sample(args.data)
     out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "user.wav"
@@ -68,7 +61,3 @@ def main(argv: list[str] | None = None) -> None:
         report["asr"] = "no offline ASR installed (pip install -e .[eval])"
     (out / "model_text.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report))
-
-
-if __name__ == "__main__":
-    main()

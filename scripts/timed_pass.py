@@ -37,8 +37,10 @@ import time
 from pathlib import Path
 
 from microturn.config import ConfigError
-from microturn.train import build_parser, checkpoint_dir, config_from_args
-from scripts.export_checkpoint import export
+from microturn.data.shards import ShardReader, complete_shards
+from microturn.train.args import build_parser, config_from_args
+from microturn.train.checkpoint import checkpoint_dir
+from microturn.train.export import export
 
 
 def _shard(task):
@@ -81,10 +83,11 @@ def synth(out: Path, preset_name: str, deadline: float, args) -> dict:
         pool.terminate()  # unfinished shards have no .json: readers skip them
     sizes = {}
     for k in ("dev", "turn", "all"):
-        idx = sorted((out / k).glob("shard-*.json"))
-        samples = [e for p in idx for e in json.loads(p.read_text())["samples"]]
-        hours = sum(e["timeline"]["duration"] for e in samples) / 3600
-        sizes[k] = (len(idx), len(samples), round(hours, 2))
+        n_shards, secs = len(complete_shards(out / k)), []
+        if n_shards:
+            r = ShardReader(out / k)
+            secs = [r.info(i).duration for i in range(len(r))]
+        sizes[k] = (n_shards, len(secs), round(sum(secs) / 3600, 2))
     return sizes
 
 
@@ -93,7 +96,7 @@ def train(data: Path, out: Path, deadline: float, args, log) -> dict:
     small model leaves most of a big GPU idle); kill those still running at the deadline.
     The first (unnamed, "") variant lives in OUT, variant NAME in OUT/NAME. Returns how each
     ended, the first's at the top level."""
-    dirs = [str(data / k) for k in ("all", "turn") if any((data / k).glob("shard-*.json"))]
+    dirs = [str(data / k) for k in ("all", "turn") if complete_shards(data / k)]
     procs, logs, half = {}, {}, {}
     for name, sets in variants(args).items():
         root = out / name

@@ -76,3 +76,31 @@ def test_example_writes_its_files(tmp_path):
     assert np.abs(x[:, 0] - u).max() < 1e-4
     tl = json.loads((tmp_path / "timeline.json").read_text())
     assert abs(tl["duration"] * 16000 - len(u)) <= 1
+
+
+@pytest.mark.parametrize(
+    "verb, flag",
+    [
+        (["train"], "--stop-after"),
+        (["export"], "src"),
+        (["probe"], "--against"),
+        (["probe-layers"], "--fit"),
+        (["sample"], "--data"),
+        (["bench", "train"], "--presets"),
+    ],
+)
+def test_every_verb_has_help(verb, flag, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*verb, "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out.startswith(f"usage: microturn {' '.join(verb)} ")
+    assert flag in out
+
+
+def test_probe_on_a_missing_data_dir_is_one_line(tmp_path):
+    from microturn.config import preset
+    from microturn.model import InteractionModel
+
+    InteractionModel(preset("tiny")).save_pretrained(tmp_path / "m")
+    r = run_cli("probe", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "none"))
+    one_line_error(r, "no such data directory")

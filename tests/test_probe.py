@@ -117,13 +117,13 @@ def test_paired_difference_and_its_interval():
 def test_probe_against_itself_differs_by_nothing(turn_data, tmp_path, capsys):
     import json
 
+    from microturn.cli import main
     from microturn.model import InteractionModel
-    from microturn.probe import main
 
     torch.manual_seed(0)
     InteractionModel(preset("tiny")).save_pretrained(tmp_path / "m")
     m = str(tmp_path / "m")
-    main(["--model", m, "--against", m, "--data", str(turn_data)])
+    main(["probe", "--model", m, "--against", m, "--data", str(turn_data)])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     deltas = out["delta_vs_against"][str(turn_data)]
     res = out["results"][str(turn_data)]

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_at(tmp_path):
     from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
-    from microturn.train import checkpoint_dir
+    from microturn.train.checkpoint import checkpoint_dir
     from scripts.timed_pass import main
 
     out = tmp_path / "pass"

@@ -1,5 +1,6 @@
-"""Training: the loss falls, a killed run resumes on the same trajectory, and two torchrun
-ranks match one process on the same global batch."""
+"""Training (`microturn.train`): the loss falls, a killed run resumes on the same trajectory,
+two torchrun ranks match one process on the same global batch; the loader's plan, workers and
+augmentation; the flags; the weighting of the losses."""
 
 import json
 import os
@@ -13,7 +14,8 @@ import pytest
 
 from microturn.config import ConfigError, preset
 from microturn.data.generate import Job, run
-from microturn.train import build_parser, config_from_args, train
+from microturn.train.args import build_parser, config_from_args
+from microturn.train.loop import train
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
@@ -55,10 +57,9 @@ def test_tiny_loss_falls_on_a_small_set(data, tmp_path):
 def test_a_run_with_dev_logs_where_it_starts(data, tmp_path):
     """With --dev, step 0 of a run logs the dev losses of the weights it starts from (the
     --init model's, for a fine-tune), before any update."""
-    from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
     from microturn.tokenizer import Tokenizer
-    from microturn.train import Loader, evaluate
+    from microturn.train.evaluate import DevSet
 
     base = tmp_path / "base"
     train(cfg_for("--preset", "tiny", "--steps", "20"), str(data), str(base), progress=False)
@@ -67,14 +68,9 @@ def test_a_run_with_dev_logs_where_it_starts(data, tmp_path):
     train(cfg, str(data), str(ft), dev=str(data), progress=False, init=str(base / "model"))
     r = rows(ft)
     assert [x["step"] for x in r] == [0, 1, 2] and "loss" not in r[0]
-    reader = ShardReader(str(data))
-    idx = list(range(0, len(reader), len(reader) // 6))[:6]
-    ref = evaluate(
-        InteractionModel.from_pretrained(base / "model"),
-        Loader(reader, cfg, Tokenizer(), 0),
-        idx,
-        cfg,
-    )
+    devset = DevSet(str(data), cfg, Tokenizer())
+    assert len(devset.idx) == 6
+    ref = devset.evaluate(InteractionModel.from_pretrained(base / "model"))
     for k in ("dev_text", "dev_transcript", "dev_flow"):
         assert r[0][k] == pytest.approx(ref[k], abs=1e-4), k
     assert r[0]["dev_text"] != pytest.approx(r[2]["dev_text"], abs=1e-6)  # the run moved on
@@ -160,10 +156,10 @@ def test_oversample_repeats_a_family_per_epoch(data):
 
     from microturn.data.shards import ShardReader
     from microturn.tokenizer import Tokenizer
-    from microturn.train import Loader
+    from microturn.train.loader import Loader
 
     r, tok = ShardReader(data), Tokenizer()
-    fam = [r.index[i][1]["timeline"]["family"] for i in range(len(r))]
+    fam = [r.info(i).family for i in range(len(r))]
     base = cfg_for("--preset", "tiny", "--batch-size", "1")
     over = cfg_for("--preset", "tiny", "--batch-size", "1", "--set", "oversample=turn=3")
     plain, more = Loader(r, base, tok, seed=0)._order, Loader(r, over, tok, seed=0)._order
@@ -194,12 +190,11 @@ def test_worker_collated_batches_are_the_same_batches(data):
 
     from microturn.data.shards import ShardReader
     from microturn.tokenizer import Tokenizer
-    from microturn.train import Loader
+    from microturn.train.loader import Loader
 
     r, tok = ShardReader(data), Tokenizer()
     cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--set", "max_chunks=20")
-    plain, ahead = Loader(r, cfg, tok, seed=3), Loader(r, cfg, tok, seed=3)
-    ahead.workers = 2
+    plain, ahead = Loader(r, cfg, tok, seed=3), Loader(r, cfg, tok, seed=3, workers=2)
     n = 2 * len(plain._order) + 3  # through two epoch boundaries
 
     def same(a, b):
@@ -212,8 +207,7 @@ def test_worker_collated_batches_are_the_same_batches(data):
     for k in range(n):
         if k == len(plain._order) // 2:  # resume mid-epoch from a saved cursor
             state = plain.state_dict()
-            ahead = Loader(r, cfg, tok, seed=0)
-            ahead.workers = 2
+            ahead = Loader(r, cfg, tok, seed=0, workers=2)
             ahead.load_state_dict(state)
         same(plain.next(), ahead.next())
     assert plain.epoch == ahead.epoch == 2
@@ -227,12 +221,12 @@ def test_augmentation_touches_only_the_users_audio_and_replays(data):
     from microturn.data.layout import INPUT
     from microturn.data.shards import ShardReader
     from microturn.tokenizer import Tokenizer
-    from microturn.train import Loader
+    from microturn.train.loader import Loader
 
     r, tok = ShardReader(data), Tokenizer()
     cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--set", "augment=1")
-    plain, aug, again = (Loader(r, cfg, tok, seed=5) for _ in range(3))
-    aug.augment = again.augment = cfg.train.augment  # as `train` sets it on its train loader
+    plain = Loader(r, cfg, tok, seed=5)
+    aug, again = (Loader(r, cfg, tok, seed=5, augment=cfg.train.augment) for _ in range(2))
     a, b, c = plain.next(), aug.next(), again.next()
     for f in ("text", "pos", "text_target", "transcript_target", "mel_target", "decide"):
         assert torch.equal(getattr(a, f), getattr(b, f)), f
@@ -251,7 +245,8 @@ def test_listen_weight_weighs_the_silence_under_the_users_words(data):
     from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
     from microturn.tokenizer import PAD, Tokenizer
-    from microturn.train import Loader, losses, model_input
+    from microturn.train.loader import Loader
+    from microturn.train.losses import losses, model_input
 
     r, tok = ShardReader(data), Tokenizer()
     torch.manual_seed(0)

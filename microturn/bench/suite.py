@@ -83,9 +83,9 @@ def pick(data: str | Path, per_condition: int, families: set[str] | None = None)
     count: dict[tuple, int] = defaultdict(int)
     out = []
     for i in range(len(r)):
-        t = r.index[i][1]["timeline"]
-        key = (t["family"], t["condition"])
-        if (families and t["family"] not in families) or count[key] >= per_condition:
+        t = r.info(i)
+        key = (t.family, t.condition)
+        if (families and t.family not in families) or count[key] >= per_condition:
             continue
         count[key] += 1
         s = r[i]

@@ -7,7 +7,8 @@
 
 A shard is complete exactly when its .json exists (written to a temp name, then renamed), so a
 killed job leaves at most one partial .bin that the next run overwrites. Reading memory-maps
-the .bin: no copies, no pickle.
+the .bin: no copies, no pickle. Everything else reads shards through `ShardReader`: a sample's
+arrays and timeline, or `info`, what the index says of it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ class ShardError(ValueError):
 class Sample:
     timeline: Timeline
     arrays: dict[str, np.ndarray]  # user_dmel (F, 80) u8, model_dmel, model_mel (F, 80) f16, ...
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What a shard's index says of a sample, read without its arrays or its events."""
+
+    id: str
+    family: str
+    condition: str
+    act: bool  # the should-act side of its family's matched pair
+    duration: float  # seconds
+    frames: int  # feature frames: the rows of its user_dmel
 
 
 def shard_name(i: int) -> str:
@@ -72,6 +85,11 @@ def is_complete(path: str | Path) -> bool:
     return Path(path).with_suffix(".json").exists()
 
 
+def complete_shards(root: str | Path) -> list[Path]:
+    """The index files of a directory's complete shards, in shard order (none: an empty list)."""
+    return sorted(Path(root).glob("shard-*.json"))
+
+
 class ShardReader:
     """All complete shards of one or more directories as one indexable sequence of Samples (in
     the order the directories are given). Directories made with different features (grid or
@@ -83,12 +101,12 @@ class ShardReader:
             raise ShardError("no data directory given")
         self.roots = [Path(r) for r in roots]
         self.root = self.roots[0]
-        self.index: list[tuple[Path, dict]] = []
+        self._index: list[tuple[Path, dict]] = []
         features = {}
         for root in self.roots:
             if not root.is_dir():
                 raise ShardError(f"{root}: no such data directory")
-            idx = sorted(root.glob("shard-*.json"))
+            idx = complete_shards(root)
             if not idx:
                 raise ShardError(f"{root}: no complete shards (run `microturn synth` first)")
             if (root / "config.json").exists():
@@ -98,7 +116,7 @@ class ShardReader:
                 d = json.loads(p.read_text())
                 if d.get("version") != SHARD_VERSION:
                     raise ShardError(f"{p}: shard version {d.get('version')}, want {SHARD_VERSION}")
-                self.index += [(p.with_suffix(".bin"), e) for e in d["samples"]]
+                self._index += [(p.with_suffix(".bin"), e) for e in d["samples"]]
         if len(set(map(json.dumps, features.values()))) > 1:
             raise ShardError(
                 "data directories made with different grid/mel settings: "
@@ -107,13 +125,10 @@ class ShardReader:
         self._maps: dict[Path, np.memmap] = {}
 
     def __len__(self) -> int:
-        return len(self.index)
-
-    def timeline(self, i: int) -> Timeline:
-        return Timeline.from_dict(self.index[i][1]["timeline"])
+        return len(self._index)
 
     def __getitem__(self, i: int) -> Sample:
-        path, e = self.index[i]
+        path, e = self._index[i]
         if path not in self._maps:
             self._maps[path] = np.memmap(path, dtype=np.uint8, mode="r")
         buf = self._maps[path]
@@ -125,3 +140,30 @@ class ShardReader:
                 raise ShardError(f"{path}: truncated (array {name!r} runs past the end)")
             arrays[name] = buf[off : off + n].view(dt).reshape(shape)
         return Sample(Timeline.from_dict(e["timeline"]), arrays)
+
+    def timeline(self, i: int) -> Timeline:
+        return Timeline.from_dict(self._index[i][1]["timeline"])
+
+    def info(self, i: int) -> SampleInfo:
+        """Sample i's identity and size from the index alone (cheap: no arrays, no events)."""
+        e = self._index[i][1]
+        t = e["timeline"]
+        frames = e["arrays"]["user_dmel"][2][0]
+        return SampleInfo(
+            t["id"], t["family"], t["condition"], bool(t["act"]), t["duration"], frames
+        )
+
+    def where(self, family: str | None = None, act: bool | None = None) -> list[int]:
+        """The indices, in order, of the samples of `family` on side `act` (None: any)."""
+        out = []
+        for i in range(len(self)):
+            s = self.info(i)
+            if (family is None or s.family == family) and (act is None or s.act == act):
+                out.append(i)
+        return out
+
+
+def read_sample(ref: str) -> Sample:
+    """The sample a reference `DATA_DIR#INDEX` names."""
+    d, i = ref.rsplit("#", 1)
+    return ShardReader(d)[int(i)]

@@ -6,19 +6,24 @@ model's FLOPs per second (6N + attention, `estimate_flops`, plus the flow head's
 the *measured* peak of a large dense matmul in the same dtype on the same threads — the CPU's
 paper peak is not something torch reaches here, so this says how close to practical we are.
 
-    python -m scripts.bench_train --presets tiny small --batch 8 --seq 512 --steps 6
+    microturn bench train --presets tiny small --batch 8 --seq 512 --steps 6
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import replace
+
+import torch
+
+from microturn.config import preset
+from microturn.data.layout import Batch
+from microturn.model import InteractionModel
+from microturn.train.losses import bf16_fast, losses
 
 
 def matmul_peak(dtype, n: int = 2048, reps: int = 5) -> float:
-    import torch
-
     a = torch.randn(n, n).to(dtype)
     b = torch.randn(n, n).to(dtype)
     a @ b
@@ -29,15 +34,7 @@ def matmul_peak(dtype, n: int = 2048, reps: int = 5) -> float:
 
 
 def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dict:
-    from dataclasses import replace
-
-    import torch
-
-    from microturn.config import preset
-    from microturn.data.layout import Batch
-    from microturn.model import InteractionModel
-    from microturn.train import bf16_fast, losses
-
+    """One row of the table: a preset's median step time, tokens/s and MFU in one dtype."""
     cfg = preset(preset_name)
     cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
     torch.manual_seed(0)
@@ -60,6 +57,8 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
         mel_mask=out.contiguous(),
         patches=None,
         patch_mask=torch.zeros(batch, seq, dtype=bool),
+        decide=torch.zeros(batch, seq, dtype=bool),  # no up- or down-weighted text positions:
+        listen=torch.zeros(batch, seq, dtype=bool),  # the same arithmetic either way
         valid=torch.ones(batch, seq, dtype=bool),
     )
     times = []
@@ -87,16 +86,8 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    import torch
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--presets", nargs="+", default=["tiny", "small"])
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--seq", type=int, default=512)
-    p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
+def main(args) -> None:
+    """`microturn bench train`: each preset in bf16 and fp32; a table, then one JSON line."""
     torch.set_num_threads(args.threads)
     rows = [
         bench(name, bf16, args.batch, args.seq, args.steps)
@@ -115,7 +106,3 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['tok_s']} | {r['model_gflops']} | {r['matmul_peak_gflops']} | {r['mfu']} |"
         )
     print(json.dumps({"batch": args.batch, "seq": args.seq, "threads": args.threads, "rows": rows}))
-
-
-if __name__ == "__main__":
-    main()

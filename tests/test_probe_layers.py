@@ -6,7 +6,7 @@ import torch
 
 from microturn.config import preset
 from microturn.probe import auc
-from scripts.probe_hidden import cv_auc, features, fit_logistic, predict
+from microturn.probe_layers import cv_auc, features, fit_logistic, predict
 
 
 def test_the_read_out_finds_a_linear_signal_and_not_noise():
@@ -36,7 +36,7 @@ def test_features_are_each_layer_at_the_decision_window(turn_data):
     assert x.shape == (L + 1, 8, d) and list(y) == [1] * 4 + [0] * 4
     assert set(engines) <= {"espeak", "flite", "festival"}
     r, tok = ShardReader(turn_data), Tokenizer()
-    acts = [i for i in range(len(r)) if r[i].timeline.family == "turn" and r[i].timeline.act]
+    acts = r.where("turn", act=True)
     s = r[acts[0]]
     o, _, window, _, before = decision_forward(model, s, tok)
     assert before.any() and not (before & window).any()

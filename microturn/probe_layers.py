@@ -9,13 +9,11 @@ regression per layer, fitted on FIT's turn scenarios (standardised on FIT, stren
 layer beats the model's own score on held-out data clearly, the words and prosody are heard
 and the gap is in the decision; if not, the representation itself is the limit.
 
-    python -m scripts.probe_hidden --model checkpoints/small --fit data/train-turn \\
-        --eval data/dev data/test
+    microturn probe-layers --model checkpoints/small --fit data/train-turn --eval data/dev data/test
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -87,14 +85,8 @@ def cv_auc(x: torch.Tensor, y: np.ndarray, l2: float, folds: int = 5, seed: int 
     return auc(scores[y == 1].tolist(), scores[y == 0].tolist())
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True)
-    p.add_argument("--fit", required=True, help="data dir whose turn scenarios fit the read-out")
-    p.add_argument("--eval", nargs="+", required=True)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--l2", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1])
-    args = p.parse_args(argv)
+def main(args) -> None:
+    """`microturn probe-layers`: a table of read-outs per layer, then one JSON line."""
     torch.manual_seed(0)
     model = InteractionModel.from_pretrained(args.model).eval()
     xf, yf, _, _ = features(model, args.fit, args.limit)
@@ -130,7 +122,3 @@ def main(argv: list[str] | None = None) -> None:
         res["layers"].append(out)
         print("| " + " | ".join(row) + " |")
     print(json.dumps(res))
-
-
-if __name__ == "__main__":
-    main()

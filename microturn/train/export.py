@@ -1,12 +1,10 @@
 """Export a trained model for shipping: weights in bf16 (half the bytes), the mel statistics
 and the config kept as they are. `from_pretrained` loads it into an fp32 model unchanged.
 
-    python -m scripts.export_checkpoint runs/small/model checkpoints/small
+    microturn export runs/small/model checkpoints/small
 """
 
 from __future__ import annotations
-
-import argparse
 
 import torch
 
@@ -25,16 +23,3 @@ def export(src, dst) -> float:
         (a.float() - b.float()).abs().max().item()
         for a, b in zip(back.state_dict().values(), model.state_dict().values(), strict=True)
     )
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("src")
-    p.add_argument("dst")
-    args = p.parse_args()
-    worst = export(args.src, args.dst)
-    print(f"wrote {args.dst}; max |fp32 reload - bf16| = {worst:.2e}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,111 @@
+"""The training losses, as global means over every rank's share of the batch, and the bf16
+autocast they run under (see the package docstring for the terms)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from microturn.config import Config
+from microturn.data.layout import IGNORE, Batch
+from microturn.model import InteractionModel, ModelInput
+from microturn.tokenizer import PAD
+
+
+@functools.cache
+def bf16_fast(device_type: str) -> bool:
+    """Whether bf16 autocast pays here: a GPU with bf16, or a CPU with native bf16 arithmetic
+    (AVX512-BF16 / AMX: ~2.6x faster than fp32). On an AVX2-only CPU bf16 is emulated and ~30x
+    *slower* than fp32 (measured on a 2-core AMD EPYC), so `bf16=True` falls back to fp32."""
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device_type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def autocast(device_type: str, t) -> torch.autocast:
+    """bf16 autocast when `t.bf16` asks for it and it is native here (`bf16_fast`)."""
+    return torch.autocast(device_type, torch.bfloat16, enabled=t.bf16 and bf16_fast(device_type))
+
+
+def model_input(b: Batch) -> ModelInput:
+    patches = None if b.patches is None else b.patches.float() / 255.0
+    return ModelInput(
+        dmel=b.dmel,
+        dmel_mask=b.valid,
+        text=b.text,
+        kind=b.kind,
+        pos=b.pos,
+        patches=patches,
+        patch_mask=b.patch_mask if patches is not None else None,
+    )
+
+
+def rank_and_world() -> tuple[int, int]:
+    """(this process's rank, the number of ranks): (0, 1) outside `torchrun`."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@dataclass
+class Losses:
+    total: torch.Tensor
+    parts: dict[str, float]
+
+
+def losses(
+    model: InteractionModel, b: Batch, cfg: Config, gen: torch.Generator, distributed: bool = True
+) -> Losses:
+    """Global-mean losses (see the package docstring); `parts` are the per-term global means."""
+    t = cfg.train
+    world = rank_and_world()[1] if distributed else 1
+    device = b.text.device.type
+    with autocast(device, t):
+        out = model(model_input(b))
+    text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
+    text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
+    quiet = b.listen & (b.text_target == PAD)  # not talking over the user's words
+    text_w = torch.where(quiet, t.listen_weight, text_w)
+    tr_w = torch.where(b.transcript_target == PAD, t.pad_weight, 1.0) * (
+        b.transcript_target != IGNORE
+    )
+    ce_text = F.cross_entropy(
+        out.text_logits.float().transpose(1, 2), b.text_target.clamp_min(0), reduction="none"
+    )
+    ce_tr = F.cross_entropy(
+        out.transcript_logits.float().transpose(1, 2),
+        b.transcript_target.clamp_min(0),
+        reduction="none",
+    )
+    core = model.module if hasattr(model, "module") else model
+    mel = core.standardize(b.mel_target.unflatten(-1, (-1, core.n_mels)))
+    flow_mean = core.flow_loss(
+        out.hidden.float(), mel, b.mel_mask, n_draws=t.flow_draws, generator=gen
+    )
+    counts = torch.stack([text_w.sum(), tr_w.sum(), b.mel_mask.sum().float()]).detach()
+    local = counts.clone()
+    if world > 1:
+        dist.all_reduce(counts)
+    n_text, n_tr, n_mel = counts.clamp_min(1.0)
+    text = (ce_text * text_w).sum() / n_text
+    trans = (ce_tr * tr_w).sum() / n_tr
+    flow = flow_mean * local[2] / n_mel
+    total = t.text_weight * text + t.transcript_weight * trans + t.flow_weight * flow
+    total = total + t.aux_weight * out.aux_loss / world
+    # DDP averages gradients over ranks; scale so the sum of rank shares is the global mean
+    parts = torch.stack([text, trans, flow]).detach()
+    if world > 1:
+        dist.all_reduce(parts)
+    return Losses(
+        total * world,
+        {
+            "text": parts[0].item(),
+            "transcript": parts[1].item(),
+            "flow": parts[2].item(),
+            "aux": out.aux_loss.item(),
+        },
+    )
