@@ -41,7 +41,7 @@ def words(text: str) -> list[str]:
 
 
 def normalize(text: str) -> str:
-    from microturn.data.language import number_words
+    from microturn.data.language.numbers import number_words
 
     def spell(m: re.Match) -> str:
         n = int(m.group(0))

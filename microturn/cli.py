@@ -13,6 +13,7 @@
     microturn bench   runtime [--quick]                        (the streaming runtime)
     microturn bench   train [--presets tiny small]             (training tokens/s and MFU)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
+    microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -52,15 +53,22 @@ def cmd_run(args: argparse.Namespace) -> None:
     main(args)
 
 
-def cmd_synth(args: argparse.Namespace) -> None:
-    from microturn.config import preset
+def _families(arg: str) -> tuple[str, ...]:
+    """A comma-separated subset of the families ("": all of them), each checked."""
     from microturn.data.families import FAMILIES
-    from microturn.data.generate import Job, run
 
-    fams = tuple(args.families.split(",")) if args.families else tuple(FAMILIES)
+    fams = tuple(arg.split(",")) if arg else tuple(FAMILIES)
     bad = [f for f in fams if f not in FAMILIES]
     if bad:
         raise SystemExit(f"microturn: error: unknown families {bad}; known: {list(FAMILIES)}")
+    return fams
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from microturn.config import preset
+    from microturn.data.generate import Job, run
+
+    fams = _families(args.families)
     if not args.hours and not args.per_condition:
         raise SystemExit("microturn: error: give --hours (train) or --per-condition (dev/test)")
     audio = args.audio if args.audio is not None else args.split != "train"
@@ -79,6 +87,12 @@ def cmd_synth(args: argparse.Namespace) -> None:
         f"{m['split']}: {m['scenarios']} scenarios, {m['hours']:.2f} h of dialogue in "
         f"{m['wall_s']:.0f} s ({rate:.0f}x real time) -> {args.out}"
     )
+
+
+def cmd_check_matching(args: argparse.Namespace) -> None:
+    from microturn.data.matching import report
+
+    report(args.split, args.n, _families(args.families))
 
 
 def load_timeline(spec: str):
@@ -260,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--video", default=None, help="uint8 .npy (frames, 80, 80, 3) at 5 fps")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(fn=cmd_run)
+
+    m = sub.add_parser(
+        "check-matching", help="can cheap cues tell a family's act side from its hold side?"
+    )
+    m.add_argument("--split", default="train", choices=["train", "dev", "test"])
+    m.add_argument("--n", type=int, default=100, help="scenarios per side of each family")
+    m.add_argument("--families", default="", help="comma-separated subset (default: all)")
+    m.set_defaults(fn=cmd_check_matching)
 
     q = sub.add_parser("plot", help="plot a timeline, a shard sample or a scenario spec")
     q.add_argument("input", help="TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed")

@@ -125,7 +125,7 @@ def groups_of(meta: dict, act: bool) -> tuple[str, ...]:
     split by the kind of pause. "/mid-phrase" compares the ends of turn with the pauses after
     an incomplete phrase (the words decide); "/complete-looking" with the pauses after words
     that could end the turn ("what is two plus two" ... "please"), where only prosody can
-    tell (such a fragment is cut out of the whole sentence: `families.build_turn`).
+    tell (such a fragment is cut out of the whole sentence: `families.turn_taking.build_turn`).
     Every end of turn is in both."""
     voice = meta["user_voice"].split("@")[0]  # "engine:voice[+variant]"
     engine = voice.split(":")[0]

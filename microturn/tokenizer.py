@@ -1,19 +1,18 @@
 """The text tokenizer: a small byte-level BPE trained on the data engine's own language.
 
 Trained with `tokenizers` on text sampled from every family generator of every split (the
-vocabulary must cover the held-out lexicon too: a tokenizer is not a place to hide a split),
-and shipped as JSON beside this file, so training and serving agree without a download.
+data engine's `microturn.data.corpus`), and shipped as JSON in microturn/assets, so training
+and serving agree without a download.
 Specials come first, at fixed ids: <pad> 0 (nothing said in this slot), <unk>, <delegate>
 (the model hands a request to the background model), <result> (a tool result begins on the
 side-text channel), <bos>.
 
-    python -m microturn.tokenizer   # retrain and rewrite microturn/assets/tokenizer.json
+    python -m microturn.data.corpus   # retrain and rewrite microturn/assets/tokenizer.json
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +31,7 @@ class Tokenizer:
 
         path = Path(path)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no tokenizer (run `python -m microturn.tokenizer`)")
+            raise FileNotFoundError(f"{path}: no tokenizer (run `python -m microturn.data.corpus`)")
         self.tk = _T.from_file(str(path))
         for i, s in enumerate(SPECIALS):
             if self.tk.token_to_id(s) != i:
@@ -56,48 +55,8 @@ class Tokenizer:
         return SPECIALS[i] if i < len(SPECIALS) else self.tk.decode([i])
 
 
-def corpus(n: int = 40_000, seed: int = 0) -> Iterator[str]:
-    """Sentences from every generator of the data engine, all splits."""
-    from microturn.data import language as L
-
-    rng = random.Random(seed)
-    makers = [
-        L.question,
-        L.statement,
-        L.interruption,
-        L.side_talk,
-        L.long_request,
-        L.tool_request,
-        L.direct_request,
-        L.refusal,
-        L.benign_lookalike,
-        L.self_repair,
-        L.cue_instruction,
-        L.count_instruction,
-        L.timed_followup,
-    ]
-    for i in range(n):
-        split = ("train", "dev", "test")[i % 3]
-        u = makers[i % len(makers)](rng, split)
-        yield " ".join(u.words)
-        if u.answer:
-            yield " ".join(u.answer)
-        if i % 10 == 0:
-            nar = L.narrative(rng, split, 4)
-            yield " ".join(nar.words)
-            m, q, c = L.elapsed(rng, split)
-            yield " ".join([*m.words, *q.words, *c.words])
-            t = L.timed_request(rng, split, seconds=rng.choice([2, 3, 5, 8, 13, 20]))
-            yield " ".join([*t.words, *t.answer])
-            ins, pairs = L.interpretation(rng, split)
-            yield " ".join([*ins.words, *(w for p in pairs for w in p)])
-            yield " ".join(L.word_list(rng, split, 12))
-            yield " ".join(L.visual_instruction(rng, split).words)
-            yield " ".join(L.backchannel(rng).words)
-            yield L.number_words(rng.randrange(10_000))
-
-
-def train(path: str | Path = PATH, vocab_size: int = VOCAB_SIZE) -> Path:
+def train(texts: Iterable[str], path: str | Path = PATH, vocab_size: int = VOCAB_SIZE) -> Path:
+    """Train the BPE on `texts` (the data engine's `microturn.data.corpus`) and save it."""
     from tokenizers import Tokenizer as _T
     from tokenizers import decoders, models, pre_tokenizers, trainers
 
@@ -110,17 +69,8 @@ def train(path: str | Path = PATH, vocab_size: int = VOCAB_SIZE) -> Path:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tk.train_from_iterator(corpus(), trainer=trainer)
+    tk.train_from_iterator(texts, trainer=trainer)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tk.save(str(path))
     return path
-
-
-if __name__ == "__main__":
-    p = train()
-    t = Tokenizer(p)
-    print(
-        f"wrote {p}: vocab {t.vocab_size}; 'what is thirty seven times twenty four' ->",
-        t.encode("what is thirty seven times twenty four"),
-    )

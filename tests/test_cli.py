@@ -40,7 +40,7 @@ def test_missing_data_dir(tmp_path):
 
 
 def test_missing_espeak_is_one_line(monkeypatch, capsys, tmp_path):
-    import microturn.synth.base as base
+    import microturn.synth.dispatch as dispatch
     import microturn.synth.espeak as espeak
 
     def no_lib(*a, **k):
@@ -49,10 +49,10 @@ def test_missing_espeak_is_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(espeak, "_engine", None)
     monkeypatch.setattr(ctypes, "CDLL", no_lib)
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
-    base._cached.cache_clear()
+    dispatch._cached.cache_clear()
     with pytest.raises(SystemExit) as e:
         main(["example", "--family", "qa", "--out", str(tmp_path)])
-    base._cached.cache_clear()
+    dispatch._cached.cache_clear()
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "apt-get install espeak-ng" in err[0]

@@ -9,9 +9,9 @@ import pytest
 from scipy.stats import ks_2samp
 
 from microturn.config import preset
-from microturn.data import language as L
 from microturn.data.families import FAMILIES, conditions, make_scenario
 from microturn.data.generate import Job, featurize, run
+from microturn.data.language.splits import split_of_template
 from microturn.data.render import render
 from microturn.data.shards import ShardReader
 from microturn.data.voices import POOLS
@@ -97,7 +97,7 @@ def test_no_template_lexicon_or_voice_overlap_between_train_and_test():
     for a, b in zip(seen["train"], seen["test"], strict=True):
         assert a and b and not a & b
     for t in seen["test"][0]:
-        assert L.split_of_template(t) == "test"
+        assert split_of_template(t) == "test"
 
 
 # The cues a model could cheat with at the decision time; act and hold must not differ.

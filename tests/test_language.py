@@ -6,31 +6,59 @@ import re
 
 import pytest
 
-from microturn.data import language as L
+from microturn.data.language.closed_classes import WEEKDAYS
+from microturn.data.language.conversation import FUNCTION_WORDS
+from microturn.data.language.generators import (
+    backchannel,
+    benign_lookalike,
+    count_instruction,
+    cue_instruction,
+    direct_request,
+    elapsed,
+    interpretation,
+    interruption,
+    long_request,
+    narrative,
+    question,
+    refusal,
+    self_repair,
+    side_talk,
+    statement,
+    timed_followup,
+    timed_request,
+    tool_request,
+    visual_instruction,
+    word_list,
+)
+from microturn.data.language.instructions import EXTRAPOLATION_SECONDS, IN_DISTRIBUTION_SECONDS
+from microturn.data.language.lexicon import TABLES, lexicon_tables, lures_for
+from microturn.data.language.numbers import number_words, words_to_number
+from microturn.data.language.splits import SPLITS, split_of_item, split_of_template
+from microturn.data.language.templates import all_templates, template_groups
 
 N = 300  # samples per generator per split
 
 # generator name -> function(rng, split) returning one or more Utterances
 GENERATORS = {
-    "question": L.question,
-    "statement": L.statement,
-    "narrative": lambda r, s: L.narrative(r, s).clauses,
-    "interruption": L.interruption,
-    "backchannel": L.backchannel,
-    "side_talk": L.side_talk,
-    "long_request": L.long_request,
-    "elapsed": L.elapsed,
-    "timed_request": L.timed_request,
-    "timed_followup": lambda r, s: L.timed_followup(r, s, cancel=r.random() < 0.5),
-    "cue_instruction": L.cue_instruction,
-    "count_instruction": L.count_instruction,
-    "self_repair": L.self_repair,
-    "tool_request": L.tool_request,
-    "direct_request": L.direct_request,
-    "interpretation": lambda r, s: L.interpretation(r, s, listen=r.random() < 0.5)[0],
-    "refusal": L.refusal,
-    "benign_lookalike": L.benign_lookalike,
-    "visual_instruction": L.visual_instruction,
+    "question": question,
+    "statement": statement,
+    "narrative": lambda r, s: narrative(r, s).clauses,
+    "interruption": interruption,
+    "backchannel": backchannel,
+    "side_talk": side_talk,
+    "long_request": long_request,
+    "elapsed": elapsed,
+    "timed_request": timed_request,
+    "timed_followup": lambda r, s: timed_followup(r, s, cancel=r.random() < 0.5),
+    "cue_instruction": cue_instruction,
+    "count_instruction": count_instruction,
+    "self_repair": self_repair,
+    "tool_request": tool_request,
+    "direct_request": direct_request,
+    "interpretation": lambda r, s: interpretation(r, s, listen=r.random() < 0.5)[0],
+    "refusal": refusal,
+    "benign_lookalike": benign_lookalike,
+    "visual_instruction": visual_instruction,
 }
 WORD = re.compile(r"^[a-z']+$")
 
@@ -43,7 +71,7 @@ def _utts(x):
 def samples():
     """{(generator, split): [Utterance, ...]} from N draws each."""
     out = {}
-    for split in L.SPLITS:
+    for split in SPLITS:
         for name, gen in GENERATORS.items():
             rng = random.Random(f"{name}/{split}")
             out[name, split] = [u for _ in range(N) for u in _utts(gen(rng, split))]
@@ -64,64 +92,64 @@ def _eval(expr):
 
 def test_number_words_round_trip():
     for n in range(10000):
-        w = L.number_words(n)
+        w = number_words(n)
         assert w == " ".join(w.split()) and "-" not in w
-        assert L.words_to_number(w) == n
-    assert L.number_words(37) == "thirty seven"
-    assert L.number_words(888) == "eight hundred eighty eight"
-    assert L.words_to_number("one hundred and five") == 105
+        assert words_to_number(w) == n
+    assert number_words(37) == "thirty seven"
+    assert number_words(888) == "eight hundred eighty eight"
+    assert words_to_number("one hundred and five") == 105
     with pytest.raises(ValueError):
-        L.number_words(10000)
+        number_words(10000)
     with pytest.raises(ValueError):
-        L.words_to_number("seven apples")
+        words_to_number("seven apples")
 
 
 # ------------------------------------------------------------------------------- grammar size
 
 
 def test_grammar_size_and_family_splits():
-    t = L.all_templates()
+    t = all_templates()
     assert len(t) >= 1000
-    per = collections.Counter((fam, L.split_of_template(tid)) for tid, fam in t.items())
+    per = collections.Counter((fam, split_of_template(tid)) for tid, fam in t.items())
     for fam in set(t.values()):
-        for split in L.SPLITS:
+        for split in SPLITS:
             assert per[fam, split] >= 3, (fam, split)
-    by_split = collections.Counter(L.split_of_template(tid) for tid in t)
+    by_split = collections.Counter(split_of_template(tid) for tid in t)
     assert by_split["test"] >= 100 and by_split["dev"] >= 100
     assert 0.75 < by_split["train"] / len(t) < 0.85
 
 
 def test_every_generator_group_has_templates_in_every_split():
-    for group, ids in L.template_groups().items():
-        splits = collections.Counter(L.split_of_template(i) for i in ids)
-        for split in L.SPLITS:
+    for group, ids in template_groups().items():
+        splits = collections.Counter(split_of_template(i) for i in ids)
+        for split in SPLITS:
             assert splits[split] >= 1, (group, split)
 
 
 def test_lexicon_tables_partitioned():
-    for table, items in L.lexicon_tables().items():
+    for table, items in lexicon_tables().items():
         assert len(items) == len(set(items)), table
-        splits = collections.Counter(L.split_of_item(i) for i in items)
-        for split in L.SPLITS:
+        splits = collections.Counter(split_of_item(i) for i in items)
+        for split in SPLITS:
             assert splits[split] >= 1, (table, split)
     # an item's split depends on its text only, not on the table
-    assert L.split_of_item("food:apples") == L.split_of_item("apples")
+    assert split_of_item("food:apples") == split_of_item("apples")
 
 
 # ------------------------------------------------------------------------------- clean splits
 
 
 def test_samples_use_only_their_split(samples):
-    templates, tables = L.all_templates(), L.lexicon_tables()
+    templates, tables = all_templates(), lexicon_tables()
     for (name, split), utts in samples.items():
         for u in utts:
             if u.template:  # backchannels without a split are closed-class: template ""
-                assert L.split_of_template(u.template) == split, (name, u.template)
+                assert split_of_template(u.template) == split, (name, u.template)
                 assert templates[u.template] == u.family
             for item in u.lexicon:
                 table, _, key = item.partition(":")
                 assert key in tables[table], item
-                assert L.split_of_item(item) == split, (name, split, item)
+                assert split_of_item(item) == split, (name, split, item)
 
 
 def test_no_test_lexicon_in_train(samples):
@@ -133,7 +161,7 @@ def test_no_test_lexicon_in_train(samples):
             for u in us
             for x in u.lexicon
         }
-        for s in L.SPLITS
+        for s in SPLITS
     }
     assert lex["train"] and lex["test"]
     assert not lex["train"] & lex["test"]
@@ -144,9 +172,9 @@ def test_no_test_lexicon_in_train(samples):
 def test_backchannel_without_split_is_closed_class():
     rng = random.Random(0)
     for _ in range(50):
-        u = L.backchannel(rng)
+        u = backchannel(rng)
         assert u.template == "" and u.lexicon == () and u.words
-    assert L.split_of_template(L.backchannel(rng, "dev").template) == "dev"
+    assert split_of_template(backchannel(rng, "dev").template) == "dev"
 
 
 # ------------------------------------------------------------------------------- well-formed
@@ -167,7 +195,7 @@ def test_words_holds_complete_at_valid(samples):
 def test_turn_material_always_has_holds(samples):
     """The turn-taking family pauses at a hold of any question or statement."""
     for name in ("question", "statement"):
-        for split in L.SPLITS:
+        for split in SPLITS:
             assert all(u.holds for u in samples[name, split]), name
 
 
@@ -186,18 +214,18 @@ def test_arithmetic_answers_correct(samples):
                 if name in ("tool_request", "direct_request")
                 else answer
             )
-            assert L.words_to_number(said) == value, (u.text, answer)
+            assert words_to_number(said) == value, (u.text, answer)
             if u.family == "qa" and u.attrs["topic"] in ("arith", "chain"):
                 # the operands are said
                 for x in expr[::2]:
-                    assert f" {L.number_words(x)} " in f" {u.text} ", (u.text, expr)
+                    assert f" {number_words(x)} " in f" {u.text} ", (u.text, expr)
             n_checked += 1
     assert n_checked > 300
 
 
 def test_fact_answers(samples):
-    t = L._TABLES
-    for split in L.SPLITS:
+    t = TABLES
+    for split in SPLITS:
         for u in samples["question", split]:
             topic, ans = u.attrs["topic"], " ".join(u.answer)
             if topic == "capital":
@@ -205,14 +233,14 @@ def test_fact_answers(samples):
             elif topic == "plural":
                 assert ans == t["noun"][u.lexicon[0].partition(":")[2]][0]
             elif topic == "day_after":
-                i = L.WEEKDAYS.index(next(w for w in u.words if w in L.WEEKDAYS))
-                assert ans == L.WEEKDAYS[(i + 1) % 7]
+                i = WEEKDAYS.index(next(w for w in u.words if w in WEEKDAYS))
+                assert ans == WEEKDAYS[(i + 1) % 7]
             elif topic == "fixed":
-                assert L.words_to_number(ans) == u.attrs["value"]
+                assert words_to_number(ans) == u.attrs["value"]
 
 
 def test_questions_pause_at_many_positions(samples):
-    qs = [u for s in L.SPLITS for u in samples["question", s]]
+    qs = [u for s in SPLITS for u in samples["question", s]]
     pairs = {(u.template, k) for u in qs for k in u.holds}
     last_words = collections.Counter(u.words[k - 1] for u in qs for k in u.holds)
     assert len(pairs) >= 1000
@@ -230,82 +258,82 @@ def test_questions_pause_at_many_positions(samples):
 
 def test_narrative_points():
     rng = random.Random(1)
-    for split in L.SPLITS:
+    for split in SPLITS:
         for _ in range(100):
-            nar = L.narrative(rng, split)
+            nar = narrative(rng, split)
             assert 6 <= len(nar.clauses) <= 9 and 35 <= len(nar.words) <= 110
             assert any(nar.bc_points) and any(nar.hesitation_points)
             assert nar.bc_points[-1] == ()
             for c, bc, hes in zip(nar.clauses, nar.bc_points, nar.hesitation_points, strict=True):
                 assert all(k == len(c.words) for k in bc)
                 assert set(hes) <= set(c.holds)
-                assert all(c.words[k - 1] in L._FUNCTION_WORDS for k in hes)
-    assert len(L.narrative(rng, "test", 3).clauses) == 3
+                assert all(c.words[k - 1] in FUNCTION_WORDS for k in hes)
+    assert len(narrative(rng, "test", 3).clauses) == 3
 
 
 def test_long_request_answers_are_long(samples):
-    for s in L.SPLITS:
+    for s in SPLITS:
         for u in samples["long_request", s]:
             assert len(u.answer) >= 12, u.text
 
 
 def test_act_and_cancel_lengths_match():
     rng = random.Random(2)
-    for split in L.SPLITS:
-        trip = [L.elapsed(rng, split) for _ in range(400)]
+    for split in SPLITS:
+        trip = [elapsed(rng, split) for _ in range(400)]
         q = sum(len(t[1].words) for t in trip) / len(trip)
         c = sum(len(t[2].words) for t in trip) / len(trip)
         assert abs(q - c) < 1.5, (split, q, c)
-        f = [len(L.timed_followup(rng, split).words) for _ in range(400)]
-        c = [len(L.timed_followup(rng, split, cancel=True).words) for _ in range(400)]
+        f = [len(timed_followup(rng, split).words) for _ in range(400)]
+        c = [len(timed_followup(rng, split, cancel=True).words) for _ in range(400)]
         assert abs(sum(f) - sum(c)) / 400 < 1.0, (split, sum(f), sum(c))
         assert all(t[1].attrs["unit"] == "seconds" and t[2].attrs["cancel"] for t in trip)
 
 
 def test_timed_requests():
     rng = random.Random(3)
-    for split in L.SPLITS:
-        for n in (*L.IN_DISTRIBUTION_SECONDS, *L.EXTRAPOLATION_SECONDS):
+    for split in SPLITS:
+        for n in (*IN_DISTRIBUTION_SECONDS, *EXTRAPOLATION_SECONDS):
             for kind in ("once", "periodic", "countdown"):
-                u = L.timed_request(rng, split, seconds=n, kind=kind)
+                u = timed_request(rng, split, seconds=n, kind=kind)
                 a = u.attrs
-                assert a["kind"] == kind and L.number_words(n) in u.text
+                assert a["kind"] == kind and number_words(n) in u.text
                 if kind == "once":
                     assert a["seconds"] == n and u.answer == (a["word"],)
                 elif kind == "periodic":
                     assert a["period"] == n and u.answer == (a["word"],) * a["times"]
                 else:
                     assert a["start"] == n and " ".join(u.answer) == " ".join(
-                        L.number_words(i) for i in range(n, 0, -1)
+                        number_words(i) for i in range(n, 0, -1)
                     )
-        u = L.timed_request(rng, split, seconds=L.EXTRAPOLATION_SECONDS)
+        u = timed_request(rng, split, seconds=EXTRAPOLATION_SECONDS)
         assert u.attrs["seconds"] >= 13 or u.attrs["kind"] == "periodic"
-        assert L.timed_followup(rng, split, cancel=True).attrs["kind"] == "cancel"
-        assert L.timed_followup(rng, split).attrs["kind"] == "followup"
+        assert timed_followup(rng, split, cancel=True).attrs["kind"] == "cancel"
+        assert timed_followup(rng, split).attrs["kind"] == "followup"
 
 
 def test_cues_and_word_lists():
     rng = random.Random(4)
-    for split in L.SPLITS:
+    for split in SPLITS:
         for _ in range(100):
-            u = L.cue_instruction(rng, split)
+            u = cue_instruction(rng, split)
             a = u.attrs
             assert a["response"] in u.text
             if a["cue"] != "beep":
-                assert a["cue"] in u.words and a["lures"] == list(L.lures_for(a["cue"]))
+                assert a["cue"] in u.words and a["lures"] == list(lures_for(a["cue"]))
                 assert a["lures"] and a["cue"] not in a["lures"]
-        words = L.word_list(rng, split, 200)
-        banned = set(L._TABLES["cue"]) | {w for v in L._TABLES["cue"].values() for w in v}
+        words = word_list(rng, split, 200)
+        banned = set(TABLES["cue"]) | {w for v in TABLES["cue"].values() for w in v}
         assert len(words) == 200 and not set(words) & banned
-        assert all(L.split_of_item(w) == split for w in words)
-        assert L.count_instruction(rng, split).attrs["response"] == "count"
+        assert all(split_of_item(w) == split for w in words)
+        assert count_instruction(rng, split).attrs["response"] == "count"
 
 
 def test_self_repair():
     rng = random.Random(5)
-    for split in L.SPLITS:
+    for split in SPLITS:
         for _ in range(100):
-            u = L.self_repair(rng, split)
+            u = self_repair(rng, split)
             a = u.attrs
             k = a["repair_at"]
             assert u.holds == (k,)
@@ -321,32 +349,32 @@ def test_self_repair():
 def test_tool_and_direct_requests():
     rng = random.Random(6)
     tools = collections.Counter()
-    for split in L.SPLITS:
+    for split in SPLITS:
         for _ in range(200):
-            u = L.tool_request(rng, split)
+            u = tool_request(rng, split)
             a = u.attrs
             tools[a["tool"]] += 1
             assert a["result"] and a["ack"] and isinstance(a["args"], dict)
             assert a["result"].split()[-1] in u.answer
-            d = L.direct_request(rng, split)
+            d = direct_request(rng, split)
             assert d.attrs["tool"] is None and d.answer
     assert set(tools) == {"calculator", "weather", "convert", "timer", "lookup"}
 
 
 def test_interpretation_refusal_visual():
     rng = random.Random(7)
-    for split in L.SPLITS:
-        ins, pairs = L.interpretation(rng, split, n_words=6)
+    for split in SPLITS:
+        ins, pairs = interpretation(rng, split, n_words=6)
         assert len(pairs) == 6 and ins.attrs["listen"] is False
-        assert all(L.split_of_item(en) == split and es for en, es in pairs)
-        assert L.interpretation(rng, split, listen=True)[0].attrs["listen"] is True
-        r, b = L.refusal(rng, split), L.benign_lookalike(rng, split)
+        assert all(split_of_item(en) == split and es for en, es in pairs)
+        assert interpretation(rng, split, listen=True)[0].attrs["listen"] is True
+        r, b = refusal(rng, split), benign_lookalike(rng, split)
         assert r.attrs["harmful"] is True and b.attrs["harmful"] is False
         assert r.answer and b.answer
-        v = L.visual_instruction(rng, split, task="light")
+        v = visual_instruction(rng, split, task="light")
         assert v.answer == ("green",) and "green" in v.words
-        assert L.visual_instruction(rng, split, task="squares").attrs["task"] == "squares"
-    assert len(L._TABLES["spanish"]) >= 150
+        assert visual_instruction(rng, split, task="squares").attrs["task"] == "squares"
+    assert len(TABLES["spanish"]) >= 150
 
 
 # ------------------------------------------------------------------------------- determinism
@@ -357,7 +385,7 @@ def test_deterministic():
         rng = random.Random(seed)
         out = []
         for name, gen in GENERATORS.items():
-            for split in L.SPLITS:
+            for split in SPLITS:
                 for u in _utts(gen(rng, split)):
                     out.append(
                         (

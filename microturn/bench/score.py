@@ -42,7 +42,7 @@ from microturn.timeline import Expect, Timeline
 def _backchannel_phrases() -> frozenset[str]:
     """The closed class of listener tokens: the data engine's backchannels, "oh"/"ah" + one,
     and each one doubled ("yeah yeah") — normalised to plain words."""
-    from microturn.data.language import BACKCHANNELS as base
+    from microturn.data.language.closed_classes import BACKCHANNELS as base
 
     out = set(base) | {"mhm", "hmm", "uh hmm"}
     out |= {f"{p} {b}" for p in ("oh", "ah") for b in base} | {f"{b} {b}" for b in base}

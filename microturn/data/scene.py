@@ -1,6 +1,6 @@
 """A small builder that lays out one conversation on a clock while synthesizing as it goes.
 
-Families (families.py) script conversations with it: `s.user(words)`, `s.pause(0.8)`,
+Families (families/) script conversations with it: `s.user(words)`, `s.pause(0.8)`,
 `s.model(words, at=...)`. Each speech call synthesizes the clip (cached per process, so
 rendering the finished timeline reuses it), places it at the cursor or at `at`, records
 word times on the conversation clock, and advances the cursor on that channel.

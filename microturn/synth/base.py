@@ -1,9 +1,8 @@
-"""The synthesizer interface: voices, clips with word times, trimming, engine dispatch."""
+"""The synthesizer interface every engine shares: voices, clips with word times, trimming."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -67,44 +66,6 @@ class Clip:
 
 
 ENGINES = ("espeak", "flite", "festival")
-
-
-def synthesize(text: str, voice: Voice, prosody: str = "final") -> Clip:
-    """Speak `text` with `voice`; return the energy-trimmed clip with word times.
-
-    prosody: "final" renders the text bare (espeak ends falling), "continue" appends a comma
-    (continuation rise). Punctuation inside `text` is kept as written. Cached per process.
-    """
-    text = " ".join(text.split())
-    if not text:
-        raise SynthError("empty text: nothing to synthesize")
-    if prosody not in ("final", "continue"):
-        raise SynthError(f"unknown prosody {prosody!r}")
-    clip = _cached(text, voice, prosody)
-    return Clip(clip.audio, [Word(w.text, w.t_on, w.t_off) for w in clip.words])
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached(text: str, voice: Voice, prosody: str) -> Clip:
-    if voice.formant != 1.0:  # speak slower by the scale, then play faster by it
-        from microturn.audio import resample
-
-        f = voice.formant
-        slow = _cached(text, replace(voice, rate=voice.rate / f, formant=1.0), prosody)
-        audio = resample(slow.audio, SAMPLE_RATE, round(SAMPLE_RATE / f))
-        return Clip(audio, [Word(w.text, w.t_on / f, w.t_off / f) for w in slow.words])
-    spoken = text + ("," if prosody == "continue" else "")
-    if voice.engine == "espeak":
-        from microturn.synth.espeak import render
-    elif voice.engine == "flite":
-        from microturn.synth.flite import render
-    else:
-        from microturn.synth.festival import render
-    audio, words = render(spoken, voice)
-    clip = trim(audio, words)
-    if len(clip.audio) == 0:
-        raise SynthError(f"{voice.id} produced no audible speech for {text!r}")
-    return clip
 
 
 def frame_db(x: np.ndarray, frame: int = 160) -> np.ndarray:
