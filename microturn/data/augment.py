@@ -1,9 +1,9 @@
 """Train-time augmentation of the user's dMel: one random "voice and channel" per sample.
 
 The model hears the held-out engine (festival) worse than the train voices, and its
-turn-taking read-out is worst where it hears worst (docs/LOG.md, sessions 5-8). Synthesis
-gives a few engines and voices; this widens them cheaply, on the stored dMel codes (no
-re-synthesis), with one draw per sample and per epoch:
+turn-taking read-out is worst where it hears worst (docs/LOG.md, the 2026-11-30 entries on
+hearing). Synthesis gives a few engines and voices; this widens them cheaply, on the stored
+dMel codes (no re-synthesis), with one draw per sample and per epoch:
 
 - a warp of the mel axis (channel c reads channel c / alpha): a shorter or longer vocal
   tract, like `Voice.formant` but for every voice and engine;

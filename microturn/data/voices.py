@@ -6,7 +6,7 @@ uses held-out espeak voices and holds out **one whole synthesizer**, festival, s
 turn-taking claim has to survive an engine the model never heard. Rates and pitches widen
 from train to test (extrapolation). Train voices also get a vocal-tract scale (formants and
 pitch up to x1.25, pace kept): its natural-sounding voices are all male, and the
-model heard the held-out female slt worst of all (docs/LOG.md, session 5).
+model heard the held-out female slt worst of all (docs/LOG.md, "what limits the probe: hearing").
 """
 
 from __future__ import annotations

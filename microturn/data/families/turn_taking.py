@@ -30,7 +30,8 @@ from microturn.timeline import Event
 # --- T1 pause vs end of turn -------------------------------------------------------------
 # How often a hold may fall where the words so far could end the turn ("what's fourteen minus
 # two" ... "please"). Only prosody tells those pauses from an end of turn, and the model reads
-# them worst (docs/LOG.md, session 9), so train sees them twice as often as dev and test.
+# them worst (docs/LOG.md, "where the festival misses are"), so train sees them twice as
+# often as dev and test.
 P_COMPLETE = {"train": 0.4, "dev": 0.2, "test": 0.2}
 
 
@@ -72,7 +73,7 @@ def build_turn(s: Scene, cond: str) -> float:
         # words that could end the turn, said as a sentence of their own, then silence: that
         # *is* an end of turn to any listener, so the fragment is cut out of the whole sentence
         # (the one continuation cue every engine renders: flite and festival ignore the comma
-        # of `rise`, docs/LOG.md session 10)
+        # of `rise`, docs/LOG.md "`rise` exists only in espeak")
         prosody = "cut"
     # a statement has no answer; the model still takes its turn, with a short response
     reply = list(u.answer) or list(backchannel(rng).words)
