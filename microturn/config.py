@@ -161,7 +161,7 @@ class TrainConfig:
     ckpt_every: int = 100
     seed: int = 0
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # each config checks its own fields, as ModelConfig does
         _positive(self, "steps", "batch_size", "max_chunks", "lr", "flow_draws")
         _positive(self, "eval_every", "eval_samples", "ckpt_every")
         if not 0 <= self.augment <= 2:

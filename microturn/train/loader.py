@@ -34,8 +34,9 @@ class Loader:
         cfg: Config,
         tok: Tokenizer,
         seed: int,
+        *,
         workers: int = 0,
-        augment: float = 0.0,
+        augment: float = 0.0,  # (keyword lists look alike: Block.__init__ shares nothing)
     ):
         self.r, self.cfg, self.tok, self.seed = reader, cfg, tok, seed
         self.workers, self.augment = workers, augment
