@@ -7,6 +7,7 @@
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
     microturn bench   [--quick] [--systems NAME=SPEC ...]     (the interactivity benchmark)
     microturn bench   runtime [--quick]                        (the streaming runtime)
+    microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
@@ -176,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
     sub.add_parser(
-        "bench", help="the interactivity benchmark (`microturn bench --help`); `bench runtime`"
+        "bench",
+        help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
+        "`bench vocoder`",
     )
 
     r = sub.add_parser("run", help="stream a wav through the model (the runner interface)")
@@ -205,6 +208,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
+    if argv[:2] == ["bench", "vocoder"]:
+        from microturn.voice.roundtrip import main as roundtrip_main
+
+        return roundtrip_main(argv[2:])
     if argv[:1] == ["bench"]:
         from microturn.bench.suite import main as suite_main
 

@@ -23,7 +23,7 @@ def _spec(ax, x: np.ndarray, sr: int, duration: float) -> None:
     import torch
 
     from microturn.config import preset
-    from microturn.mel import MelAnalyzer
+    from microturn.voice.mel import MelAnalyzer
 
     a = MelAnalyzer(preset("small"))
     n = len(x) // a.grid.hop * a.grid.hop

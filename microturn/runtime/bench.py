@@ -85,7 +85,7 @@ def one_session(model, n: int, rng) -> dict:
     tv = []
     for _ in range(max(5, n // 4)):
         a = time.perf_counter()
-        s.vocoder.push(lm)
+        e.vocoder.step(lm, s.vocoder_state)
         tv.append(time.perf_counter() - a)
     return {
         "p50_ms": ms(np.median(t)),

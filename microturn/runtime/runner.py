@@ -72,7 +72,7 @@ def load_model(checkpoint: str | Path | None):
 def aligned(s, n: int) -> np.ndarray:
     """A session's output as a time-aligned track of n samples: tick k's chunk plays during
     chunk k + 1, so chunk 0 is silence (it has heard nothing yet)."""
-    spc = s.mel.a.grid.samples_per_chunk
+    spc = s.grid.samples_per_chunk
     return np.concatenate([np.zeros(spc, np.float32), *s.audio_out])[:n]
 
 
