@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microturn.config import GridConfig
 from microturn.timeline import Timeline
 
 EXPECT_COLOURS = {
@@ -76,7 +77,7 @@ def plot_timeline(
 
         r = render(tl)
         user, model, video = r.user, r.model, r.video if video is None else video
-    sr = 16_000
+    sr = GridConfig().sample_rate
     rows = 4 if video is not None and len(video) else 3
     fig, axes = plt.subplots(
         rows,

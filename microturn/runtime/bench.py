@@ -29,11 +29,13 @@ import time
 import numpy as np
 import torch
 
-from microturn.config import preset
+from microturn.config import GridConfig, preset
+from microturn.grid import Grid
 from microturn.model import InteractionModel
 from microturn.runtime.engine import Engine
 
-CHUNK_S = 0.2
+GRID = Grid(GridConfig())
+CHUNK_S = GRID.chunk_s
 
 
 def rss_mb() -> float:
@@ -45,8 +47,9 @@ def rss_mb() -> float:
 
 
 def noise_chunk(rng: np.random.Generator) -> np.ndarray:
-    x = rng.standard_normal(3200).astype(np.float32) * 0.05
-    return x * np.repeat(rng.random(4) > 0.4, 800).astype(np.float32)
+    n, slots = GRID.samples_per_chunk, GRID.positions_per_chunk
+    x = rng.standard_normal(n).astype(np.float32) * 0.05
+    return x * np.repeat(rng.random(slots) > 0.4, n // slots).astype(np.float32)
 
 
 def ticks(engine: Engine, n: int, rng: np.random.Generator, warmup: int = 3) -> np.ndarray:

@@ -115,12 +115,15 @@ def run_file(
     save(out / "stereo.wav", np.stack([user, said], 1))
     events = sorted(s.events, key=lambda e: e["t"])
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-    plot(events, user, said, n / grid.sample_rate, out / "timeline.png")
+    plot(events, user, said, n / grid.sample_rate, grid.slot_s, out / "timeline.png")
     text = "".join(e["text"] for e in events if e["kind"] == "model_text").strip()
     return {"input": str(wav), "duration_s": round(n / grid.sample_rate, 3), "said": text}
 
 
-def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, path: Path) -> None:
+def plot(
+    events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, slot_s: float, path: Path
+) -> None:
+    """The run as a timeline plot; each text token is a word one slot (`slot_s`) long."""
     from microturn.plot import plot_timeline
     from microturn.synth import Word
     from microturn.timeline import Event, Timeline
@@ -129,7 +132,7 @@ def plot(events: list[dict], user: np.ndarray, said: np.ndarray, dur: float, pat
     for kind, channel in (("model_text", "model"), ("user_text", "user")):
         mine = [e for e in events if e["kind"] == kind]
         clean = ("".join(c for c in e["text"] if c.isprintable()).strip() for e in mine)
-        ws = [Word(c or "·", e["t"], e["t"] + 0.05) for c, e in zip(clean, mine, strict=True)]
+        ws = [Word(c or "·", e["t"], e["t"] + slot_s) for c, e in zip(clean, mine, strict=True)]
         if ws:
             text = " ".join(w.text for w in ws)
             evs.append(Event(channel, kind, ws[0].t_on, ws[-1].t_off, text, ws))

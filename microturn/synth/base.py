@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from microturn.config import GridConfig
+
+SAMPLE_RATE = GridConfig().sample_rate
 
 
 class SynthError(RuntimeError):
