@@ -11,8 +11,8 @@ from microturn.voice.roundtrip import lsd_db, stream
 from microturn.voice.vocoder import Vocoder
 
 CFG = preset("tiny")
-# Measured (`microturn bench vocoder --per-clip`, this sentence, en-us): LSD 5.26 dB, mel error ~0.04.
-# Thresholds leave ~1.7 dB / 2x margin yet fail on random phase (0 GL iterations: 9.1 dB),
+# Measured (`microturn bench vocoder --per-clip`: this sentence, en-us): LSD 5.26 dB, mel error
+# ~0.04. Thresholds leave ~1.7 dB / 2x margin yet fail on random phase (0 GL iterations: 9.1 dB),
 # a one-frame shift (10.8 dB) or a 6 dB gain error (7.2 dB LSD, ~0.3 mel error).
 MAX_LSD_DB = 7.0
 MAX_MEL_ERR = 0.1
