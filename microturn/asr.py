@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from microturn.config import GridConfig
+
 
 @lru_cache(maxsize=1)
 def _whisper():
@@ -51,11 +53,13 @@ def normalize(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text))
 
 
-def transcribe(wave: np.ndarray, sample_rate: int = 16_000, engine: str = "whisper") -> str:
+def transcribe(
+    wave: np.ndarray, sample_rate: int = GridConfig().sample_rate, engine: str = "whisper"
+) -> str:
     """float mono audio -> normalised lower-case words."""
     x = np.clip(np.asarray(wave, np.float32), -1, 1)
     if engine == "whisper":
-        if sample_rate != 16_000:
+        if sample_rate != 16_000:  # whisper's input rate, whatever the grid's
             from microturn.audio import resample
 
             x = resample(x, sample_rate, 16_000)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from microturn.config import GridConfig
+
 
 class AudioError(ValueError):
     """Unreadable, empty or malformed audio (a one-line message for the user)."""
@@ -27,7 +29,9 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32)
 
 
-def load(path: str | Path, sample_rate: int = 16_000, mono: str = "error") -> np.ndarray:
+def load(
+    path: str | Path, sample_rate: int = GridConfig().sample_rate, mono: str = "error"
+) -> np.ndarray:
     """Read a sound file as float32 mono at `sample_rate`.
 
     mono: "error" refuses multi-channel files, "mix" averages the channels.
@@ -53,7 +57,7 @@ def load(path: str | Path, sample_rate: int = 16_000, mono: str = "error") -> np
     return resample(x[:, 0], sr, sample_rate)
 
 
-def save(path: str | Path, x: np.ndarray, sample_rate: int = 16_000) -> None:
+def save(path: str | Path, x: np.ndarray, sample_rate: int = GridConfig().sample_rate) -> None:
     """Write float audio (T,) mono or (T, C) as 16-bit PCM WAV, clipping to [-1, 1]."""
     import soundfile as sf
 

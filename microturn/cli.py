@@ -12,6 +12,7 @@
     microturn bench   [--quick] [--systems NAME=SPEC ...]     (the interactivity benchmark)
     microturn bench   runtime [--quick]                        (the streaming runtime)
     microturn bench   train [--presets tiny small]             (training tokens/s and MFU)
+    microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
 
@@ -227,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
-        "`bench train`",
+        "`bench train`, `bench vocoder`",
     )
 
     x = sub.add_parser("export", help="a trained model -> a shippable checkpoint (bf16 weights)")
@@ -314,6 +315,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
+    if argv[:2] == ["bench", "vocoder"]:
+        from microturn.voice.roundtrip import main as roundtrip_main
+
+        return roundtrip_main(argv[2:])
     if argv[:2] == ["bench", "train"]:
         args = build_bench_train_parser().parse_args(argv[2:])
     elif argv[:1] == ["bench"]:

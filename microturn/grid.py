@@ -27,6 +27,11 @@ class Grid:
         return self.cfg.chunk_ms / 1000
 
     @property
+    def slot_s(self) -> float:
+        """One sequence position's slot in seconds (50 ms: 2 dMel frames)."""
+        return self.chunk_s / self.positions_per_chunk
+
+    @property
     def samples_per_chunk(self) -> int:
         return self.cfg.sample_rate * self.cfg.chunk_ms // 1000
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microturn.config import GridConfig
 from microturn.timeline import Timeline
 
 EXPECT_COLOURS = {
@@ -23,7 +24,7 @@ def _spec(ax, x: np.ndarray, sr: int, duration: float) -> None:
     import torch
 
     from microturn.config import preset
-    from microturn.mel import MelAnalyzer
+    from microturn.voice.mel import MelAnalyzer
 
     a = MelAnalyzer(preset("small"))
     n = len(x) // a.grid.hop * a.grid.hop
@@ -76,7 +77,7 @@ def plot_timeline(
 
         r = render(tl)
         user, model, video = r.user, r.model, r.video if video is None else video
-    sr = 16_000
+    sr = GridConfig().sample_rate
     rows = 4 if video is not None and len(video) else 3
     fig, axes = plt.subplots(
         rows,

@@ -2,7 +2,16 @@ import numpy as np
 import torch
 
 from microturn.config import preset
-from microturn.mel import MelAnalyzer, MelStream, mel_filterbank
+from microturn.voice.mel import MelAnalyzer, mel_filterbank
+
+
+def streamed(a: MelAnalyzer, x: torch.Tensor) -> torch.Tensor:
+    """(T,) samples, one chunk per step from a fresh state -> (T // hop, n_mels) log10 mel."""
+    state, out = a.init_state(), []
+    for c in x.split(a.grid.samples_per_chunk):
+        lm, state = a.step(c, state)
+        out.append(lm)
+    return torch.cat(out)
 
 
 def test_filterbank_shape_and_slaney_area():
@@ -18,10 +27,21 @@ def test_stream_equals_whole_pass_bit_exact():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3200 * 7, generator=g) * 0.1
     whole = a.frames(x)
-    s = MelStream(a)
-    streamed = torch.cat([s.push(c) for c in x.split(3200)])
     assert whole.shape == (56, 80)
-    assert torch.equal(whole, streamed)
+    assert torch.equal(whole, streamed(a, x))
+
+
+def test_step_leaves_its_state_and_a_kept_state_replays():
+    a = MelAnalyzer(preset("small"))
+    x = torch.randn(3200 * 3, generator=torch.Generator().manual_seed(2)) * 0.1
+    c0, c1, c2 = x.split(3200)
+    _, s1 = a.step(c0, a.init_state())
+    kept = s1.clone()
+    first, s2 = a.step(c1, s1)
+    assert torch.equal(s1, kept)  # not modified by the step
+    a.step(c2, s2)
+    again, _ = a.step(c1, kept)  # rewind: the same chunk from the kept state
+    assert torch.equal(first, again) and torch.equal(first, a.frames(x)[8:16])
 
 
 def test_frames_are_causal():
@@ -53,6 +73,4 @@ def test_stream_equals_whole_pass_for_many_lengths_and_batches():
         x = torch.randn(2, 3200 * n, generator=g) * 0.3
         whole = a.frames(x)
         for row in range(2):
-            s = MelStream(a)
-            streamed = torch.cat([s.push(c) for c in x[row].split(3200)])
-            assert torch.equal(whole[row], streamed)
+            assert torch.equal(whole[row], streamed(a, x[row]))

@@ -1,4 +1,4 @@
-"""Vocoder: shapes, streaming determinism, round-trip quality and time alignment."""
+"""Vocoder: shapes, streaming determinism and state, round-trip quality and time alignment."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from microturn.config import preset
-from microturn.mel import MelAnalyzer
-from microturn.vocoder import Vocoder, VocoderStream, lsd_db
+from microturn.voice.mel import MelAnalyzer
+from microturn.voice.roundtrip import lsd_db, stream
+from microturn.voice.vocoder import Vocoder
 
 CFG = preset("tiny")
-# Measured (scripts/vocoder_roundtrip.py, this sentence, en-us): LSD 5.26 dB, mel error ~0.04.
-# Thresholds leave ~1.7 dB / 2x margin yet fail on random phase (0 GL iterations: 9.1 dB),
+# Measured (`microturn bench vocoder --per-clip`: this sentence, en-us): LSD 5.26 dB, mel error
+# ~0.04. Thresholds leave ~1.7 dB / 2x margin yet fail on random phase (0 GL iterations: 9.1 dB),
 # a one-frame shift (10.8 dB) or a 6 dB gain error (7.2 dB LSD, ~0.3 mel error).
 MAX_LSD_DB = 7.0
 MAX_MEL_ERR = 0.1
@@ -31,8 +32,13 @@ def speech() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _stream(logmel: torch.Tensor, seed: int = 0, lookahead: int = 0) -> list[torch.Tensor]:
-    s = VocoderStream(Vocoder(CFG, n_iter=8), lookahead=lookahead, seed=seed)
-    return [s.push(c) for c in logmel.split(8)]
+    """(8k, n_mels) log mel through a fresh stream -> its k chunks of samples."""
+    voc, out = Vocoder(CFG, n_iter=8, lookahead=lookahead), []
+    state = voc.init_state(seed)
+    for c in logmel.split(8):
+        y, state = voc.step(c, state)
+        out.append(y)
+    return out
 
 
 def test_offline_shape_dtype_and_silence() -> None:
@@ -50,18 +56,48 @@ def test_stream_length_and_determinism(speech) -> None:
     assert [c.shape for c in a] == [(3200,)] * 3 and all(c.dtype == torch.float32 for c in a)
     assert torch.equal(torch.cat(a), torch.cat(b))
     assert not torch.equal(torch.cat(a), torch.cat(_stream(lm, seed=1)))
-    s = VocoderStream(Vocoder(CFG, n_iter=8))
-    first = s.push(lm[:8])
-    s.reset()
-    assert torch.equal(first, s.push(lm[:8]))
     delayed = _stream(lm, lookahead=1)
-    assert VocoderStream(Vocoder(CFG), lookahead=1).latency_samples == 400
+    assert Vocoder(CFG, lookahead=1).latency_samples == 400
     assert delayed[0][:400].abs().max() == 0
 
 
+def test_state_clone_and_restore(speech) -> None:
+    """A step leaves the state it is given as it was (its generator too), so a kept clone
+    replays the stream from there bit for bit."""
+    _, lm = speech
+    voc = Vocoder(CFG, n_iter=8)
+    _, s1 = voc.step(lm[:8], voc.init_state(5))
+    kept = s1.clone()
+    y2, s2 = voc.step(lm[8:16], s1)
+    y3, _ = voc.step(lm[16:24], s2)
+    assert torch.equal(s1.past, kept.past) and torch.equal(s1.spec, kept.spec)
+    assert (s1.first, s1.n_out) == (kept.first, kept.n_out)
+    assert torch.equal(s1.gen.get_state(), kept.gen.get_state())
+    z2, t2 = voc.step(lm[8:16], kept)
+    z3, _ = voc.step(lm[16:24], t2)
+    assert torch.equal(y2, z2) and torch.equal(y3, z3)
+    assert torch.equal(torch.cat([y2, y3]), torch.cat(_stream(lm[:24], seed=5)[1:]))
+
+
+def test_step_many_equals_each_stream_alone(speech) -> None:
+    """Streams at different points (different frame histories) and seeds, batched in one
+    Griffin-Lim: each row is bit-identical to that stream's own step."""
+    _, lm = speech
+    voc = Vocoder(CFG, n_iter=8)
+    states = [voc.init_state(0), voc.step(lm[:8], voc.init_state(1))[1]]
+    _, states[1] = voc.step(lm[8:16], states[1])
+    frames = torch.stack([lm[24:32], lm[32:40]])
+    wavs, new = voc.step_many(frames, states)
+    for i, st in enumerate(states):
+        alone, nxt = voc.step(frames[i], st)
+        assert torch.equal(wavs[i], alone)
+        assert torch.equal(new[i].past, nxt.past) and new[i].n_out == nxt.n_out
+
+
 def test_stream_rejects_wrong_chunk() -> None:
+    voc = Vocoder(CFG)
     with pytest.raises(ValueError):
-        VocoderStream(Vocoder(CFG)).push(torch.zeros(7, CFG.mel.n_mels))
+        voc.step(torch.zeros(7, CFG.mel.n_mels), voc.init_state())
 
 
 def test_roundtrip_quality(speech) -> None:
@@ -81,7 +117,7 @@ def test_time_alignment(speech, mode: str) -> None:
     """Per-frame energy of the re-analysed output tracks the input's at lag 0 (a one-frame
     shift already drops the correlation to ~0.5-0.8 on this sentence)."""
     _, lm = speech
-    y = Vocoder(CFG)(lm) if mode == "offline" else torch.cat(_stream(lm))
+    y = Vocoder(CFG)(lm) if mode == "offline" else stream(Vocoder(CFG, n_iter=8), lm)
     e_in = (10 ** (2 * lm.double())).sum(-1)
     e_out = (10 ** (2 * MelAnalyzer(CFG).frames(y).double())).sum(-1)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from microturn.bench.score import SCORER_VERSION, mcnemar, summarize
+from microturn.config import GridConfig
 from microturn.data.families import FAMILIES
 
 TASK = {name: f.task for name, f in FAMILIES.items()}
@@ -244,7 +245,7 @@ def examples(out: Path, results: dict, scen: list, k: int = 3) -> list[str]:
     files = []
     for sc in picks:
         fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(names)))
-        t = np.arange(len(sc.user)) / 16000
+        t = np.arange(len(sc.user)) / GridConfig().sample_rate
         ax.plot(t, len(names) + 0.4 * sc.user / (np.abs(sc.user).max() + 1e-9), lw=0.3, c="k")
         for x in sc.tl.expect:
             ax.axvspan(x.t_on, x.t_off, color="green" if x.kind == "speak" else "red", alpha=0.1)

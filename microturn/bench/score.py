@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from microturn.bench import vad
+from microturn.config import GridConfig
 from microturn.timeline import Expect, Timeline
 
 
@@ -92,7 +93,9 @@ class Output:
     events: list[dict] = field(default_factory=list)
 
     @classmethod
-    def read(cls, audio: np.ndarray, events: list[dict], sr: int = 16_000) -> Output:
+    def read(
+        cls, audio: np.ndarray, events: list[dict], sr: int = GridConfig().sample_rate
+    ) -> Output:
         segs = [Segment(a, b) for a, b in vad.segments(audio, sr)]
         for e in sorted((e for e in events if e.get("kind") == "model_text"), key=lambda e: e["t"]):
             for s in segs:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from microturn.config import GridConfig
+
 FRAME_S = 0.01
 FLOOR_DB = -40.0
 BELOW_PEAK_DB = 35.0
@@ -20,7 +22,7 @@ MIN_SPEECH_S = 0.06
 MERGE_GAP_S = 0.35
 
 
-def frame_db(x: np.ndarray, sr: int = 16_000) -> np.ndarray:
+def frame_db(x: np.ndarray, sr: int = GridConfig().sample_rate) -> np.ndarray:
     n = int(round(FRAME_S * sr))
     x = np.asarray(x, np.float64)
     k = len(x) // n
@@ -30,7 +32,7 @@ def frame_db(x: np.ndarray, sr: int = 16_000) -> np.ndarray:
     return 20 * np.log10(rms + 1e-10)
 
 
-def segments(x: np.ndarray, sr: int = 16_000) -> list[tuple[float, float]]:
+def segments(x: np.ndarray, sr: int = GridConfig().sample_rate) -> list[tuple[float, float]]:
     """Output audio (T,) -> speech segments [(onset_s, offset_s), ...] in time order."""
     db = frame_db(x, sr)
     if not len(db):

@@ -59,7 +59,7 @@ def featurize(tl, cfg: Config, audio: bool) -> Sample:
 
     from microturn.audio import to_int16
     from microturn.grid import Grid
-    from microturn.mel import MelAnalyzer
+    from microturn.voice.mel import MelAnalyzer
 
     r = render(tl)
     grid, mel = Grid(cfg.grid), MelAnalyzer(cfg)

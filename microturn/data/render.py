@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from microturn.config import GridConfig
 from microturn.synth import synthesize
 from microturn.timeline import Event, Timeline
 
-SR = 16_000
+SR = GridConfig().sample_rate
 
 
 @dataclass

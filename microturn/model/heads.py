@@ -7,7 +7,8 @@ velocity v = x1 - x0 (research/components.md §3.3). The head is small, so each 
 reused for several noise draws (MAR's diffusion_batch_mul) to cut the loss variance at little
 cost. Sampling integrates dx/dt = v from t = 0 to 1 with a few Euler steps, starting from
 x0 ~ N(0, temperature * I) (std sqrt(temperature), as in Pocket TTS); a torch.Generator makes
-it reproducible, so a streaming session and an offline pass draw the same audio.
+it reproducible, so a streaming session and an offline pass draw the same audio (one sampler
+for both: microturn/voice/flow.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from microturn.voice.flow import flow_noise, sample_flow
 
 
 class VocabHead(nn.Module):
@@ -135,10 +138,5 @@ class FlowHead(nn.Module):
         """h (..., d_cond) -> x (..., D) by `steps` Euler steps from x0 ~ N(0, temperature I)."""
         lead = h.shape[:-1]
         c = self.cond(h.reshape(-1, h.shape[-1]))  # (N, W), reused by every step
-        n = c.shape[0]
-        x = torch.randn(n, self.target_dim, generator=generator, device=h.device)
-        x = x * math.sqrt(temperature)
-        for i in range(steps):
-            t = torch.full((n,), i / steps, device=h.device)
-            x = x + self.velocity(x, t, c).float() / steps
-        return x.reshape(*lead, self.target_dim)
+        x0 = flow_noise((c.shape[0], self.target_dim), temperature, generator, h.device)
+        return sample_flow(self, c, x0, steps).reshape(*lead, self.target_dim)

@@ -29,12 +29,14 @@ import time
 import numpy as np
 import torch
 
-from microturn.config import preset
+from microturn.config import GridConfig, preset
+from microturn.grid import Grid
 from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver
 from microturn.runtime.engine import Engine
 
-CHUNK_S = 0.2
+GRID = Grid(GridConfig())
+CHUNK_S = GRID.chunk_s
 
 
 def rss_mb() -> float:
@@ -46,8 +48,9 @@ def rss_mb() -> float:
 
 
 def noise_chunk(rng: np.random.Generator) -> np.ndarray:
-    x = rng.standard_normal(3200).astype(np.float32) * 0.05
-    return x * np.repeat(rng.random(4) > 0.4, 800).astype(np.float32)
+    n, slots = GRID.samples_per_chunk, GRID.positions_per_chunk
+    x = rng.standard_normal(n).astype(np.float32) * 0.05
+    return x * np.repeat(rng.random(slots) > 0.4, n // slots).astype(np.float32)
 
 
 def ticks(driver: Driver, n: int, rng: np.random.Generator, warmup: int = 3) -> np.ndarray:
@@ -84,7 +87,7 @@ def one_session(model, n: int, rng) -> dict:
     tv = []
     for _ in range(max(5, n // 4)):
         a = time.perf_counter()
-        s.vocoder.push(lm)
+        d.engine.vocoder.step(lm, s.vocoder_state)
         tv.append(time.perf_counter() - a)
     return {
         "p50_ms": ms(np.median(t)),

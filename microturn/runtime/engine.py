@@ -22,7 +22,6 @@ import torch
 
 from microturn.data.layout import chunk_rows
 from microturn.grid import Grid
-from microturn.mel import MelAnalyzer
 from microturn.model import InteractionModel, ModelInput
 from microturn.model.fusion import patchify
 from microturn.model.invariant import pad_rows
@@ -30,7 +29,9 @@ from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.session import DITHER_DB, Sampling, Session
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
-from microturn.vocoder import Vocoder, VocoderStream
+from microturn.voice.flow import flow_noise, sample_flow
+from microturn.voice.mel import MelAnalyzer
+from microturn.voice.vocoder import Vocoder
 
 
 class Engine:
@@ -46,7 +47,7 @@ class Engine:
         self.grid = Grid(self.cfg.grid)
         self.analyzer = MelAnalyzer(self.cfg)
         # 8 Griffin-Lim iterations, not the offline 32: streaming dMel LSD 6.98 vs 6.81 dB
-        # (scripts/vocoder_roundtrip.py, 5 clips) at a quarter of the cost (docs/LOG.md)
+        # (`microturn bench vocoder --limit 5 --n-iter 8`) at a quarter of the cost (docs/LOG.md)
         self.vocoder = vocoder or Vocoder(self.cfg, n_iter=8)
         self.tok = Tokenizer()
         self.invariant = invariant
@@ -103,7 +104,8 @@ class Engine:
             x = x + 10 ** (DITHER_DB / 20) * torch.from_numpy(
                 s.gen_dither.standard_normal(len(x)).astype(np.float32)
             )
-            codes = self.analyzer.quantize(s.mel.push(x))  # (8, n_mels)
+            lm, s.mel_state = self.analyzer.step(x, s.mel_state)
+            codes = self.analyzer.quantize(lm)  # (8, n_mels)
             dmel[s.slot, :P] = codes.view(P, fpp, n_mels)
             text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
             base[s.slot] = s.chunk * P
@@ -137,8 +139,9 @@ class Engine:
                     }
                 )
         chunk = logmel[[s.slot for s in live]].reshape(len(live), P * fpp, n_mels)
-        audio = VocoderStream.push_many([s.vocoder for s in live], chunk)  # batched GL
-        for s, a in zip(live, audio, strict=True):
+        audio, states = self.vocoder.step_many(chunk, [s.vocoder_state for s in live])  # one GL
+        for s, a, st in zip(live, audio, states, strict=True):
+            s.vocoder_state = st
             s.audio_out.append(a.numpy())
             s.chunk += 1
         return live
@@ -192,9 +195,7 @@ class Engine:
                     lg = lg.masked_fill(lg < kth, float("-inf"))
                 probs = torch.softmax(lg / sp.temperature, -1)
                 k = int(torch.multinomial(probs, 1, generator=s.gen_text))
-            noise[s.slot] = torch.randn(flow.target_dim, generator=s.gen_flow) * (
-                sp.flow_temperature**0.5
-            )
+            noise[s.slot] = flow_noise(flow.target_dim, sp.flow_temperature, s.gen_flow)
             s.own_token = k
             if k != PAD:
                 t = round((slot + self.text_lead) * self.slot_s, 3)
@@ -206,9 +207,7 @@ class Engine:
                         s.on_delegate(s, t)
         mel = torch.zeros(N, self.fpp, self.cfg.mel.n_mels)
         for steps in sorted({s.sampling.flow_steps for s in live}):  # usually one group
-            x = noise
-            for i in range(steps):  # Euler from t = 0 to 1; every row computed (static shapes)
-                x = x + flow.velocity(x, torch.full((x.shape[0],), i / steps), c).float() / steps
+            x = sample_flow(flow, c, noise, steps)  # every row computed (static shapes)
             rows = [s.slot for s in live if s.sampling.flow_steps == steps]
             mel[rows] = x[rows].view(len(rows), self.fpp, -1)
         logmel = self.model.destandardize(mel)

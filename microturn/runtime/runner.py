@@ -95,12 +95,15 @@ def run_file(
     save(out / "stereo.wav", np.stack([user, result.audio], 1))
     write_jsonl(result.events, out / "events.jsonl")
     dur = len(user) / engine.grid.sample_rate
-    plot(result.events, user, result.audio, dur, out / "timeline.png")
+    plot(result.events, user, result.audio, dur, engine.grid.slot_s, out / "timeline.png")
     text = "".join(e.text for e in result.events if isinstance(e, ModelText)).strip()
     return {"input": str(wav), "duration_s": round(dur, 3), "said": text}
 
 
-def plot(events: list[Event], user: np.ndarray, said: np.ndarray, dur: float, path: Path) -> None:
+def plot(
+    events: list[Event], user: np.ndarray, said: np.ndarray, dur: float, slot_s: float, path: Path
+) -> None:
+    """The run as a timeline plot; each text token is a word one slot (`slot_s`) long."""
     from microturn.plot import plot_timeline
     from microturn.synth import Word
     from microturn.timeline import Event as Said
@@ -110,7 +113,7 @@ def plot(events: list[Event], user: np.ndarray, said: np.ndarray, dur: float, pa
     for kind, channel in ((ModelText, "model"), (UserText, "user")):
         mine = [e for e in events if isinstance(e, kind)]
         clean = ("".join(c for c in e.text if c.isprintable()).strip() for e in mine)
-        ws = [Word(c or "·", e.t, e.t + 0.05) for c, e in zip(clean, mine, strict=True)]
+        ws = [Word(c or "·", e.t, e.t + slot_s) for c, e in zip(clean, mine, strict=True)]
         if ws:
             text = " ".join(w.text for w in ws)
             evs.append(Said(channel, kind.kind, ws[0].t_on, ws[-1].t_off, text, ws))

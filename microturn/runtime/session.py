@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from microturn.mel import MelAnalyzer, MelStream
+from microturn.grid import Grid
 from microturn.runtime.events import Event, ToolResult
 from microturn.tokenizer import PAD, RESULT, Tokenizer
-from microturn.vocoder import VocoderStream
+from microturn.voice.mel import MelAnalyzer
+from microturn.voice.vocoder import Vocoder, VocoderState
 
 DITHER_DB = -70.0  # the data engine's dither: digital silence in, the training's silence seen
 
@@ -42,8 +43,9 @@ class Session:
     slot: int
     seed: int
     sampling: Sampling
-    mel: MelStream
-    vocoder: VocoderStream
+    grid: Grid
+    mel_state: torch.Tensor  # (win - hop,) the input's left context (MelAnalyzer.step)
+    vocoder_state: VocoderState  # its output stream (Vocoder.step_many)
     own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
     own_token: int = PAD  # its last text token
     chunk: int = 0  # the clock: chunks consumed so far
@@ -70,7 +72,7 @@ class Session:
         slot: int,
         seed: int,
         analyzer: MelAnalyzer,
-        vocoder,
+        vocoder: Vocoder,
         sampling: Sampling | None = None,
     ) -> Session:
         s = cls(
@@ -78,8 +80,9 @@ class Session:
             slot,
             seed,
             sampling or Sampling(),
-            MelStream(analyzer),
-            VocoderStream(vocoder, seed=seed),
+            analyzer.grid,
+            analyzer.init_state(),
+            vocoder.init_state(seed),
             own_dmel=torch.zeros(0, dtype=torch.uint8),
         )
         s.gen_text.manual_seed(seed)
@@ -96,7 +99,7 @@ class Session:
 
     def push_audio(self, chunk: np.ndarray) -> None:
         """Queue one 200 ms chunk of 16 kHz float32 mono user audio."""
-        n = self.mel.a.grid.samples_per_chunk
+        n = self.grid.samples_per_chunk
         if chunk.shape != (n,):
             raise ValueError(f"a chunk is {n} samples of mono audio, got shape {chunk.shape}")
         self.audio_in.append(np.asarray(chunk, np.float32))
@@ -105,9 +108,9 @@ class Session:
         """Side text (a tool result, a typed message) enters the model's input text slots,
         one token per slot: from slot round-down(t / 50 ms) when `t` is given and lies in the
         coming tick or later (as in training), else from the next tick's first slot."""
-        g = self.mel.a.grid
+        g = self.grid
         if t is not None and not self.side_in:
-            wait = int(t / (g.chunk_s / g.positions_per_chunk) + 1e-9)
+            wait = int(t / g.slot_s + 1e-9)
             self.side_in.extend([PAD] * max(0, wait - self.chunk * g.positions_per_chunk))
         self.side_in.extend([RESULT, *tok.encode(text)])
         self.events.append(ToolResult(round(self.time if t is None else t, 3), text))
@@ -124,9 +127,8 @@ class Session:
             "gen_text": self.gen_text.get_state(),
             "gen_flow": self.gen_flow.get_state(),
             "gen_dither": self.gen_dither.bit_generator.state,
-            "mel_left": self.mel.left.clone(),
-            "vocoder": {k: getattr(self.vocoder, k) for k in ("spec", "first", "past", "n_out")}
-            | {"gen": self.vocoder.gen.get_state()},
+            "mel_state": self.mel_state.clone(),
+            "vocoder_state": self.vocoder_state.clone(),
         }
 
     def set_state(self, st: dict) -> None:
@@ -138,15 +140,12 @@ class Session:
         self.gen_text.set_state(st["gen_text"])
         self.gen_flow.set_state(st["gen_flow"])
         self.gen_dither.bit_generator.state = st["gen_dither"]
-        self.mel.left = st["mel_left"].clone()
-        v = st["vocoder"]
-        self.vocoder.spec, self.vocoder.first = v["spec"].clone(), v["first"]
-        self.vocoder.past, self.vocoder.n_out = v["past"].clone(), v["n_out"]
-        self.vocoder.gen.set_state(v["gen"])
+        self.mel_state = st["mel_state"].clone()
+        self.vocoder_state = st["vocoder_state"].clone()
 
     @property
     def time(self) -> float:
-        return self.chunk * self.mel.a.grid.chunk_s
+        return self.chunk * self.grid.chunk_s
 
     def next_side_tokens(self, n: int) -> list[int]:
         return [self.side_in.popleft() if self.side_in else PAD for _ in range(n)]

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from microturn.config import GridConfig
+
+SAMPLE_RATE = GridConfig().sample_rate
 
 
 class SynthError(RuntimeError):

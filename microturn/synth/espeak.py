@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from microturn.synth.base import SynthError, Voice, Word
+from microturn.synth.base import SAMPLE_RATE, SynthError, Voice, Word
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_DONT_EXIT = 0x8000
@@ -125,4 +125,4 @@ def render(text: str, voice: Voice) -> tuple[np.ndarray, list[Word]]:
     audio, words, sr = _engine.render(text, voice)
     from microturn.audio import resample
 
-    return resample(audio, sr, 16_000), words
+    return resample(audio, sr, SAMPLE_RATE), words

@@ -6,28 +6,32 @@ data engine and demos a dependency-free way back to audio. Plain torch (no torch
 - Mel inversion: |STFT| >= 0 solving min ||S @ fb.T - 10**logmel||^2 by accelerated projected
   gradient (FISTA) from the clamped pseudo-inverse. The 80-band Slaney filterbank is rank
   deficient (513 bins), so `torch.linalg.lstsq`'s default driver returns zeros; NNLS also beat
-  pinv+clamp slightly (see scripts/vocoder_roundtrip.py).
+  pinv+clamp slightly (`microturn bench vocoder`).
 - Griffin-Lim with Perraudin et al. (2013) momentum. The analysis grid (hop 400, window 800) is
   only 50 % overlap, too little redundancy for GL; we synthesise at a finer hop (200 by default),
   interpolating magnitudes log-linearly in time. Synthesis frame j of a buffer starting at
   sample b0 is centred on sample b0 + j*synth_hop, the same centre convention as the analysis
   (frame k centred on k*hop), so frame k's energy lands on frame k's samples.
-- Streaming: each 8-frame push emits one 3200-sample chunk. GL runs on a buffer of `context`
-  already-emitted samples (held fixed every iteration, so phase carries over and chunks join
-  without clicks) + the new chunk + `tail` samples of future whose magnitudes are held from the
-  last known frame. `lookahead` frames of delay replace that guess by real frames at a cost of
-  `latency_samples`; the default is 0 (see the roundtrip script for the quality difference).
+- Streaming: each step takes one chunk's frames (8 on the small grid) and emits one chunk of
+  samples (3200). GL runs on a buffer of `context` already-emitted samples (held fixed every
+  iteration, so phase carries over and chunks join without clicks) + the new chunk + `tail`
+  samples of future whose magnitudes are held from the last known frame. `lookahead` frames of
+  delay replace that guess by real frames at a cost of `latency_samples`; the default is 0
+  (`microturn bench vocoder` measures the quality difference). A stream's state is a
+  `VocoderState` the caller keeps: `state = vocoder.init_state(seed)`,
+  `wav, state = vocoder.step(frames, state)`; `step_many` steps several streams at once.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from microturn.config import Config
 from microturn.grid import Grid
-from microturn.mel import mel_filterbank
+from microturn.voice.mel import mel_filterbank
 
 
 def _unit(z: torch.Tensor) -> torch.Tensor:
@@ -36,8 +40,31 @@ def _unit(z: torch.Tensor) -> torch.Tensor:
     return torch.view_as_complex(r * torch.rsqrt((r * r).sum(-1, keepdim=True).clamp_min(1e-24)))
 
 
+@dataclass
+class VocoderState:
+    """One stream's place in the vocoder: what the next chunk's Griffin-Lim needs."""
+
+    spec: torch.Tensor  # (K, n_fft//2 + 1) magnitudes of the recent analysis frames
+    first: int  # absolute frame index of spec[0]
+    past: torch.Tensor  # (context,) the last samples emitted
+    n_out: int  # samples emitted so far
+    gen: torch.Generator  # the initial random phases
+
+    def clone(self) -> VocoderState:
+        """A copy that shares nothing (the generator's state included)."""
+        return VocoderState(
+            self.spec.clone(), self.first, self.past.clone(), self.n_out, self.gen.clone_state()
+        )
+
+
 class Vocoder:
-    """Whole-utterance vocoder: (T, n_mels) log10 mel -> (T * hop,) float32 samples."""
+    """Log10 mel -> float32 samples on the analysis grid: whole utterances (`__call__`) and
+    streams of one chunk per step (`init_state`, `step`, `step_many`).
+
+    Streaming output sample s of step c is grid sample samples_per_chunk * c + s -
+    latency_samples (the first latency_samples of a stream are silence). Deterministic given
+    the stream's seed.
+    """
 
     def __init__(
         self,
@@ -47,18 +74,26 @@ class Vocoder:
         synth_hop: int = 200,
         nnls_iter: int = 30,
         tail: int = 800,
+        lookahead: int = 0,
+        context: int = 800,
         seed: int = 0,
     ):
         self.cfg, self.grid = cfg, Grid(cfg.grid)
         self.hop, self.win, self.n_fft = self.grid.hop, self.grid.win, cfg.mel.n_fft
         if self.hop % synth_hop or synth_hop > self.win // 2:
             raise ValueError(f"synth_hop={synth_hop} must divide hop={self.hop}, <= win/2")
+        if context <= 0:
+            raise ValueError("context must be positive: it carries the phase between chunks")
         self.n_iter, self.momentum, self.synth_hop = n_iter, momentum, synth_hop
         self.nnls_iter, self.tail, self.seed = nnls_iter, tail, seed
+        self.context, self.latency_samples = context, lookahead * self.hop
+        # frames a stream still needs: back to the buffer's start, plus one for interpolation
+        self.keep = -(-(context + self.latency_samples) // self.hop) + 2
         m = cfg.mel
         self.fb = mel_filterbank(cfg.grid.sample_rate, m.n_fft, m.n_mels, m.fmin, m.fmax)
         self.pinv = torch.linalg.pinv(self.fb)  # (n_freq, n_mels)
-        self.step = 1.0 / torch.linalg.matrix_norm(self.fb @ self.fb.T, ord=2).item()  # 1/Lipschitz
+        # FISTA's step: 1 / the Lipschitz constant of the gradient
+        self.nnls_step = 1.0 / torch.linalg.matrix_norm(self.fb @ self.fb.T, ord=2).item()
         self.window = torch.hann_window(self.win, periodic=True)
         left = (self.n_fft - self.win) // 2  # torch.stft centres a short window in n_fft
         self.window_full = torch.nn.functional.pad(
@@ -71,7 +106,7 @@ class Vocoder:
 
         Rows are independent, so a chunk inverts exactly as it would inside a whole utterance.
         """
-        rows = logmel.shape[0]  # GEMMs of < 16 rows round differently (runtime/invariant.py)
+        rows = logmel.shape[0]  # GEMMs of < 16 rows round differently (model/invariant.py)
         logmel = torch.cat(
             [logmel.float(), logmel.new_full((max(0, 16 - rows), logmel.shape[1]), -10.0)]
         )
@@ -79,7 +114,7 @@ class Vocoder:
         s = (target @ self.pinv.T).clamp_min(0)  # nnls_iter=0: plain pinv + clamp
         y, t = s, 1.0
         for _ in range(self.nnls_iter):
-            s_new = (y - self.step * ((y @ self.fb.T - target) @ self.fb)).clamp_min(0)
+            s_new = (y - self.nnls_step * ((y @ self.fb.T - target) @ self.fb)).clamp_min(0)
             t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
             y, s, t = s_new + ((t - 1) / t_new) * (s_new - s), s_new, t_new
         return s[:rows]
@@ -192,83 +227,45 @@ class Vocoder:
         """(T, n_mels) log10 mel -> (T * hop,) float32 samples on the analysis grid."""
         return self.synthesize(self.spectrum(logmel), generator)
 
+    # --- streaming -------------------------------------------------------------------------
+    def init_state(self, seed: int | None = None) -> VocoderState:
+        """A stream before its first step; its random phases come from `seed` (default: the
+        vocoder's)."""
+        gen = torch.Generator().manual_seed(self.seed if seed is None else seed)
+        return VocoderState(torch.zeros(0, self.fb.shape[1]), 0, torch.zeros(self.context), 0, gen)
 
-class VocoderStream:
-    """Chunk-by-chunk vocoding of one stream: push (8, n_mels) log mel -> (3200,) samples.
+    def step(self, logmel: torch.Tensor, state: VocoderState) -> tuple[torch.Tensor, VocoderState]:
+        """(frames_per_chunk, n_mels) log10 mel -> (samples_per_chunk,) float32 samples and
+        the stream's next state (`state` is left as it was)."""
+        wavs, states = self.step_many(logmel[None], [state])
+        return wavs[0], states[0]
 
-    Output sample s of push c is grid sample 3200*c + s - latency_samples (the first
-    latency_samples of the stream are silence). Deterministic given `seed`; `reset()` restarts.
-    """
-
-    def __init__(
-        self, vocoder: Vocoder, lookahead: int = 0, context: int = 800, seed: int | None = None
-    ):
-        if context <= 0:
-            raise ValueError("context must be positive: it carries the phase between chunks")
-        self.v, self.context = vocoder, context
-        self.latency_samples = lookahead * vocoder.hop
-        self.seed = vocoder.seed if seed is None else seed
-        # frames still needed: back to the buffer's start, plus one for interpolation
-        self.keep = -(-(context + self.latency_samples) // vocoder.hop) + 2
-        self.reset()
-
-    def reset(self) -> None:
-        self.gen = torch.Generator().manual_seed(self.seed)
-        self.spec = torch.zeros(0, self.v.fb.shape[1])  # (K, n_freq) recent frames
-        self.first = 0  # absolute index of spec[0]
-        self.past = torch.zeros(self.context)  # (context,) last emitted samples
-        self.n_out = 0  # samples emitted so far
-
-    def push(self, logmel_chunk: torch.Tensor) -> torch.Tensor:
-        """(frames_per_chunk, n_mels) log10 mel -> (samples_per_chunk,) float32 samples."""
-        return VocoderStream.push_many([self], logmel_chunk[None])[0]
-
-    @staticmethod
-    def push_many(streams: list[VocoderStream], logmel: torch.Tensor) -> torch.Tensor:
-        """One chunk for each of several streams of the same vocoder, Griffin-Lim batched:
-        logmel (B, frames_per_chunk, n_mels) -> (B, samples_per_chunk). Each stream's samples
-        equal what its own `push` would give."""
-        v = streams[0].v
-        n_chunk, fpc = v.grid.samples_per_chunk, v.grid.frames_per_chunk
-        if logmel.shape[1] != fpc or len(logmel) != len(streams):
-            raise ValueError(f"expected ({len(streams)}, {fpc}, n_mels), got {tuple(logmel.shape)}")
-        if any(s.v is not v or s.context != streams[0].context for s in streams):
-            raise ValueError("push_many needs streams of one vocoder and one context length")
-        spec = v.spectrum(logmel.reshape(-1, logmel.shape[-1])).view(len(streams), fpc, -1)
-        n = streams[0].context + n_chunk + v.tail
-        mags, starts = [], []
-        for s, sp in zip(streams, spec, strict=True):
-            s.spec = torch.cat([s.spec, sp])
-            e0 = s.n_out - s.latency_samples  # absolute start of what we emit now
-            mags.append(v._magnitudes(s.spec, s.first, e0 - s.context, n))
-            starts.append(e0)
-        x = v._griffin_lim(
-            torch.stack(mags), torch.stack([s.past for s in streams]), n, [s.gen for s in streams]
-        )
-        out = x[:, streams[0].context : streams[0].context + n_chunk].clone()
-        for s, y, e0 in zip(streams, out, starts, strict=True):
+    def step_many(
+        self, logmel: torch.Tensor, states: list[VocoderState]
+    ) -> tuple[torch.Tensor, list[VocoderState]]:
+        """One chunk for each of several streams, Griffin-Lim batched: logmel
+        (B, frames_per_chunk, n_mels) -> (B, samples_per_chunk) samples and B next states.
+        Each stream's samples equal what its own `step` would give; `states` are left as
+        they were."""
+        n_chunk, fpc = self.grid.samples_per_chunk, self.grid.frames_per_chunk
+        if logmel.shape[1] != fpc or len(logmel) != len(states):
+            raise ValueError(f"expected ({len(states)}, {fpc}, n_mels), got {tuple(logmel.shape)}")
+        spec = self.spectrum(logmel.reshape(-1, logmel.shape[-1])).view(len(states), fpc, -1)
+        n = self.context + n_chunk + self.tail
+        specs = [torch.cat([st.spec, sp]) for st, sp in zip(states, spec, strict=True)]
+        starts = [st.n_out - self.latency_samples for st in states]  # what each emits now
+        mags = [
+            self._magnitudes(sp, st.first, e0 - self.context, n)
+            for sp, st, e0 in zip(specs, states, starts, strict=True)
+        ]
+        gens = [st.gen.clone_state() for st in states]  # draws advance these, not the input's
+        x = self._griffin_lim(torch.stack(mags), torch.stack([st.past for st in states]), n, gens)
+        out = x[:, self.context : self.context + n_chunk].clone()
+        new = []
+        for st, sp, y, e0, gen in zip(states, specs, out, starts, gens, strict=True):
             if e0 < 0:  # latency pre-roll: silence, as the analysis assumes before the start
                 y[: min(-e0, n_chunk)] = 0
-            s.past = torch.cat([s.past, y])[-s.context :]
-            s.n_out += n_chunk
-            drop = max(0, s.spec.shape[0] - s.keep)
-            s.spec, s.first = s.spec[drop:], s.first + drop
-        return out
-
-
-def lsd_db(x: torch.Tensor, y: torch.Tensor, cfg, speech_db: float = 40.0) -> float:
-    """(n,), (n,) waveforms -> mean log-spectral distance (dB) over the original's speech frames."""
-    sr, n_fft = cfg.grid.sample_rate, cfg.mel.n_fft
-    win = sr * cfg.grid.win_ms // 1000
-    w = torch.hann_window(win)
-
-    def power(s: torch.Tensor) -> torch.Tensor:  # (n,) -> (F, n_bins)
-        return torch.stft(s, n_fft, win // 4, win, w, return_complex=True).abs().pow(2).T
-
-    lo, hi = math.ceil(cfg.mel.fmin * n_fft / sr), int(cfg.mel.fmax * n_fft / sr)
-    px, py = power(x)[:, lo : hi + 1], power(y)[:, lo : hi + 1]
-    floor = px.max() * 1e-8
-    e = px.sum(1)
-    speech = e > e.max() * 10 ** (-speech_db / 10)
-    d = 10 * torch.log10(px + floor) - 10 * torch.log10(py + floor)
-    return d.pow(2).mean(1).sqrt()[speech].mean().item()
+            drop = max(0, sp.shape[0] - self.keep)
+            past = torch.cat([st.past, y])[-self.context :]
+            new.append(VocoderState(sp[drop:], st.first + drop, past, st.n_out + n_chunk, gen))
+        return out, new

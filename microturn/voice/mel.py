@@ -5,6 +5,8 @@
   the start, so a whole-file pass and a chunk-by-chunk stream give bit-identical frames.
 - log10 of the mel *magnitude* (|STFT| @ H), floored; dMel = nearest of `bins` levels spaced
   evenly on [lo, hi] (pinned in config, never fitted per clip).
+- Streaming state: the (win - hop) samples before the next chunk, one tensor
+  (`init_state`, `step`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -
 class MelAnalyzer:
     """Waveform -> log10 mel frames on the grid, and log-mel <-> dMel codes.
 
-    Stateless: streaming callers keep the last (win - hop) samples themselves (see `MelStream`).
+    Holds no stream: a streaming caller keeps the left context as a state tensor (`step`).
     """
 
     def __init__(self, cfg: Config):
@@ -87,6 +89,17 @@ class MelAnalyzer:
         mel = mel.reshape(-1, n * B, self.fbT.shape[1])[:, :F].reshape(*lead, F, -1)
         return torch.log10(mel.clamp_min(self.cfg.mel.floor))  # (..., F, n_mels)
 
+    def init_state(self) -> torch.Tensor:
+        """A stream's left context before its first chunk: (win - hop,) zeros."""
+        return torch.zeros(self.context)
+
+    def step(self, chunk: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One chunk of a stream: (T,) samples (a multiple of hop) and its (win - hop,) left
+        context -> (T // hop, n_mels) log10 mel, bit-identical to the same frames of a whole
+        pass, and the next chunk's left context (a new tensor: `state` is left as it was)."""
+        out = self.frames(chunk, state)
+        return out, torch.cat([state, chunk.to(state.dtype)])[-self.context :]
+
     def quantize(self, logmel: torch.Tensor) -> torch.Tensor:
         """log10 mel (..., n_mels) -> dMel codes (..., n_mels) uint8, nearest level."""
         m = self.cfg.mel
@@ -101,20 +114,3 @@ class MelAnalyzer:
     def dmel(self, x: torch.Tensor) -> torch.Tensor:
         """Waveform (..., T) -> dMel codes (..., T // hop, n_mels)."""
         return self.quantize(self.frames(x))
-
-
-class MelStream:
-    """Chunk-by-chunk log-mel for one stream: keeps the (win - hop) samples of left context."""
-
-    def __init__(self, analyzer: MelAnalyzer):
-        self.a = analyzer
-        self.left = torch.zeros(analyzer.context)
-
-    def reset(self) -> None:
-        self.left.zero_()
-
-    def push(self, chunk: torch.Tensor) -> torch.Tensor:
-        """(T,) samples (a multiple of hop) -> (T // hop, n_mels) log10 mel."""
-        out = self.a.frames(chunk, self.left)
-        self.left = torch.cat([self.left, chunk.to(self.left.dtype)])[-self.a.context :]
-        return out

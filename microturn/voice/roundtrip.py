@@ -1,4 +1,7 @@
-"""Round-trip espeak-ng speech through log-mel / dMel and the Griffin-Lim vocoder; measure loss.
+"""`microturn bench vocoder`: round-trip espeak-ng speech through log-mel / dMel and the
+Griffin-Lim vocoder; measure the loss.
+
+    microturn bench vocoder [--n-iter 32] [--limit N] [--per-clip]
 
 Why: to know what the dMel codes and the training-free vocoder cost before anything is trained,
 and to catch a regression (tests/test_vocoder.py pins one sentence; this covers ten, five voices).
@@ -15,17 +18,24 @@ Metrics, on speech frames (within 40 dB of the clip's loudest):
   mel   mean |delta log10 mel| of the re-analysed output vs the original's continuous log-mel,
         both clamped below at the dMel `lo` (the range the model sees)
   RTF   vocoding wall time / audio duration, one CPU thread
-Prints a markdown table, then one JSON line. Run: python -m scripts.vocoder_roundtrip
+Prints a markdown table, then one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 
 import numpy as np
 import torch
+
+from microturn.config import Config, preset
+from microturn.grid import Grid
+from microturn.synth import Voice, synthesize
+from microturn.voice.mel import MelAnalyzer
+from microturn.voice.vocoder import Vocoder
 
 SENTENCES = [
     ("The quick brown fox jumps over the lazy dog.", "en-us"),
@@ -41,28 +51,42 @@ SENTENCES = [
 ]
 
 
-def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict]:
-    from microturn.config import preset
-    from microturn.grid import Grid
-    from microturn.mel import MelAnalyzer
-    from microturn.synth import Voice, synthesize
-    from microturn.vocoder import Vocoder, VocoderStream, lsd_db
+def lsd_db(x: torch.Tensor, y: torch.Tensor, cfg: Config, speech_db: float = 40.0) -> float:
+    """(n,), (n,) waveforms -> mean log-spectral distance (dB) over the original's speech frames."""
+    sr, n_fft, win = cfg.grid.sample_rate, cfg.mel.n_fft, Grid(cfg.grid).win
+    w = torch.hann_window(win)
 
+    def power(s: torch.Tensor) -> torch.Tensor:  # (n,) -> (F, n_bins)
+        return torch.stft(s, n_fft, win // 4, win, w, return_complex=True).abs().pow(2).T
+
+    lo, hi = math.ceil(cfg.mel.fmin * n_fft / sr), int(cfg.mel.fmax * n_fft / sr)
+    px, py = power(x)[:, lo : hi + 1], power(y)[:, lo : hi + 1]
+    floor = px.max() * 1e-8
+    e = px.sum(1)
+    speech = e > e.max() * 10 ** (-speech_db / 10)
+    d = 10 * torch.log10(px + floor) - 10 * torch.log10(py + floor)
+    return d.pow(2).mean(1).sqrt()[speech].mean().item()
+
+
+def stream(voc: Vocoder, logmel: torch.Tensor) -> torch.Tensor:
+    """(T, n_mels) log10 mel (T whole chunks) through a fresh stream of `voc`, one chunk per
+    step -> the (T * hop,) samples time-aligned with the frames (the latency cut off)."""
+    fpc, lat = voc.grid.frames_per_chunk, voc.latency_samples
+    # a stream with lookahead needs one more step to flush its delayed tail
+    lm = torch.cat([logmel, logmel[-1:].expand(fpc if lat else 0, -1)])
+    state, out = voc.init_state(), []
+    for c in lm.split(fpc):
+        y, state = voc.step(c, state)
+        out.append(y)
+    return torch.cat(out)[lat : lat + logmel.shape[0] * voc.hop]
+
+
+def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict]:
     cfg = preset("small")
     grid, an = Grid(cfg.grid), MelAnalyzer(cfg)
     voc = Vocoder(cfg, n_iter=n_iter)
-    lo, hi, fpc = cfg.mel.lo, cfg.mel.hi, grid.frames_per_chunk
-
-    def stream(logmel: torch.Tensor, lookahead: int = 0) -> torch.Tensor:
-        s = VocoderStream(voc, lookahead=lookahead)
-        # a stream with lookahead needs one more push to flush its delayed tail
-        extra = fpc if lookahead else 0
-        lm = torch.cat([logmel, logmel[-1:].expand(extra, -1)])
-        y = torch.cat([s.push(c) for c in lm.split(fpc)])
-        return y[s.latency_samples : s.latency_samples + logmel.shape[0] * grid.hop]
-
-    def stream_lookahead(logmel: torch.Tensor) -> torch.Tensor:
-        return stream(logmel, lookahead=1)
+    ahead = Vocoder(cfg, n_iter=n_iter, lookahead=1)
+    lo, hi = cfg.mel.lo, cfg.mel.hi
 
     rows, acc = [], {}
     for text, name in texts:
@@ -91,8 +115,8 @@ def measure(texts: list[tuple[str, str]], n_iter: int) -> tuple[list[dict], dict
             "ref": (voc.synthesize, true_mag),
             "a": (voc, lm),
             "b": (voc, dq),
-            "c": (stream, dq),
-            "d": (stream_lookahead, dq),
+            "c": (lambda lm: stream(voc, lm), dq),
+            "d": (lambda lm: stream(ahead, lm), dq),
         }
         for key, (fn, inp) in paths.items():
             t0 = time.perf_counter()
@@ -136,7 +160,10 @@ def table(acc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="microturn bench vocoder",
+        description="round-trip speech through dMel and the vocoder; measure the loss",
+    )
     p.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--limit", type=int, default=len(SENTENCES), help="use the first N sentences")
     p.add_argument("--per-clip", action="store_true", help="also print per-clip LSD")
