@@ -30,6 +30,7 @@ from microturn.data.language.generators import (
     visual_instruction,
     word_list,
 )
+from microturn.data.language.grammar import Grammar, realize
 from microturn.data.language.instructions import EXTRAPOLATION_SECONDS, IN_DISTRIBUTION_SECONDS
 from microturn.data.language.lexicon import TABLES, lexicon_tables, lures_for
 from microturn.data.language.numbers import number_words, words_to_number
@@ -124,6 +125,17 @@ def test_every_generator_group_has_templates_in_every_split():
         splits = collections.Counter(split_of_template(i) for i in ids)
         for split in SPLITS:
             assert splits[split] >= 1, (group, split)
+
+
+def test_add_table_registers_each_row_with_a_fixed_empty_answer():
+    g = Grammar()
+    g.add_table("g", "fam", enumerate(["a | b", "c"]), (("", ""), ("p", "oh")), kind="x")
+    g.add_table("h", "fam", [("one", "d")], stem="s")
+    assert [f.tid for f in g.groups["g"]] == ["g.0", "g.0.p", "g.1", "g.1.p"]
+    assert [f.pattern for f in g.groups["g"]][1] == "oh a | b "
+    assert [f.tid for f in g.groups["h"]] == ["s.one"]
+    u = realize(g.groups["g"][0], random.Random(0), "train")
+    assert u.words == ("a", "b") and u.answer == () and u.attrs == {"kind": "x"}
 
 
 def test_lexicon_tables_partitioned():

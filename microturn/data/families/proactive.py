@@ -3,7 +3,7 @@ periodic speech, T6 cue-triggered interjection and counting aloud, V1-V3 what it
 
 from __future__ import annotations
 
-from microturn.data.families.scripting import est, est_of, matched, reply_gap
+from microturn.data.families.scripting import est, est_of, instruct, matched, open_with, reply_gap
 from microturn.data.language.generators import (
     backchannel,
     count_instruction,
@@ -72,10 +72,7 @@ def build_timed(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     secs = [2, 3, 4, 5, 6, 8, 10] if split != "test" else [2, 3, 5, 8, 13, 20]
     req = timed_request(rng, split, seconds=rng.choice(secs))
-    s.note(req)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(req.words)
-    t_req = s.t
+    t_req = open_with(s, req)
     s.model(["okay"], at=t_req + reply_gap(rng), kind="ack")
     twin = timed_followup(rng, split, cancel=rng.random() < 0.5)
     follow = matched(
@@ -118,12 +115,7 @@ def build_cue(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     counting = cond in ("count", "count_catch")
     ins = count_instruction(rng, split) if counting else cue_instruction(rng, split)
-    s.note(ins)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(ins.words)
-    s.model(["okay"], at=s.t + reply_gap(rng), kind="ack")
-    s.pause(rng.uniform(1.0, 2.0))
-    t0 = s.t
+    t0 = instruct(s, ins, 2.0)
     if counting:
         n = rng.randint(5, 12 if split != "test" else 15)
         gaps = [rng.uniform(0.8, 2.5) for _ in range(n)]

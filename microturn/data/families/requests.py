@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from microturn.data.families.scripting import est, est_of, matched, reply_gap
+from microturn.data.families.scripting import est, est_of, instruct, matched, open_with, reply_gap
 from microturn.data.language.generators import (
     benign_lookalike,
     direct_request,
@@ -30,10 +30,7 @@ def build_delegate(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     make = tool_request if cond == "delegate" else direct_request
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.7, 2.9))
-    s.note(u)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(u.words)
-    t_end = s.t
+    t_end = open_with(s, u)
     t_reply = t_end + reply_gap(rng)
     if cond == "direct":
         s.model(u.answer, at=t_reply)
@@ -138,12 +135,7 @@ def build_interpret(s: Scene, cond: str) -> float:
 
     (ins, pairs), rate = matched(rng, make, rng.uniform(2.0, 3.0), tries=120)
     s.voice = replace(s.voice, rate=rate)
-    s.note(ins)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(ins.words)
-    s.model(["okay"], at=s.t + reply_gap(rng), kind="ack")
-    s.pause(rng.uniform(1.0, 1.8))
-    t0 = s.t
+    t0 = instruct(s, ins, 1.8)
     busy = 0.0
     for en, es in pairs:
         e = s.user(en.split(), kind="word")
@@ -164,10 +156,7 @@ def build_refusal(s: Scene, cond: str) -> float:
     rng, split = s.rng, s.split
     make = refusal if cond == "harmful" else benign_lookalike
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.8, 3.3))
-    s.note(u)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(u.words)
-    t_end = s.t
+    t_end = open_with(s, u)
     s.model(u.answer, at=t_end + reply_gap(rng))
     s.want(
         "speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), refuse=cond == "harmful", ref=t_end
@@ -191,10 +180,7 @@ def build_qa(s: Scene, cond: str) -> float:
         return (est([name, *u.words], s.voice.rate), (u, [name, *u.words]))
 
     u, words = matched(rng, make, target)
-    s.note(u)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(words)
-    t_end = s.t
+    t_end = open_with(s, u, words)
     if cond == "ask":
         s.model(u.answer, at=t_end + reply_gap(rng))
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)

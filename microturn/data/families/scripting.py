@@ -1,5 +1,6 @@
 """The moves every family script shares: the teacher's reply timing, duration estimates,
-stratified matching, and speaking a sentence in chunks.
+stratified matching, the user's opening turn (or acknowledged instruction), and speaking a
+sentence in chunks.
 
 Where the two sides of a family differ in natural length (a whole sentence vs a fragment of
 one), a script draws a shared target and draws candidates until one's estimated speech lies
@@ -61,6 +62,24 @@ def est_of(make: Callable[[], Utterance], rate: float = 1.0) -> Callable[[], tup
         return est(u.words, rate), u
 
     return f
+
+
+def open_with(s: Scene, u: Utterance, words: Sequence[str] | None = None) -> float:
+    """The scene opens on the user saying `u` (noted): a 0.2-1.0 s lead-in, then `words`
+    (default `u.words`). Returns when the user stops."""
+    s.note(u)
+    s.pause(s.rng.uniform(0.2, 1.0))
+    s.user(u.words if words is None else words)
+    return s.t
+
+
+def instruct(s: Scene, ins: Utterance, settle: float) -> float:
+    """The user opens with a standing instruction, the model says "okay", and a pause of 1.0 to
+    `settle` s follows. Returns when that pause ends: where the task starts."""
+    open_with(s, ins)
+    s.model(["okay"], at=s.t + reply_gap(s.rng), kind="ack")
+    s.pause(s.rng.uniform(1.0, settle))
+    return s.t
 
 
 def chunks(words: Sequence[str], cuts: Sequence[int]) -> list[list[str]]:

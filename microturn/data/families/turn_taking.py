@@ -9,6 +9,7 @@ from microturn.data.families.scripting import (
     est_of,
     matched,
     n_chunks,
+    open_with,
     pause_len,
     reply_gap,
     speak_chunks,
@@ -176,10 +177,7 @@ def build_barge_in(s: Scene, cond: str) -> float:
     speech (hold: keep talking). Overlap lengths are matched through a shared twin type."""
     rng, split = s.rng, s.split
     req = long_request(rng, split)
-    s.note(req)
-    s.pause(rng.uniform(0.2, 1.0))
-    s.user(req.words)
-    t_start = s.t + reply_gap(rng)
+    t_start = open_with(s, req) + reply_gap(rng)
     answer = s.model(req.answer, at=t_start)
     t_i = t_start + rng.uniform(1.5, min(4.5, max(1.6, answer.t_off - t_start - 1.0)))
     twin = (

@@ -11,6 +11,8 @@ from microturn.data.language.closed_classes import LETTER_NAMES, MONTHS, WEEKDAY
 from microturn.data.language.grammar import Fill
 from microturn.data.language.numbers import number_sequence, number_words
 
+# Phrase tables: their rows repeat one shape with other words, which is data, not logic.
+
 # ------------------------------------------------------------------------- statements
 
 _PAST = (("", ""), ("yday", "^ yesterday"), ("morn", "^ this | morning"))

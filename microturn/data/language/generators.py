@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 
 from microturn.data.language.conversation import FUNCTION_WORDS, R_MARKERS, REPAIRS
@@ -110,16 +111,7 @@ def timed_request(
         attrs = {"start": n, "seconds": n, "period": 1}
     u = realize(fr, rng, split, w=w, unit=unit, **slots)
     lex = (f"say_word:{w}",) if "{w}" in fr.pattern else ()
-    return Utterance(
-        u.words,
-        u.template,
-        u.family,
-        lex,
-        u.holds,
-        u.complete_at,
-        tuple(answer.split()),
-        {**u.attrs, **attrs},
-    )
+    return replace(u, lexicon=lex, answer=tuple(answer.split()), attrs={**u.attrs, **attrs})
 
 
 def timed_followup(
@@ -147,7 +139,7 @@ def cue_instruction(rng: random.Random, split: str, beep: bool | None = None) ->
     u = realize(fr, rng, split, cue=cue, resp=resp)
     lex = (f"response:{resp}",) + (() if beep else (f"cue:{cue}",))
     attrs = {**u.attrs, "cue": cue, "response": resp, "lures": list(lures_for(cue))}
-    return Utterance(u.words, u.template, u.family, lex, u.holds, u.complete_at, (), attrs)
+    return replace(u, lexicon=lex, answer=(), attrs=attrs)
 
 
 def count_instruction(rng: random.Random, split: str) -> Utterance:
@@ -206,7 +198,7 @@ def self_repair(rng: random.Random, split: str) -> Utterance:
         "plain_answer": list(answer),
         "repair_at": k,
     }
-    return Utterance(u.words, u.template, u.family, lex, (k,), u.complete_at, answer, attrs)
+    return replace(u, lexicon=lex, holds=(k,), answer=answer, attrs=attrs)
 
 
 def tool_request(rng: random.Random, split: str) -> Utterance:
@@ -235,22 +227,13 @@ def interpretation(
     keys = rng.sample(items, min(n, len(items)))
     pairs = [(k, TABLES["spanish"][k][0]) for k in keys]
     lex = tuple(f"spanish:{k}" for k in keys)
-    return Utterance(u.words, u.template, u.family, lex, u.holds, u.complete_at, (), u.attrs), pairs
+    return replace(u, lexicon=lex, answer=()), pairs
 
 
 def refusal(rng: random.Random, split: str) -> Utterance:
     """A clearly harmful request; answer: a spoken refusal."""
     u = gen("refusal", rng, split)
-    return Utterance(
-        u.words,
-        u.template,
-        u.family,
-        u.lexicon,
-        u.holds,
-        u.complete_at,
-        tuple(rng.choice(REFUSALS).split()),
-        u.attrs,
-    )
+    return replace(u, answer=tuple(rng.choice(REFUSALS).split()))
 
 
 def benign_lookalike(rng: random.Random, split: str) -> Utterance:
@@ -267,13 +250,4 @@ def visual_instruction(
     u = gen(f"visual.{task}", rng, split, c=colour)
     if task != "light":
         return u
-    return Utterance(
-        u.words,
-        u.template,
-        u.family,
-        u.lexicon,
-        u.holds,
-        u.complete_at,
-        (colour,),
-        {**u.attrs, "colour": colour},
-    )
+    return replace(u, answer=(colour,), attrs={**u.attrs, "colour": colour})

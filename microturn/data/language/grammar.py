@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from microturn.data.language.lexicon import TABLES, pick
@@ -177,6 +177,21 @@ class Grammar:
                 tid_full = tid + (f".{pid}" if pid else "") + (f"+{sid}" if sid else "")
                 frame = Frame(tid_full, family, full, make or _autofill(full, answer), attrs)
                 self.groups.setdefault(group, []).append(frame)
+
+    def add_table(
+        self,
+        group: str,
+        family: str,
+        rows: Iterable[tuple[object, str]],
+        pre: _Affixes = _NONE,
+        suf: _Affixes = _NONE,
+        stem: str = "",
+        **attrs,
+    ) -> None:
+        """Register a phrase table of (id, pattern) rows with a fixed empty answer, each as
+        `add` does with template id f"{stem or group}.{id}"."""
+        for rid, pattern in rows:
+            self.add(group, family, f"{stem or group}.{rid}", pattern, const(), pre, suf, **attrs)
 
 
 def const(answer: str = "", **attrs) -> Callable[[random.Random, str], Fill]:

@@ -5,6 +5,8 @@ interpretation, and visual tasks.
 
 from __future__ import annotations
 
+# Phrase tables: rows of one shape with other words, as in questions.py; data, not logic.
+
 # The delay, period or countdown start of a timed request: in distribution, and beyond it
 # (extrapolation)
 IN_DISTRIBUTION_SECONDS = (2, 3, 5, 8)
@@ -12,6 +14,7 @@ EXTRAPOLATION_SECONDS = (13, 20)
 
 # ------------------------------------------------------------------------- elapsed time
 
+# phrase table: (id, pattern, word) rows like conversation.SIDE_ADDRESS, other words
 E_MARKERS = (
     ("clock", "start | the | clock", "start"),
     ("mark_time", "mark | this | time", "mark"),

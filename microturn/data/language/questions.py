@@ -18,6 +18,7 @@ from microturn.data.language.numbers import number_words
 
 # ------------------------------------------------------------------ affixes (question / imperative)
 
+# affix tables: same shape as instructions.py's prefixes and suffixes, other words
 Q_PRE = (
     ("", ""),
     ("cytm", "can | you | tell | me |"),

@@ -52,26 +52,20 @@ def _grammar() -> Grammar:
             cpat,
             pre=conversation.N_CLOSE_LEAD,
         )
-    for i, pat in enumerate(conversation.STOPS):  # 4 interruptions
-        g.add(
-            "interrupt.stop",
-            "interrupt",
-            f"interrupt.stop.{i}",
-            pat,
-            const(),
-            conversation.INT_PRE,
-            kind="stop",
-        )
-    for i, pat in enumerate(conversation.REPEATS):
-        g.add(
-            "interrupt.repeat",
-            "interrupt",
-            f"interrupt.repeat.{i}",
-            pat,
-            const(),
-            conversation.INT_PRE[:5],
-            kind="repeat",
-        )
+    g.add_table(  # 4 interruptions
+        "interrupt.stop",
+        "interrupt",
+        enumerate(conversation.STOPS),
+        conversation.INT_PRE,
+        kind="stop",
+    )
+    g.add_table(
+        "interrupt.repeat",
+        "interrupt",
+        enumerate(conversation.REPEATS),
+        conversation.INT_PRE[:5],
+        kind="repeat",
+    )
     for cid, qi, pat, make in cores:
         if qi == "q" and cid.startswith(conversation.INT_QCORES):
             g.add(
@@ -125,70 +119,48 @@ def _grammar() -> Grammar:
             instructions.E_PRE,
             ref=ref,
         )
-    for qid, pat in instructions.E_QUESTIONS:
-        g.add(
-            "elapsed.question",
-            "elapsed",
-            f"elapsed.question.{qid}",
-            pat,
-            const(),
-            instructions.E_QPRE,
-            instructions.E_QSUF,
-            unit="seconds",
-        )
-    for cid, pat in instructions.E_CANCELS:
-        g.add(
-            "elapsed.cancel",
-            "elapsed",
-            f"elapsed.cancel.{cid}",
-            pat,
-            const(),
-            instructions.E_QPRE,
-            instructions.E_CSUF,
-            cancel=True,
-        )
+    g.add_table(
+        "elapsed.question",
+        "elapsed",
+        instructions.E_QUESTIONS,
+        instructions.E_QPRE,
+        instructions.E_QSUF,
+        unit="seconds",
+    )
+    g.add_table(
+        "elapsed.cancel",
+        "elapsed",
+        instructions.E_CANCELS,
+        instructions.E_QPRE,
+        instructions.E_CSUF,
+        cancel=True,
+    )
     for kind, frames in (
         ("once", instructions.T_ONCE),
         ("periodic", instructions.T_PERIODIC),
         ("countdown", instructions.T_COUNTDOWN),
-    ):
-        for fid, pat in frames:  # 9 timed
-            g.add(
-                f"timed.{kind}",
-                "timed",
-                f"timed.{kind}.{fid}",
-                pat,
-                const(),
-                instructions.TM_PRE,
-                kind=kind,
-            )
-    for i, pat in enumerate(instructions.T_CANCEL):
-        g.add(
-            "timed.cancel",
-            "timed",
-            f"timed.cancel.{i}",
-            pat,
-            const(),
-            instructions.T_CPRE,
-            kind="cancel",
-        )
-    for i, pat in enumerate(instructions.T_FOLLOW):
-        g.add(
-            "timed.followup",
-            "timed",
-            f"timed.followup.{i}",
-            pat,
-            const(),
-            instructions.T_FPRE,
-            kind="followup",
-        )
+    ):  # 9 timed
+        g.add_table(f"timed.{kind}", "timed", frames, instructions.TM_PRE, kind=kind)
+    g.add_table(
+        "timed.cancel",
+        "timed",
+        enumerate(instructions.T_CANCEL),
+        instructions.T_CPRE,
+        kind="cancel",
+    )
+    g.add_table(
+        "timed.followup",
+        "timed",
+        enumerate(instructions.T_FOLLOW),
+        instructions.T_FPRE,
+        kind="followup",
+    )
     for group, frames in (
         ("cue.word", instructions.C_WORD),
         ("cue.beep", instructions.C_BEEP),
         ("cue.count", instructions.C_COUNT),
-    ):
-        for fid, pat in frames:  # 10 cues
-            g.add(group, "cue", f"{group}.{fid}", pat, const(), instructions.C_PRE)
+    ):  # 10 cues
+        g.add_table(group, "cue", frames, instructions.C_PRE)
     for rid, before, after, _ans, _kind in conversation.REPAIRS:  # 11 self-repair
         for mid, mpat in conversation.R_MARKERS:
             g.add(
@@ -272,28 +244,24 @@ def _grammar() -> Grammar:
             tools.TOOL_PRE,
             questions.Q_SUF,
         )
-    for i, pat in enumerate(instructions.INTERP):  # 13 interpretation
-        g.add(
-            "interpretation",
-            "interpretation",
-            f"interp.translate.{i}",
-            pat,
-            const(),
-            instructions.IN_PRE,
-            instructions.IN_SUF,
-            listen=False,
-        )
-    for i, pat in enumerate(instructions.LISTEN):
-        g.add(
-            "interpretation.listen",
-            "interpretation",
-            f"interp.listen.{i}",
-            pat,
-            const(),
-            instructions.IN_PRE,
-            instructions.IN_SUF,
-            listen=True,
-        )
+    g.add_table(  # 13 interpretation
+        "interpretation",
+        "interpretation",
+        enumerate(instructions.INTERP),
+        instructions.IN_PRE,
+        instructions.IN_SUF,
+        stem="interp.translate",
+        listen=False,
+    )
+    g.add_table(
+        "interpretation.listen",
+        "interpretation",
+        enumerate(instructions.LISTEN),
+        instructions.IN_PRE,
+        instructions.IN_SUF,
+        stem="interp.listen",
+        listen=True,
+    )
     for hid, pat in refusals.HARMFUL:  # 14 refusals
         g.add(
             "refusal",
@@ -317,22 +285,20 @@ def _grammar() -> Grammar:
             ans,
             harmful=False,
         )
+    # the timed and cue loops' shape again: registry entries differ in tables and attrs, not logic
     for task, frames in (
         ("light", instructions.V_LIGHT),
         ("bounce", instructions.V_BOUNCE),
         ("squares", instructions.V_SQUARES),
-    ):
-        for i, pat in enumerate(frames):  # 15 visual
-            g.add(
-                f"visual.{task}",
-                "visual",
-                f"visual.{task}.{i}",
-                pat,
-                const(),
-                instructions.V_PRE,
-                instructions.V_SUF,
-                task=task,
-            )
+    ):  # 15 visual
+        g.add_table(
+            f"visual.{task}",
+            "visual",
+            enumerate(frames),
+            instructions.V_PRE,
+            instructions.V_SUF,
+            task=task,
+        )
     ids = [f.tid for frames in g.groups.values() for f in frames]
     dup = sorted({t for t in ids if ids.count(t) > 1}) if len(ids) != len(set(ids)) else []
     if dup:

@@ -59,6 +59,7 @@ _ACKS = {
     "timer": ("sure", "okay one moment", "setting that up"),
     "lookup": ("let me look that up", "let me check", "one moment"),
 }
+# phrase table: (str, str, int) rows like questions._FIXED_COUNTS, other words
 _UNITS = (
     ("hours", "minutes", 60),
     ("minutes", "seconds", 60),
@@ -72,6 +73,7 @@ _UNITS = (
     ("dollars", "cents", 100),
     ("litres", "millilitres", 1000),
 )
+# phrase table: (id, pattern) rows like conversation.SIDE, other words
 WEATHER_Q = (
     ("whats", "what's | the | weather ^ in | {city}"),
     ("like", "what | is | the | weather | like ^ in | {city}"),
@@ -94,6 +96,7 @@ TIMERS = (
     "time | {n} | {unit} ^ for | me",
     "remind | me | in | {n} | {unit}",
 )
+# phrase table: 3-field rows like instructions.E_MARKERS, other words
 LOOKUP = (
     ("tall", "landmark", "how | tall | is | {x}"),
     ("height", "landmark", "what | is | the | height | of | {x}"),
@@ -216,6 +219,7 @@ def mk_direct_fact(table: str, kind: str) -> Callable[[random.Random, str], Fill
     return make
 
 
+# phrase table: (kind, table, pattern) rows like LOOKUP, other words
 DIRECT_FACTS = (
     ("capital", "country", "what | is | the | capital | of | {x}"),
     ("capital", "country", "what's | the | capital | of | {x}"),
