@@ -138,7 +138,7 @@ def test_snapshot_restore_and_reset_of_one_row(model):
         eng.step()
     first = [x.copy() for x in s.audio_out[4:]], list(s.events)
     eng.restore(s, snap)
-    assert len(s.audio_out) == 4 and s.chunk == 4
+    assert len(s.audio_out) == 4 and s.stream.chunk == 4
     for c in a[4:]:
         s.push_audio(c)
         eng.step()

@@ -87,7 +87,7 @@ def one_session(model, n: int, rng) -> dict:
     tv = []
     for _ in range(max(5, n // 4)):
         a = time.perf_counter()
-        d.engine.vocoder.step(lm, s.vocoder_state)
+        d.engine.vocoder.step(lm, s.stream.vocoder)
         tv.append(time.perf_counter() - a)
     return {
         "p50_ms": ms(np.median(t)),
@@ -127,9 +127,9 @@ def concurrency(model, rng, limit: int) -> tuple[int, list[dict]]:
 def aged(model, minutes: float, n: int, rng) -> dict:
     d = sessions(model, 1)
     s, cache = next(iter(d.engine.sessions.values())), d.engine.cache
-    s.chunk = int(minutes * 60 / CHUNK_S) - cache.window_chunks - cache.sink_chunks - 1
-    s.chunk = max(s.chunk, 0)
-    ticks(d, cache.window_chunks + cache.sink_chunks + 1, rng, warmup=0)  # fill the ring
+    fill = cache.window_chunks + cache.sink_chunks + 1
+    s.stream.chunk = max(0, int(minutes * 60 / CHUNK_S) - fill)
+    ticks(d, fill, rng, warmup=0)  # fill the ring
     t = ticks(d, n, rng, warmup=0)
     return {
         "minute": minutes,

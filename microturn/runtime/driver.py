@@ -129,7 +129,7 @@ class Driver:
             self._seen[s.slot] = len(s.events)
             if s.slot in self._fed:
                 self._fed[s.slot].said.append(audio)
-            out.append(Tick(s, s.chunk - 1, audio, new))
+            out.append(Tick(s, s.stream.chunk - 1, audio, new))
         return out
 
     def close(self, s: Session) -> Output | None:

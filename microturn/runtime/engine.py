@@ -87,36 +87,23 @@ class Engine:
     @torch.no_grad()
     def step(self) -> list[Session]:
         """Advance every session that has an input chunk queued; returns those sessions."""
-        N, P, fpp = self.cache.slots, self.P, self.fpp
+        N, P, fpp, n_mels = self.cache.slots, self.P, self.fpp, self.cfg.mel.n_mels
         live = [s for s in self.sessions.values() if s.audio_in]
         if not live:
             return []
         run = torch.zeros(N, dtype=torch.bool)
         run[[s.slot for s in live]] = True
-        n_mels = self.cfg.mel.n_mels
-        dmel = torch.zeros(N, 2 * P, fpp, n_mels, dtype=torch.uint8)
-        text = torch.full((N, 2 * P), PAD, dtype=torch.long)
+        dmel, text, base = self._heard(live)
+        patches, patch_mask = self._video(live)
         kind_row, pos_row = map(torch.from_numpy, chunk_rows(P))  # the training layout's
         kind = kind_row.expand(N, -1)
-        base = torch.zeros(N, dtype=torch.long)  # the chunk's first slot number
-        for s in live:
-            x = torch.from_numpy(s.audio_in.popleft())
-            x = x + 10 ** (DITHER_DB / 20) * torch.from_numpy(
-                s.gen_dither.standard_normal(len(x)).astype(np.float32)
-            )
-            lm, s.mel_state = self.analyzer.step(x, s.mel_state)
-            codes = self.analyzer.quantize(lm)  # (8, n_mels)
-            dmel[s.slot, :P] = codes.view(P, fpp, n_mels)
-            text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
-            base[s.slot] = s.chunk * P
-        patches, patch_mask = self._video(live)
         pos = base[:, None] + pos_row  # input slots 4k.., output slots 4k+4..
         dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
         logmel = torch.zeros(N, P, fpp, n_mels)
-        for j in range(P):  # output slot j, at row P + j
+        for j in range(P):  # output slot j, at row P + j: its inputs are what slot j-1 said
             for s in live:
-                dmel[s.slot, P + j] = s.own_dmel
-                text[s.slot, P + j] = s.own_token
+                dmel[s.slot, P + j] = s.stream.own_dmel
+                text[s.slot, P + j] = s.stream.own_token
             a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
             vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
             rows = ModelInput(
@@ -125,7 +112,7 @@ class Engine:
             h = self.model(rows, cache=self.cache, run=run, heads=False).hidden
             if j == 0:
                 self._transcript(h[:, :P], live, base)
-            logmel[:, j], logits = self._speak(h[:, -1], live, base, j)
+            logmel[:, j], logits = self._speak(h[:, -1], live, base + P + j)
             for s in (s for s in live if s.record):
                 i = s.slot
                 s.trace.append(
@@ -139,12 +126,31 @@ class Engine:
                     }
                 )
         chunk = logmel[[s.slot for s in live]].reshape(len(live), P * fpp, n_mels)
-        audio, states = self.vocoder.step_many(chunk, [s.vocoder_state for s in live])  # one GL
+        audio, states = self.vocoder.step_many(chunk, [s.stream.vocoder for s in live])  # one GL
         for s, a, st in zip(live, audio, states, strict=True):
-            s.vocoder_state = st
+            s.stream.vocoder = st
             s.audio_out.append(a.numpy())
-            s.chunk += 1
+            s.stream.chunk += 1
         return live
+
+    def _heard(self, live: list[Session]):
+        """Each live session's next chunk at its input rows -> dmel (N, 8, fpp, n_mels) uint8
+        (user audio, dithered as in training), text (N, 8) (side text), base (N,) the chunk's
+        first slot number; the output rows are left for the calls to fill."""
+        N, P, fpp, n_mels = self.cache.slots, self.P, self.fpp, self.cfg.mel.n_mels
+        dmel = torch.zeros(N, 2 * P, fpp, n_mels, dtype=torch.uint8)
+        text = torch.full((N, 2 * P), PAD, dtype=torch.long)
+        base = torch.zeros(N, dtype=torch.long)
+        for s in live:
+            x = torch.from_numpy(s.audio_in.popleft())
+            x = x + 10 ** (DITHER_DB / 20) * torch.from_numpy(
+                s.stream.gen_dither.standard_normal(len(x)).astype(np.float32)
+            )
+            lm, s.stream.mel = self.analyzer.step(x, s.stream.mel)
+            dmel[s.slot, :P] = self.analyzer.quantize(lm).view(P, fpp, n_mels)
+            text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
+            base[s.slot] = s.stream.chunk * P
+        return dmel, text, base
 
     def _video(self, live: list[Session]):
         """One frame per chunk -> its patches at the 4 input rows (row-major), or None."""
@@ -171,51 +177,57 @@ class Engine:
                     t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
                     s.events.append(UserText(round(max(t, 0.0), 3), self.tok.piece(k)))
 
-    def _speak(self, h: torch.Tensor, live: list[Session], base: torch.Tensor, j: int):
-        """h (N, d) at output slot j -> (log10 mel (N, fpp, n_mels), text logits (N, vocab));
-        the sampled tokens and the mel's dMel go into each session."""
-        N, d = h.shape
+    def _speak(self, h: torch.Tensor, live: list[Session], slots: torch.Tensor):
+        """h (N, d) at an output row, slots (N,) the slot each row speaks for -> (log10 mel
+        (N, fpp, n_mels), text logits (N, vocab)); what each session said goes into its stream
+        (the next row's inputs) and its events."""
         hp, n = pad_rows(h, self.invariant)
         logits = self.model.text_head(hp)[:n].float()
-        flow = self.model.flow
+        for s in live:
+            slot = int(slots[s.slot])
+            k = self._token(s, logits[s.slot], slot)
+            s.stream.own_token = k
+            if k != PAD:
+                self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
+        logmel = self._mel(hp, live)
+        for s in live:
+            if s.script is not None:  # teacher-forced audio: the script's frames of this slot
+                f = int(slots[s.slot]) * self.fpp
+                lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
+                if len(lm) == self.fpp:
+                    logmel[s.slot] = lm
+            s.stream.own_dmel = self.analyzer.quantize(logmel[s.slot])
+        return logmel, logits
+
+    def _token(self, s: Session, logits: torch.Tensor, slot: int) -> int:
+        """The session's next text token: its script's, or sampled with its settings."""
+        if s.script is not None:
+            tk = s.script["tokens"]
+            return int(tk[slot]) if slot < len(tk) else PAD
+        return s.sampling.token(logits, s.stream.gen_text)
+
+    def _said(self, s: Session, k: int, t: float) -> None:
+        """Token k, heard at t: a word piece, or a delegation (the session's hook is called)."""
+        if k >= len(SPECIALS):  # words only; specials are events of their own
+            s.events.append(ModelText(t, self.tok.piece(k)))
+        if k == DELEGATE:
+            s.events.append(Delegation(t))
+            if s.on_delegate is not None:
+                s.on_delegate(s, t)
+
+    def _mel(self, hp: torch.Tensor, live: list[Session]) -> torch.Tensor:
+        """Padded hidden rows -> log10 mel (N, fpp, n_mels) from the flow head, each session's
+        noise from its own generator and temperature, grouped by its number of Euler steps."""
+        N, flow = self.cache.slots, self.model.flow
         c = flow.cond(hp)
         noise = torch.zeros(hp.shape[0], flow.target_dim)
         for s in live:
-            sp = s.sampling
-            lg = logits[s.slot]
-            slot = int(base[s.slot]) + self.P + j  # the slot this output row speaks for
-            if s.script is not None:
-                tk = s.script["tokens"]
-                k = int(tk[slot]) if slot < len(tk) else PAD
-            elif sp.temperature == 0:
-                k = int(lg.argmax())
-            else:
-                if sp.top_k:
-                    kth = lg.topk(min(sp.top_k, lg.numel())).values[-1]
-                    lg = lg.masked_fill(lg < kth, float("-inf"))
-                probs = torch.softmax(lg / sp.temperature, -1)
-                k = int(torch.multinomial(probs, 1, generator=s.gen_text))
-            noise[s.slot] = flow_noise(flow.target_dim, sp.flow_temperature, s.gen_flow)
-            s.own_token = k
-            if k != PAD:
-                t = round((slot + self.text_lead) * self.slot_s, 3)
-                if k >= len(SPECIALS):  # words only; specials are events of their own
-                    s.events.append(ModelText(t, self.tok.piece(k)))
-                if k == DELEGATE:
-                    s.events.append(Delegation(t))
-                    if s.on_delegate is not None:
-                        s.on_delegate(s, t)
+            noise[s.slot] = flow_noise(
+                flow.target_dim, s.sampling.flow_temperature, s.stream.gen_flow
+            )
         mel = torch.zeros(N, self.fpp, self.cfg.mel.n_mels)
         for steps in sorted({s.sampling.flow_steps for s in live}):  # usually one group
             x = sample_flow(flow, c, noise, steps)  # every row computed (static shapes)
             rows = [s.slot for s in live if s.sampling.flow_steps == steps]
             mel[rows] = x[rows].view(len(rows), self.fpp, -1)
-        logmel = self.model.destandardize(mel)
-        for s in live:
-            if s.script is not None:  # teacher-forced audio: the script's frames of this slot
-                f = (int(base[s.slot]) + self.P + j) * self.fpp
-                lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
-                if len(lm) == self.fpp:
-                    logmel[s.slot] = lm
-            s.own_dmel = self.analyzer.quantize(logmel[s.slot])
-        return logmel, logits
+        return self.model.destandardize(mel)

@@ -8,6 +8,7 @@ transcript, delegations, injected results) with their time on the conversation c
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -36,6 +37,44 @@ class Sampling:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
             raise ValueError(f"bad sampling settings: {self}")
 
+    def token(self, logits: torch.Tensor, gen: torch.Generator) -> int:
+        """logits (vocab,) -> a token id: argmax at temperature 0, else a draw from the top k
+        (all when top_k is 0) at this temperature."""
+        if self.temperature == 0:
+            return int(logits.argmax())
+        if self.top_k:
+            kth = logits.topk(min(self.top_k, logits.numel())).values[-1]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        probs = torch.softmax(logits / self.temperature, -1)
+        return int(torch.multinomial(probs, 1, generator=gen))
+
+
+@dataclass
+class Stream:
+    """Everything of a session that a tick advances; with its KV-cache row, `clone()` is a
+    snapshot the session can be rewound to."""
+
+    chunk: int  # the clock: chunks consumed so far
+    mel: torch.Tensor  # (win - hop,) the input's left context (MelAnalyzer.step)
+    vocoder: VocoderState  # its output stream (Vocoder.step_many)
+    own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
+    own_token: int  # its last text token
+    gen_text: torch.Generator  # text sampling
+    gen_flow: torch.Generator  # flow-head noise
+    gen_dither: np.random.Generator  # the input's dither
+
+    def clone(self) -> Stream:
+        return Stream(
+            self.chunk,
+            self.mel.clone(),
+            self.vocoder.clone(),
+            self.own_dmel.clone(),
+            self.own_token,
+            torch.Generator().set_state(self.gen_text.get_state()),
+            torch.Generator().set_state(self.gen_flow.get_state()),
+            copy.deepcopy(self.gen_dither),
+        )
+
 
 @dataclass
 class Session:
@@ -44,20 +83,13 @@ class Session:
     seed: int
     sampling: Sampling
     grid: Grid
-    mel_state: torch.Tensor  # (win - hop,) the input's left context (MelAnalyzer.step)
-    vocoder_state: VocoderState  # its output stream (Vocoder.step_many)
-    own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
-    own_token: int = PAD  # its last text token
-    chunk: int = 0  # the clock: chunks consumed so far
-    audio_in: deque = field(default_factory=deque)  # (3200,) float32 chunks
+    stream: Stream
+    audio_in: deque = field(default_factory=deque)  # (samples_per_chunk,) float32 chunks
     side_in: deque = field(default_factory=deque)  # token ids waiting for input text slots
-    video_in: deque = field(default_factory=deque)  # (80, 80, 3) uint8 frames, one per chunk
-    audio_out: list = field(default_factory=list)  # (3200,) float32 chunks, one per tick
+    video_in: deque = field(default_factory=deque)  # (side, side, 3) uint8 frames, one a chunk
+    audio_out: list = field(default_factory=list)  # (samples_per_chunk,) float32, one a tick
     events: list[Event] = field(default_factory=list)  # on the conversation clock
     on_delegate: object = None  # callable(session, t) when the model emits <delegate>
-    gen_text: torch.Generator = field(default_factory=torch.Generator)
-    gen_flow: torch.Generator = field(default_factory=torch.Generator)
-    gen_dither: np.random.Generator | None = None
     # teacher forcing (tests, the scripted examples): {"tokens": (slots,) ids, "logmel": (frames,
     # n_mels)}; the engine then speaks these instead of sampling
     script: dict | None = None
@@ -75,27 +107,24 @@ class Session:
         vocoder: Vocoder,
         sampling: Sampling | None = None,
     ) -> Session:
-        s = cls(
-            id,
-            slot,
-            seed,
-            sampling or Sampling(),
-            analyzer.grid,
-            analyzer.init_state(),
-            vocoder.init_state(seed),
-            own_dmel=torch.zeros(0, dtype=torch.uint8),
-        )
-        s.gen_text.manual_seed(seed)
-        s.gen_flow.manual_seed(seed + 1)
-        s.gen_dither = np.random.default_rng(seed)
-        # its own channel at rest, as the data engine renders it: faint dither
         g = analyzer.grid
+        dither = np.random.default_rng(seed)
+        # its own channel at rest, as the data engine renders it: faint dither
         n = g.hop * g.cfg.frames_per_position * 4
         rest = 10 ** (DITHER_DB / 20) * torch.from_numpy(
-            s.gen_dither.standard_normal(n).astype(np.float32)
+            dither.standard_normal(n).astype(np.float32)
         )
-        s.own_dmel = analyzer.dmel(rest)[-g.cfg.frames_per_position :]
-        return s
+        stream = Stream(
+            chunk=0,
+            mel=analyzer.init_state(),
+            vocoder=vocoder.init_state(seed),
+            own_dmel=analyzer.dmel(rest)[-g.cfg.frames_per_position :],
+            own_token=PAD,
+            gen_text=torch.Generator().manual_seed(seed),
+            gen_flow=torch.Generator().manual_seed(seed + 1),
+            gen_dither=dither,
+        )
+        return cls(id, slot, seed, sampling or Sampling(), g, stream)
 
     def push_audio(self, chunk: np.ndarray) -> None:
         """Queue one 200 ms chunk of 16 kHz float32 mono user audio."""
@@ -111,41 +140,28 @@ class Session:
         g = self.grid
         if t is not None and not self.side_in:
             wait = int(t / g.slot_s + 1e-9)
-            self.side_in.extend([PAD] * max(0, wait - self.chunk * g.positions_per_chunk))
+            self.side_in.extend([PAD] * max(0, wait - self.stream.chunk * g.positions_per_chunk))
         self.side_in.extend([RESULT, *tok.encode(text)])
         self.events.append(ToolResult(round(self.time if t is None else t, 3), text))
 
     def state(self) -> dict:
-        """Everything of the session that a tick changes (with the cache row: a snapshot)."""
+        """What a tick changes (with the cache row: a snapshot); queued input is not part of it."""
         return {
-            "own_dmel": self.own_dmel.clone(),
-            "own_token": self.own_token,
-            "chunk": self.chunk,
+            "stream": self.stream.clone(),
             "side_in": list(self.side_in),
             "n_out": len(self.audio_out),
             "n_events": len(self.events),
-            "gen_text": self.gen_text.get_state(),
-            "gen_flow": self.gen_flow.get_state(),
-            "gen_dither": self.gen_dither.bit_generator.state,
-            "mel_state": self.mel_state.clone(),
-            "vocoder_state": self.vocoder_state.clone(),
         }
 
     def set_state(self, st: dict) -> None:
-        self.own_dmel, self.own_token = st["own_dmel"].clone(), st["own_token"]
-        self.chunk = st["chunk"]
+        self.stream = st["stream"].clone()
         self.side_in = deque(st["side_in"])
         del self.audio_out[st["n_out"] :]
         del self.events[st["n_events"] :]
-        self.gen_text.set_state(st["gen_text"])
-        self.gen_flow.set_state(st["gen_flow"])
-        self.gen_dither.bit_generator.state = st["gen_dither"]
-        self.mel_state = st["mel_state"].clone()
-        self.vocoder_state = st["vocoder_state"].clone()
 
     @property
     def time(self) -> float:
-        return self.chunk * self.grid.chunk_s
+        return self.stream.chunk * self.grid.chunk_s
 
     def next_side_tokens(self, n: int) -> list[int]:
         return [self.side_in.popleft() if self.side_in else PAD for _ in range(n)]
