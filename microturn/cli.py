@@ -169,19 +169,19 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> None:
-    from microturn.probe import main
+    from microturn.eval.probe import main
 
     main(args)
 
 
 def cmd_probe_layers(args: argparse.Namespace) -> None:
-    from microturn.probe_layers import main
+    from microturn.eval.probe_layers import main
 
     main(args)
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from microturn.sample import main
+    from microturn.eval.sample import main
 
     main(args)
 

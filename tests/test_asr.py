@@ -1,6 +1,6 @@
 import pytest
 
-from microturn.asr import normalize, wer
+from microturn.eval.asr import normalize, wer
 
 
 def test_wer_counts_edits():
@@ -19,7 +19,7 @@ def test_normalize_spells_numbers_and_drops_punctuation():
 @pytest.mark.parametrize("engine", ["whisper", "pocketsphinx"])
 def test_transcribe_real_speech(engine):
     pytest.importorskip("faster_whisper" if engine == "whisper" else "pocketsphinx")
-    from microturn.asr import transcribe
+    from microturn.eval.asr import transcribe
     from microturn.synth import Voice, synthesize
 
     said = "one two three four five six"
@@ -34,7 +34,7 @@ def test_transcribe_real_speech(engine):
 
 
 def test_a_model_that_said_nothing_has_no_wer():
-    from microturn.sample import own_wer
+    from microturn.eval.sample import own_wer
 
     assert own_wer("", "") is None  # 0/0 is not a perfect score
     assert own_wer("", "wait") is None

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from microturn.config import preset
-from microturn.probe import auc
+from microturn.eval.probe import auc
 
 
 def test_auc_is_mann_whitney():
@@ -17,7 +17,7 @@ def test_auc_is_mann_whitney():
 
 
 def test_auc_interval_shrinks_with_n_and_brackets_the_estimate():
-    from microturn.probe import auc_ci
+    from microturn.eval.probe import auc_ci
 
     lo, hi = auc_ci(0.7, 200, 200)
     assert lo < 0.7 < hi and 0.08 < hi - lo < 0.12  # +-0.05 at n = 200 a side
@@ -28,8 +28,8 @@ def test_auc_interval_shrinks_with_n_and_brackets_the_estimate():
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_hearing_is_the_transcript_loss_on_words_before_the_decision(turn_data):
     from microturn.data.shards import ShardReader
+    from microturn.eval.probe import probe, score
     from microturn.model import InteractionModel
-    from microturn.probe import probe, score
     from microturn.tokenizer import Tokenizer
 
     torch.manual_seed(0)
@@ -60,8 +60,8 @@ def test_hearing_is_the_transcript_loss_on_words_before_the_decision(turn_data):
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_early_start_is_speaking_over_the_last_words(turn_data):
+    from microturn.eval.probe import probe
     from microturn.model import InteractionModel
-    from microturn.probe import probe
     from microturn.tokenizer import PAD
 
     torch.manual_seed(0)
@@ -93,7 +93,7 @@ def _recs(scores, acts, groups=("all",)):
 def test_paired_difference_and_its_interval():
     import numpy as np
 
-    from microturn.probe import paired
+    from microturn.eval.probe import paired
 
     rng = np.random.default_rng(0)
     acts = [True] * 60 + [False] * 60
@@ -134,7 +134,7 @@ def test_probe_against_itself_differs_by_nothing(turn_data, tmp_path, capsys):
 
 
 def test_groups_split_pauses_by_kind_and_keep_every_end_of_turn_in_both():
-    from microturn.probe import groups_of, summarize
+    from microturn.eval.probe import groups_of, summarize
 
     meta = {"user_voice": "festival:ked_diphone@1.0/50", "prosody": "fall"}
     act = groups_of(meta, True)

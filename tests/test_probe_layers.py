@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from microturn.config import preset
-from microturn.probe import auc
-from microturn.probe_layers import cv_auc, features, fit_logistic, predict
+from microturn.eval.probe import auc
+from microturn.eval.probe_layers import cv_auc, features, fit_logistic, predict
 
 
 def test_the_read_out_finds_a_linear_signal_and_not_noise():
@@ -25,8 +25,8 @@ def test_the_read_out_finds_a_linear_signal_and_not_noise():
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_features_are_each_layer_at_the_decision_window(turn_data):
     from microturn.data.shards import ShardReader
+    from microturn.eval.probe import decision_forward, score
     from microturn.model import InteractionModel
-    from microturn.probe import decision_forward, score
     from microturn.tokenizer import Tokenizer
 
     torch.manual_seed(0)

@@ -291,7 +291,7 @@ def asr_check(tl, r: dict, audio: np.ndarray) -> dict:
     their expected words in the ASR transcript of the whole output; `asr_content`: recall >=
     ASR_RECALL; `content`: the text events said every expected word. Empty when no window
     qualifies."""
-    from microturn.asr import transcribe, words
+    from microturn.eval.asr import transcribe, words
 
     xs = sorted(tl.expect, key=lambda x: x.t_on)
     pairs = [(x, j) for x, j in zip(xs, r["judgements"], strict=True)

@@ -25,7 +25,7 @@ from microturn.runtime.runner import run_file
 def own_wer(said: str, heard: str) -> float | None:
     """WER of the recogniser's transcript against the words the model meant to say; None
     when it said none (there is nothing to be intelligible, and 0/0 is not a perfect score)."""
-    from microturn.asr import wer
+    from microturn.eval.asr import wer
 
     return round(wer(said, heard), 3) if said.split() else None
 
@@ -44,7 +44,7 @@ def main(args) -> None:
     try:  # intelligibility, next to the same recogniser on the data's own model voice
         import soundfile as sf
 
-        from microturn.asr import normalize, transcribe, wer
+        from microturn.eval.asr import normalize, transcribe, wer
 
         said, _ = sf.read(str(out / "model.wav"), dtype="float32")
         ref_text = " ".join(e.text for e in s.timeline.on("model"))

@@ -1,7 +1,7 @@
 """Is the turn decision *in* the model and not reaching its text head, or not in it at all?
 
 A linear read-out of the model's hidden state at the decision point, next to the model's own
-score (`microturn.probe`). For each `turn` scenario, the forward pass of the probe (the user's
+score (`microturn probe`). For each `turn` scenario, the forward pass of the probe (the user's
 audio up to the decision point, the model's own stream blanked); features = each layer's
 residual stream averaged over the output positions of the 0.6 s window. An L2 logistic
 regression per layer, fitted on FIT's turn scenarios (standardised on FIT, strength chosen by
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from microturn.data.shards import ShardReader
+from microturn.eval.probe import auc, auc_ci, decision_forward, score_forward, turn_indices
 from microturn.model import InteractionModel
-from microturn.probe import auc, auc_ci, decision_forward, score_forward, turn_indices
 from microturn.tokenizer import Tokenizer
 
 
