@@ -15,6 +15,7 @@
     microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
+    microturn tokenizer [--out PATH]                  (retrain the BPE on the data's corpus)
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -94,6 +95,16 @@ def cmd_check_matching(args: argparse.Namespace) -> None:
     from microturn.data.matching import report
 
     report(args.split, args.n, _families(args.families))
+
+
+def cmd_tokenizer(args: argparse.Namespace) -> None:
+    from microturn.data.corpus import corpus
+    from microturn.tokenizer import PATH, Tokenizer, train
+
+    p = train(corpus(), args.out or PATH)
+    t = Tokenizer(p)
+    probe = "what is thirty seven times twenty four"
+    print(f"wrote {p}: vocab {t.vocab_size}; {probe!r} -> {t.encode(probe)}")
 
 
 def load_timeline(spec: str):
@@ -283,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--n", type=int, default=100, help="scenarios per side of each family")
     m.add_argument("--families", default="", help="comma-separated subset (default: all)")
     m.set_defaults(fn=cmd_check_matching)
+
+    k = sub.add_parser("tokenizer", help="retrain the BPE tokenizer on the data engine's corpus")
+    k.add_argument("--out", type=Path, default=None, help="default: the packaged asset")
+    k.set_defaults(fn=cmd_tokenizer)
 
     q = sub.add_parser("plot", help="plot a timeline, a shard sample or a scenario spec")
     q.add_argument("input", help="TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed")

@@ -87,6 +87,7 @@ def test_example_writes_its_files(tmp_path):
         (["probe-layers"], "--fit"),
         (["sample"], "--data"),
         (["bench", "train"], "--presets"),
+        (["tokenizer"], "--out"),
     ],
 )
 def test_every_verb_has_help(verb, flag, capsys):
@@ -104,3 +105,12 @@ def test_probe_on_a_missing_data_dir_is_one_line(tmp_path):
     InteractionModel(preset("tiny")).save_pretrained(tmp_path / "m")
     r = run_cli("probe", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "none"))
     one_line_error(r, "no such data directory")
+
+
+def test_tokenizer_retrains_to_the_shipped_asset(tmp_path, capsys):
+    """The shipped tokenizer is reproducible: the data engine's corpus retrains it byte for byte."""
+    from microturn.tokenizer import PATH
+
+    main(["tokenizer", "--out", str(tmp_path / "tok.json")])
+    assert "vocab 1024" in capsys.readouterr().out
+    assert (tmp_path / "tok.json").read_bytes() == PATH.read_bytes()

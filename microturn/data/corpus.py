@@ -2,7 +2,7 @@
 
 The vocabulary must cover the held-out lexicon too: a tokenizer is not a place to hide a split.
 
-    python -m microturn.data.corpus   # retrain and rewrite microturn/assets/tokenizer.json
+    microturn tokenizer   # retrain and rewrite microturn/assets/tokenizer.json
 """
 
 from __future__ import annotations
@@ -51,18 +51,3 @@ def corpus(n: int = 40_000, seed: int = 0) -> Iterator[str]:
             yield " ".join(G.visual_instruction(rng, split).words)
             yield " ".join(G.backchannel(rng).words)
             yield number_words(rng.randrange(10_000))
-
-
-def main() -> None:
-    from microturn.tokenizer import Tokenizer, train
-
-    p = train(corpus())
-    t = Tokenizer(p)
-    print(
-        f"wrote {p}: vocab {t.vocab_size}; 'what is thirty seven times twenty four' ->",
-        t.encode("what is thirty seven times twenty four"),
-    )
-
-
-if __name__ == "__main__":
-    main()
