@@ -252,7 +252,7 @@ class InteractionModel(nn.Module):
         hidden: torch.Tensor,
         steps: int = 8,
         temperature: float = 0.7,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | None = None,  # FlowHead.sample's arguments, passed on
     ) -> torch.Tensor:
         """hidden (..., d) -> standardised log-mel (..., frames_per_position, n_mels)."""
         x = self.flow.sample(hidden, steps=steps, temperature=temperature, generator=generator)
