@@ -16,6 +16,7 @@
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
     microturn tokenizer [--out PATH]                  (retrain the BPE on the data's corpus)
+    microturn eval voice --model M [--split test] [--n 100]   (WER: raw, ceiling, model stages)
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -242,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
         "`bench train`, `bench vocoder`",
     )
 
+    sub.add_parser("eval", help="`microturn eval voice`: the voice yardstick (WER by stage)")
+
     x = sub.add_parser("export", help="a trained model -> a shippable checkpoint (bf16 weights)")
     x.add_argument("src", help="a save_pretrained directory")
     x.add_argument("dst")
@@ -330,6 +333,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
+    if argv[:2] == ["eval", "voice"]:
+        from microturn.eval.voice import main as voice_main
+
+        return voice_main(argv[2:])
     if argv[:2] == ["bench", "vocoder"]:
         from microturn.voice.roundtrip import main as roundtrip_main
 

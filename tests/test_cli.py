@@ -88,6 +88,7 @@ def test_example_writes_its_files(tmp_path):
         (["sample"], "--data"),
         (["bench", "train"], "--presets"),
         (["tokenizer"], "--out"),
+        (["eval", "voice"], "--n"),
     ],
 )
 def test_every_verb_has_help(verb, flag, capsys):

@@ -191,13 +191,22 @@ class Engine:
                 self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
         logmel = self._mel(hp, live)
         for s in live:
-            if s.script is not None:  # teacher-forced audio: the script's frames of this slot
-                f = int(slots[s.slot]) * self.fpp
-                lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
-                if len(lm) == self.fpp:
+            own = logmel[s.slot]
+            lm = self._scripted_audio(s, int(slots[s.slot]))
+            if lm is not None:  # teacher-forced history: it hears the script's frames ...
+                own = lm
+                if not s.script.get("head_audio", False):  # ... and says them, by default
                     logmel[s.slot] = lm
-            s.stream.own_dmel = self.analyzer.quantize(logmel[s.slot])
+            s.stream.own_dmel = self.analyzer.quantize(own)
         return logmel, logits
+
+    def _scripted_audio(self, s: Session, slot: int) -> torch.Tensor | None:
+        """The script's log-mel frames (fpp, n_mels) of this slot, if it scripts audio."""
+        if s.script is None or "logmel" not in s.script:
+            return None
+        f = slot * self.fpp
+        lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
+        return lm if len(lm) == self.fpp else None
 
     def _token(self, s: Session, logits: torch.Tensor, slot: int) -> int:
         """The session's next text token: its script's, or sampled with its settings."""

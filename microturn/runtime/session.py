@@ -90,8 +90,9 @@ class Session:
     audio_out: list = field(default_factory=list)  # (samples_per_chunk,) float32, one a tick
     events: list[Event] = field(default_factory=list)  # on the conversation clock
     on_delegate: object = None  # callable(session, t) when the model emits <delegate>
-    # teacher forcing (tests, the scripted examples): {"tokens": (slots,) ids, "logmel": (frames,
-    # n_mels)}; the engine then speaks these instead of sampling
+    # teacher forcing (tests, the voice yardstick): {"tokens": (slots,) ids} is said instead of
+    # sampled text; with "logmel": (frames, n_mels) it also hears those frames as its own audio
+    # and says them, unless "head_audio": True (then the flow head's audio is what it says)
     script: dict | None = None
     # record=True keeps every position's inputs and hidden state (the exactness tests)
     record: bool = False

@@ -1,0 +1,186 @@
+"""The voice yardstick: how much of what the model means to say a listener hears, stage by stage.
+
+On the model's side of held-out scenarios whose replies are sentences (`POOL`: a tool result
+woven back, a refusal, an elapsed time, a corrected request, in turn; the test split holds out
+templates, lexicon items and user voices, festival included), Whisper (`eval/asr.py`: greedy,
+WER per scenario capped at 1) transcribes the model's channel at five stages, always on the
+same scenarios:
+
+    raw          the data engine's model voice (espeak-ng) saying the reference reply
+    ceiling      its log-mel through the runtime's streaming vocoder (200 ms steps)
+    teacher      the reference text and audio forced as the model's history; what its flow head
+                 says at each slot, vocoded as the runtime does
+    text-forced  the reference text forced; the audio its own (it hears what its head said)
+    free         free running; WER against its own text stream (the words it meant to say)
+
+The first four are scored against the reference reply; `free` against the model's own words,
+over the scenarios where it said any (how many it did is reported). Each row: mean, median and
+a 95 % bootstrap interval of the mean. The model rows go through `Engine` sessions exactly as
+`microturn run` does (teacher forcing is a session's `script`).
+
+    microturn eval voice --model checkpoints/small --split test --n 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from microturn.audio import from_int16
+from microturn.data.generate import featurize
+from microturn.data.layout import streams
+from microturn.eval.asr import normalize, transcribe, wer
+from microturn.grid import Grid
+from microturn.model import InteractionModel
+from microturn.runtime.driver import Driver, Feed, SideText
+from microturn.runtime.engine import Engine
+from microturn.runtime.events import ModelText
+from microturn.tokenizer import Tokenizer
+from microturn.voice.vocoder import Vocoder
+
+STAGES = ("raw", "ceiling", "teacher", "text-forced", "free")
+# (family, condition) whose model side is sentences, not single words (`qa` answers one word,
+# which a recogniser misses alone); scenario i is POOL[i % 4] with seed i // 4
+POOL = (("delegate", "delegate"), ("refusal", "harmful"), ("elapsed", "ask"), ("repair", "plain"))
+MODES = ("teacher", "text-forced", "free")  # the stages the model speaks
+
+
+@dataclass
+class Case:
+    """One scenario: its id, what the user side feeds (audio, side text), the reference model
+    side (its words, audio, log-mel) and the model's text stream of it, one token per slot."""
+
+    id: str
+    feed: Feed
+    text: str
+    audio: np.ndarray
+    logmel: np.ndarray
+    tokens: np.ndarray
+
+
+def cases(cfg, split: str, n: int) -> list[Case]:
+    """The first n scenarios of `POOL`, in turn, from `split`."""
+    from microturn.data.families import make_scenario
+
+    grid, tok, t = Grid(cfg.grid), Tokenizer(), cfg.train
+    out = []
+    for i in range(n):
+        tl = make_scenario(*POOL[i % len(POOL)], split, i // len(POOL))
+        s = featurize(tl, cfg, audio=True)
+        user = from_int16(s.arrays["user_audio"])
+        n_slots = len(user) // grid.samples_per_chunk * grid.positions_per_chunk
+        st = streams(tl, tok, n_slots, grid.slot_s, t.text_lead, t.transcript_lag)
+        side = [SideText(e.t_on, e.text) for e in tl.on("side_text")]
+        text = " ".join(e.text for e in tl.on("model"))
+        model_audio = from_int16(s.arrays["model_audio"])
+        logmel = s.arrays["model_mel"].astype(np.float32)
+        out.append(Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"]))
+    return out
+
+
+def ceiling(vocoder: Vocoder, logmel: np.ndarray, fpc: int, seed: int) -> np.ndarray:
+    """True log-mel (frames, n_mels) through the streaming vocoder, one chunk a step."""
+    state, out = vocoder.init_state(seed), []
+    lm = torch.from_numpy(logmel)
+    for k in range(len(lm) // fpc):
+        wav, state = vocoder.step(lm[k * fpc : (k + 1) * fpc], state)
+        out.append(wav.numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def speak(model: InteractionModel, todo: list[Case], slots: int = 24) -> dict:
+    """Every case in each model mode, `slots` sessions at a time -> {(case id, mode): (audio,
+    its own words)}."""
+    driver = Driver(Engine(model, slots=slots))
+    jobs = [(c, m) for c in todo for m in MODES]
+    live, out = {}, {}
+    while jobs or live:
+        while jobs and len(live) < slots:
+            c, mode = jobs.pop(0)
+            s = driver.open(c.feed, f"{c.id}/{mode}", seed=zlib.crc32(c.id.encode()))
+            if mode != "free":
+                s.script = {"tokens": c.tokens}
+            if mode == "teacher":
+                s.script |= {"logmel": c.logmel, "head_audio": True}
+            live[s.slot] = (c, mode, s)
+        driver.tick()
+        for slot in [k for k, (_, _, s) in live.items() if driver.done(s)]:
+            c, mode, s = live.pop(slot)
+            said = driver.close(s)
+            own = "".join(e.text for e in said.events if isinstance(e, ModelText))
+            out[(c.id, mode)] = (said.audio, normalize(own))
+    return out
+
+
+def summary(x: list[float], seed: int = 0) -> dict:
+    """Mean, median and a 95 % bootstrap interval of the mean (2,000 resamples)."""
+    if not x:
+        return {"n": 0, "mean": None, "median": None, "ci": [None, None]}
+    a = np.asarray(x, np.float64)
+    boot = np.random.default_rng(seed).choice(a, (2000, len(a))).mean(1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    r = lambda v: round(float(v), 3)  # noqa: E731
+    return {"n": len(a), "mean": r(a.mean()), "median": r(np.median(a)), "ci": [r(lo), r(hi)]}
+
+
+def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dict:
+    """The five stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
+    summaries (what `main` prints)."""
+    cfg = model.cfg
+    grid = Grid(cfg.grid)
+    todo = cases(cfg, split, n)
+    vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
+    said = speak(model, todo, slots)
+    per: dict[str, list[float]] = {k: [] for k in STAGES}
+    for c in todo:
+        ref = normalize(c.text)
+        per["raw"].append(wer(ref, transcribe(c.audio)))
+        seed = zlib.crc32(c.id.encode())
+        voc = ceiling(vocoder, c.logmel, grid.frames_per_chunk, seed)
+        per["ceiling"].append(wer(ref, transcribe(voc)))
+        for mode in ("teacher", "text-forced"):
+            per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))
+        audio, own = said[(c.id, "free")]
+        if own.split():
+            per["free"].append(wer(own, transcribe(audio)))
+    rows = {k: summary([min(v, 1.0) for v in per[k]]) for k in STAGES}
+    return {"split": split, "scenarios": n, "stages": rows, "per_case": per}
+
+
+def table(r: dict) -> str:
+    lines = [
+        f"voice yardstick: the model side of {r['scenarios']} {r['split']} scenarios; Whisper "
+        "tiny.en WER, per scenario capped at 1",
+        "",
+        "| stage | n | mean WER [95 % CI] | median |",
+        "|---|---|---|---|",
+    ]
+    for k in STAGES:
+        s = r["stages"][k]
+        if s["n"] == 0:
+            lines.append(f"| {k} | 0 | - | - |")
+            continue
+        lo, hi = s["ci"]
+        ci = f"{s['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
+        lines.append(f"| {k} | {s['n']} | {ci} | {s['median']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="microturn eval voice", description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a save_pretrained directory")
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    p.add_argument("--n", type=int, default=100, help="scenarios (replies)")
+    p.add_argument("--slots", type=int, default=24, help="sessions stepped together")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        p.error("--n must be at least 1")
+    model = InteractionModel.from_pretrained(args.model).eval()
+    r = measure(model, args.split, args.n, args.slots)
+    print(table(r))
+    print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | {"model": args.model}))
