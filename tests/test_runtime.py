@@ -196,3 +196,20 @@ def test_video_frames_enter_the_input_rows(model):
     assert torch.equal(run(np.zeros((80, 80, 3), np.uint8)), plain)
     lit = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)
     assert not torch.equal(run(lit), plain)
+
+
+def test_non_finite_audio_frames_are_said_as_silence_with_a_warning():
+    """A broken flow head (a NaN weight, which the Euler steps spread to every channel) does not
+    crash a session: its frames are said as silence, with a warning."""
+    torch.manual_seed(0)
+    m = InteractionModel(preset("tiny")).eval()
+    with torch.no_grad():
+        m.flow.out.bias[0] = float("nan")
+    eng = Engine(m, slots=1)
+    s = eng.open(seed=0)
+    for c in chunks(speech(2, 9)):
+        s.push_audio(c)
+        with pytest.warns(RuntimeWarning, match="non-finite"):
+            eng.step()
+    out = np.concatenate(s.audio_out)
+    assert np.isfinite(out).all() and np.abs(out).max() < 1e-2

@@ -17,6 +17,8 @@ events and detect delegations; everything else stays in tensors.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -239,4 +241,13 @@ class Engine:
             x = sample_flow(flow, c, noise, steps)  # every row computed (static shapes)
             rows = [s.slot for s in live if s.sampling.flow_steps == steps]
             mel[rows] = x[rows].view(len(rows), self.fpp, -1)
-        return self.model.destandardize(mel)
+        logmel = self.model.destandardize(mel)
+        ok = torch.isfinite(logmel)
+        if not bool(ok.all()):  # host sync: a broken head (NaN/inf weights) says silence
+            warnings.warn(
+                "the flow head gave non-finite audio frames; they are said as silence",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            logmel = torch.where(ok, logmel, torch.full_like(logmel, self.cfg.mel.lo))
+        return logmel
