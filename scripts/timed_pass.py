@@ -39,7 +39,7 @@ from pathlib import Path
 from microturn.config import ConfigError
 from microturn.data.shards import ShardReader, complete_shards
 from microturn.train.args import build_parser, config_from_args
-from microturn.train.checkpoint import checkpoint_dir
+from microturn.train.checkpoint import checkpoint_dir, checkpoint_step
 from microturn.train.export import export
 
 
@@ -152,7 +152,7 @@ def _export(root: Path, rc: int, half: int | None, steps: int) -> dict:
         ck = checkpoint_dir(run)
         if ck is None:
             raise SystemExit("timed_pass: training was stopped before its first checkpoint")
-        src, step = ck / "model", json.loads((ck / "state.json").read_text())["step"]
+        src, step = ck / "model", checkpoint_step(ck)
     else:
         step = steps
     export(src, root / "model")
@@ -163,7 +163,7 @@ def _snapshot_half(run: Path, at: int, dst: Path) -> int | None:
     """Export the checkpoint once it has reached step `at` (None until then, or mid-save)."""
     d = checkpoint_dir(run)
     try:
-        if d is None or (step := json.loads((d / "state.json").read_text())["step"]) < at:
+        if d is None or (step := checkpoint_step(d)) < at:
             return None
         tmp = run.parent / "half.src"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs
 def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_at(tmp_path):
     from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
-    from microturn.train.checkpoint import checkpoint_dir
+    from microturn.train.checkpoint import checkpoint_dir, checkpoint_step
     from scripts.timed_pass import main
 
     out = tmp_path / "pass"
@@ -31,7 +31,7 @@ def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_
     assert res["data"]["turn"][0] == len(turn)
     assert len(ShardReader(data / "dev")) == res["data"]["dev"][1] > 0  # all of dev, always
     ck = checkpoint_dir(out / "run")
-    assert json.loads((ck / "state.json").read_text())["step"] == res["step"]
+    assert checkpoint_step(ck) == res["step"]
     model = InteractionModel.from_pretrained(out / "model")
     trained = InteractionModel.from_pretrained(ck / "model")
     pairs = zip(model.parameters(), trained.parameters(), strict=True)
@@ -45,7 +45,7 @@ def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_
     assert (cfg_b["lr"], cfg_b["min_lr"], cfg_b["warmup"]) == (2e-4, 2e-5, 1)
     assert cfg_a["lr"] != 2e-4
     ck_b = checkpoint_dir(out / "b" / "run")
-    assert json.loads((ck_b / "state.json").read_text())["step"] == vb["step"]
+    assert checkpoint_step(ck_b) == vb["step"]
     model_b = InteractionModel.from_pretrained(out / "b" / "model")
     trained_b = InteractionModel.from_pretrained(ck_b / "model")
     for a, b in zip(model_b.parameters(), trained_b.parameters(), strict=True):

@@ -19,7 +19,7 @@ from microturn.config import Config
 from microturn.data.align import word_stream
 from microturn.data.families import FAMILIES, conditions, make_scenario
 from microturn.data.render import render
-from microturn.data.shards import Sample, ShardWriter, is_complete, shard_name
+from microturn.data.shards import Sample, ShardWriter, is_complete, shard_name, shard_totals
 
 MANIFEST_VERSION = 1
 
@@ -92,8 +92,7 @@ def make_shard(job: Job, i: int) -> tuple[int, float, int]:
     """Build shard i (skipped if complete). Returns (i, seconds of audio, scenarios)."""
     path = Path(job.out) / shard_name(i)
     if is_complete(path):
-        d = json.loads(path.with_suffix(".json").read_text())["samples"]
-        return i, sum(e["timeline"]["duration"] for e in d), len(d)
+        return i, *shard_totals(path)
     import torch
 
     torch.set_num_threads(1)

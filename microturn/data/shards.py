@@ -85,6 +85,12 @@ def is_complete(path: str | Path) -> bool:
     return Path(path).with_suffix(".json").exists()
 
 
+def shard_totals(path: str | Path) -> tuple[float, int]:
+    """A complete shard's (seconds of dialogue, samples), from its index alone."""
+    entries = json.loads(Path(path).with_suffix(".json").read_text())["samples"]
+    return sum(e["timeline"]["duration"] for e in entries), len(entries)
+
+
 def complete_shards(root: str | Path) -> list[Path]:
     """The index files of a directory's complete shards, in shard order (none: an empty list)."""
     return sorted(Path(root).glob("shard-*.json"))

@@ -66,6 +66,11 @@ def checkpoint_dir(run: Path) -> Path | None:
     return None
 
 
+def checkpoint_step(d: Path) -> int:
+    """The training step a checkpoint directory was saved at (from its `state.json`)."""
+    return json.loads((d / "state.json").read_text())["step"]
+
+
 def load_checkpoint(run: Path, model, opt, loader: Loader, gen: torch.Generator) -> int:
     """Restore the latest checkpoint into these objects; returns its step."""
     from safetensors.torch import load_file, load_model
