@@ -41,6 +41,7 @@ from microturn.runtime.driver import Driver, Feed, SideText
 from microturn.runtime.engine import Engine
 from microturn.runtime.events import ModelText
 from microturn.tokenizer import Tokenizer
+from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
 
 STAGES = ("raw", "ceiling", "teacher", "text-forced", "free")
@@ -83,16 +84,6 @@ def cases(cfg, split: str, n: int) -> list[Case]:
     return out
 
 
-def ceiling(vocoder: Vocoder, logmel: np.ndarray, fpc: int, seed: int) -> np.ndarray:
-    """True log-mel (frames, n_mels) through the streaming vocoder, one chunk a step."""
-    state, out = vocoder.init_state(seed), []
-    lm = torch.from_numpy(logmel)
-    for k in range(len(lm) // fpc):
-        wav, state = vocoder.step(lm[k * fpc : (k + 1) * fpc], state)
-        out.append(wav.numpy())
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
 def speak(model: InteractionModel, todo: list[Case], slots: int = 24) -> dict:
     """Every case in each model mode, `slots` sessions at a time -> {(case id, mode): (audio,
     its own words)}."""
@@ -132,7 +123,6 @@ def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dic
     """The five stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
     summaries (what `main` prints)."""
     cfg = model.cfg
-    grid = Grid(cfg.grid)
     todo = cases(cfg, split, n)
     vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
     said = speak(model, todo, slots)
@@ -141,7 +131,7 @@ def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dic
         ref = normalize(c.text)
         per["raw"].append(wer(ref, transcribe(c.audio)))
         seed = zlib.crc32(c.id.encode())
-        voc = ceiling(vocoder, c.logmel, grid.frames_per_chunk, seed)
+        voc = stream(vocoder, torch.from_numpy(c.logmel), seed).numpy()
         per["ceiling"].append(wer(ref, transcribe(voc)))
         for mode in ("teacher", "text-forced"):
             per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))

@@ -39,12 +39,14 @@ def pad_rows(x: torch.Tensor, invariant: bool = True) -> tuple[torch.Tensor, int
     return torch.cat([x, x.new_zeros(MIN_ROWS - m, *x.shape[1:])]), m
 
 
-def rows(fn, x: torch.Tensor, pad: bool) -> torch.Tensor:
-    """fn over the rows of x (..., d) -> (..., d'); with `pad`, on at least MIN_ROWS rows."""
+def rows(fn, x: torch.Tensor, pad: bool, lead: int | None = None) -> torch.Tensor:
+    """fn over the rows of x -> (*x.shape[:lead], d'); a row is everything after the first
+    `lead` dims (default: all but the last). With `pad`, fn sees at least MIN_ROWS rows."""
     if not pad:
         return fn(x)
-    h, n = pad_rows(x.reshape(-1, x.shape[-1]))
-    return fn(h)[:n].view(*x.shape[:-1], -1)
+    lead = x.dim() - 1 if lead is None else lead
+    h, n = pad_rows(x.reshape(-1, *x.shape[lead:]))
+    return fn(h)[:n].view(*x.shape[:lead], -1)
 
 
 def place(t: torch.Tensor, row0: int, dim: int, fill: float) -> torch.Tensor:

@@ -32,7 +32,7 @@ from torch import nn
 from microturn.config import Config
 from microturn.model.fusion import DMelEmbed, HMLPStem, TextEmbed
 from microturn.model.heads import FlowHead, VocabHead
-from microturn.model.invariant import pad_rows
+from microturn.model.invariant import rows
 from microturn.model.layers import Block, MoE, RMSNorm, Rotary, swiglu_hidden
 
 if TYPE_CHECKING:
@@ -193,9 +193,9 @@ class InteractionModel(nn.Module):
         masked (static shapes, no host sync); the hMLP is skipped only when the whole batch has
         no video. `pad`: GEMMs on at least MIN_ROWS rows (batch invariance)."""
         x = self.text_embed(batch.text) + self.kind_embed(batch.kind)
-        x = x + _per_position(self.dmel_embed, batch.dmel, pad) * batch.dmel_mask.unsqueeze(-1)
+        x = x + rows(self.dmel_embed, batch.dmel, pad, lead=2) * batch.dmel_mask.unsqueeze(-1)
         if batch.patches is not None:
-            p = _per_position(self.patch_embed, batch.patches, pad)
+            p = rows(self.patch_embed, batch.patches, pad, lead=2)
             x = x + p * batch.patch_mask.unsqueeze(-1)
         return x
 
@@ -316,16 +316,6 @@ class InteractionModel(nn.Module):
         model = cls(Config.from_dict(meta["config"]))
         load_model(model, str(directory / "model.safetensors"), strict=True)
         return model
-
-
-def _per_position(embed: nn.Module, x: torch.Tensor, pad: bool) -> torch.Tensor:
-    """An embedding of (B, T, ...) per-position inputs -> (B, T, d); with `pad`, its GEMMs see
-    at least MIN_ROWS rows."""
-    if not pad:
-        return embed(x)
-    B, T = x.shape[:2]
-    rows, n = pad_rows(x.flatten(0, 1))
-    return embed(rows)[:n].view(B, T, -1)
 
 
 def _attention_mask(extra: torch.Tensor | None, T: int) -> torch.Tensor | None:

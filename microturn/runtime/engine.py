@@ -60,7 +60,9 @@ class Engine:
         self.text_lead, self.transcript_lag = t.text_lead, t.transcript_lag
         self.P = self.grid.positions_per_chunk  # slots per chunk (4)
         self.fpp = self.cfg.grid.frames_per_position
-        self.slot_s = self.grid.chunk_s / self.P
+        self.slot_s = self.grid.slot_s
+        # a chunk's rows as training lays them out: kind (2P,), RoPE offsets (2P,)
+        self.kind_row, self.pos_row = map(torch.from_numpy, chunk_rows(self.P))
 
     # --- sessions --------------------------------------------------------------------------
     def open(self, id: str = "", seed: int = 0, sampling: Sampling | None = None) -> Session:
@@ -97,9 +99,8 @@ class Engine:
         run[[s.slot for s in live]] = True
         dmel, text, base = self._heard(live)
         patches, patch_mask = self._video(live)
-        kind_row, pos_row = map(torch.from_numpy, chunk_rows(P))  # the training layout's
-        kind = kind_row.expand(N, -1)
-        pos = base[:, None] + pos_row  # input slots 4k.., output slots 4k+4..
+        kind = self.kind_row.expand(N, -1)
+        pos = base[:, None] + self.pos_row  # input slots 4k.., output slots 4k+4..
         dmel_mask = torch.ones(N, 2 * P, dtype=torch.bool)
         logmel = torch.zeros(N, P, fpp, n_mels)
         for j in range(P):  # output slot j, at row P + j: its inputs are what slot j-1 said

@@ -68,13 +68,14 @@ def lsd_db(x: torch.Tensor, y: torch.Tensor, cfg: Config, speech_db: float = 40.
     return d.pow(2).mean(1).sqrt()[speech].mean().item()
 
 
-def stream(voc: Vocoder, logmel: torch.Tensor) -> torch.Tensor:
-    """(T, n_mels) log10 mel (T whole chunks) through a fresh stream of `voc`, one chunk per
-    step -> the (T * hop,) samples time-aligned with the frames (the latency cut off)."""
+def stream(voc: Vocoder, logmel: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+    """(T, n_mels) log10 mel (T whole chunks) through a fresh stream of `voc` (seeded like
+    `init_state`), one chunk per step -> the (T * hop,) samples time-aligned with the frames
+    (the latency cut off)."""
     fpc, lat = voc.grid.frames_per_chunk, voc.latency_samples
     # a stream with lookahead needs one more step to flush its delayed tail
     lm = torch.cat([logmel, logmel[-1:].expand(fpc if lat else 0, -1)])
-    state, out = voc.init_state(), []
+    state, out = voc.init_state(seed), []
     for c in lm.split(fpc):
         y, state = voc.step(c, state)
         out.append(y)
