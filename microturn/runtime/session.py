@@ -70,8 +70,8 @@ class Stream:
             self.vocoder.clone(),
             self.own_dmel.clone(),
             self.own_token,
-            torch.Generator().set_state(self.gen_text.get_state()),
-            torch.Generator().set_state(self.gen_flow.get_state()),
+            self.gen_text.clone_state(),
+            self.gen_flow.clone_state(),
             copy.deepcopy(self.gen_dither),
         )
 
