@@ -94,6 +94,10 @@ class ModelConfig:
     n_experts: int = 0  # MoE experts per block; 0 = dense SwiGLU
     top_k: int = 2  # experts per token (MoE only); each expert is a SwiGLU of mlp_ratio
     tie_text_head: bool = True  # text head shares the text embedding matrix
+    # The phone stream's vocabulary (voice/phones.py: silence, other, espeak-ng's phonemes and
+    # spares): the model reads and writes one phoneme id per dMel frame. 0 = no phone stream
+    # (checkpoints made before it existed load with 0 and run as they were trained).
+    n_phones: int = 80
     flow_width: int = 256  # flow-matching mel head (MAR-style MLP with AdaLN)
     flow_depth: int = 3
     dropout: float = 0.0
@@ -113,6 +117,8 @@ class ModelConfig:
         if self.sink_chunks < 0:
             raise ConfigError(f"sink_chunks must be >= 0, got {self.sink_chunks}")
         _positive(self, "vocab_size", "n_kinds", "rope_theta", "flow_width", "flow_depth")
+        if self.n_phones < 0 or self.n_phones == 1:
+            raise ConfigError(f"n_phones must be 0 (no phone stream) or >= 2, got {self.n_phones}")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")
         if (self.d_model // self.n_heads) % 2:
@@ -150,11 +156,14 @@ class TrainConfig:
     random_crop: bool = True  # long samples: a random max_chunks window, else the start
     oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
     augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off
+    own_noise: float = 0.0  # noise on the model's own dMel input, log10 units (0.3 ~ its head's)
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)
     aux_weight: float = 0.01  # MoE load balance
     text_lead: int = 2  # slots the model's text leads its audio
+    phone_weight: float = 1.0  # the phone stream's cross-entropy (silence frames at pad_weight)
+    phone_lead: int = 2  # slots the model's phone stream leads its audio
     transcript_lag: int = 6  # slots the user transcript lags the user's audio
     eval_every: int = 250
     eval_samples: int = 96
@@ -164,6 +173,10 @@ class TrainConfig:
     def __post_init__(self) -> None:  # each config checks its own fields, as ModelConfig does
         _positive(self, "steps", "batch_size", "max_chunks", "lr", "flow_draws")
         _positive(self, "eval_every", "eval_samples", "ckpt_every")
+        if self.phone_lead < 0 or self.text_lead < 0:
+            raise ConfigError("text_lead and phone_lead must be >= 0")
+        if not 0 <= self.own_noise <= 2:
+            raise ConfigError(f"own_noise={self.own_noise} must be in [0, 2] (log10 units)")
         if not 0 <= self.augment <= 2:
             raise ConfigError(f"augment={self.augment} must be in [0, 2]")
         if not 0 <= self.min_lr <= self.lr:

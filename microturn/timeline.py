@@ -53,6 +53,9 @@ class Event:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["voice"] = self.voice.to_dict() if self.voice else None
+        for w in d["words"]:  # engines without phoneme events write words as they always did
+            if not w["phones"]:
+                del w["phones"]
         return d
 
     @classmethod

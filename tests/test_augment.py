@@ -63,3 +63,18 @@ def test_the_same_generator_state_gives_the_same_augmentation():
     c = augment_dmel(x, np.random.default_rng([3, 2, 7, 1]), 1.0)
     np.testing.assert_array_equal(a, b)
     assert (a != c).any()
+
+
+def test_own_noise_has_the_asked_size_in_log10_units():
+    from microturn.data.augment import noisy_own
+
+    codes = np.full((4000, 80), 8, np.uint8)
+    rng = np.random.default_rng(0)
+    assert noisy_own(codes, rng, 0.0, 0.35) is codes
+    out = noisy_own(codes, rng, 0.35, 0.35, bins=16)
+    assert out.dtype == np.uint8 and out.min() >= 0 and out.max() <= 15
+    d = out.astype(np.float64) - 8
+    assert 0.9 < d.std() < 1.15  # one bin of noise, rounded
+    assert abs(d.mean()) < 0.02
+    top = noisy_own(np.full((100, 80), 15, np.uint8), rng, 2.0, 0.35, bins=16)
+    assert top.max() == 15  # clipped to the codebook

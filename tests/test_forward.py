@@ -49,8 +49,17 @@ def streamed(model: InteractionModel):
     cat = lambda k: torch.cat([t[k] for t in s.trace])[None]  # noqa: E731
     text = cat("text")
     batch = ModelInput(cat("dmel"), torch.ones_like(text, dtype=torch.bool), text, cat("kind"),
-                       cat("pos"))  # fmt: skip
+                       cat("pos"), phones=cat("phones"))  # fmt: skip
     return batch, cat("hidden")[0]
+
+
+def speaking_phones(model):
+    """The phone stream starts at zero (a fresh model reads and writes silence): random
+    weights, so the streamed phones vary and enter the forward."""
+    with torch.no_grad():
+        for p in (model.phone_embed.weight, model.phone_token.weight, model.phone_head.weight):
+            p.normal_(0, 0.5)
+    return model
 
 
 def window_mask(cfg, T: int) -> torch.Tensor:
@@ -67,8 +76,9 @@ def test_runtime_stream_is_the_model_forward(name, covers):
     torch.manual_seed(0)
     cfg = with_window(name, CHUNKS) if covers else preset(name)
     assert (cfg.model.sink_chunks + cfg.model.window_chunks >= CHUNKS) == covers
-    model = InteractionModel(cfg).eval()
+    model = speaking_phones(InteractionModel(cfg).eval())
     batch, h_stream = streamed(model)
+    assert batch.phones.any(), "the phone stream is exercised"
     T = batch.text.shape[1]
     assert h_stream.shape == (T, cfg.model.d_model) and T == CHUNKS * 8
     with torch.no_grad():

@@ -282,3 +282,40 @@ def test_tiny_text_loss_falls():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+
+
+def test_a_checkpoint_from_before_the_phone_stream_loads_and_runs_as_it_was(tmp_path):
+    """A config.json without `n_phones` is a model without a phone stream: it loads with
+    n_phones=0, ignores phones in its input; a checkpoint missing weights says which."""
+    cfg = tiny(n_phones=0)
+    model, batch = seeded_model(cfg), make_batch(cfg)
+    model.save_pretrained(tmp_path / "old")
+    meta_path = tmp_path / "old" / "config.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["model"]["n_phones"]
+    meta_path.write_text(json.dumps(meta))
+    old = InteractionModel.from_pretrained(tmp_path / "old").eval()
+    assert old.cfg.model.n_phones == 0 and not hasattr(old, "phone_head")
+    phones = torch.ones(*batch.text.shape, 2, dtype=torch.long)
+    a, b = model(batch), old(dataclasses.replace(batch, phones=phones))
+    assert torch.equal(a.hidden, b.hidden)
+    meta["config"]["model"]["n_phones"] = 80  # weights without the phone stream's
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="missing.*phone_embed"):
+        InteractionModel.from_pretrained(tmp_path / "old")
+
+
+def test_the_phone_stream_starts_silent_and_enters_the_forward():
+    """A fresh model's phone weights are zero (a fine-tune from a model without them starts
+    as that model); once learned, phones change the hidden state, position by position."""
+    cfg = tiny()
+    model, batch = seeded_model(cfg), make_batch(cfg, video=False)
+    phones = torch.randint(0, cfg.model.n_phones, (*batch.text.shape, 2))
+    with_phones = dataclasses.replace(batch, phones=phones)
+    assert torch.equal(model(batch).hidden, model(with_phones).hidden)
+    with torch.no_grad():
+        model.phone_embed.weight.normal_()
+    h0, h1 = model(batch).hidden, model(with_phones).hidden
+    assert not torch.allclose(h0, h1)
+    logits = model.phone_logits(h1, batch.text)
+    assert logits.shape == (*batch.text.shape, 2, cfg.model.n_phones)

@@ -31,6 +31,8 @@ def model():
     with torch.no_grad():
         for p in m.flow.parameters():
             p.add_(0.02 * torch.randn_like(p))
+        for p in (m.phone_embed.weight, m.phone_token.weight, m.phone_head.weight):
+            p.normal_(0, 0.5)  # the phone stream starts at zero: make it vary
     return m
 
 
@@ -62,7 +64,7 @@ def replay(model, s, invariant=True):
     cat = lambda k: torch.cat([t[k] for t in s.trace])[None]  # noqa: E731
     text = cat("text")
     batch = ModelInput(cat("dmel"), torch.ones_like(text, dtype=torch.bool), text, cat("kind"),
-                       cat("pos"))  # fmt: skip
+                       cat("pos"), phones=cat("phones"))  # fmt: skip
     h = model(batch, cache=KVCache(model.cfg, 1, invariant), heads=False).hidden[0]
     return h, cat("hidden")[0]
 

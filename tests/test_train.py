@@ -268,3 +268,23 @@ def test_listen_weight_weighs_the_silence_under_the_users_words(data):
         w = torch.where(b.decide, t.decision_weight, w)
         w = torch.where(b.listen & (b.text_target == PAD), lw, w)
         assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), lw
+
+
+def test_a_fine_tune_may_start_the_phone_stream_from_a_model_without_it(data, tmp_path):
+    """--init from a model without phones (n_phones=0) into one with them: every old weight
+    carried over, the phone weights start at zero, so step 0's dev text and flow losses are the
+    old model's."""
+    import dataclasses
+
+    from microturn.model import InteractionModel
+
+    cfg = cfg_for("--preset", "tiny", "--steps", "2", "--set", "eval_samples=6", "--no-bf16")
+    old_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, n_phones=0))
+    InteractionModel(old_cfg).save_pretrained(tmp_path / "old")
+    train(cfg, str(data), str(tmp_path / "ft"), dev=str(data), progress=False,
+          init=str(tmp_path / "old"))  # fmt: skip
+    r = rows(tmp_path / "ft")
+    assert r[0]["step"] == 0 and "dev_phone" in r[0]
+    new = InteractionModel.from_pretrained(tmp_path / "ft" / "model")
+    assert new.cfg.model.n_phones == cfg.model.n_phones
+    assert new.phone_embed.weight.abs().sum() > 0  # the stream was trained

@@ -1,4 +1,6 @@
-"""Train-time augmentation of the user's dMel: one random "voice and channel" per sample.
+"""Train-time augmentation of the dMel inputs: one random "voice and channel" per sample for
+the user's audio (`augment_dmel`), and the error of a flow head for the model's own
+(`noisy_own`).
 
 The model hears the held-out engine (festival) worse than the train voices, and its
 turn-taking read-out is worst where it hears worst (docs/LOG.md, the 2026-11-30 entries on
@@ -43,3 +45,17 @@ def augment_dmel(codes: np.ndarray, rng: np.random.Generator, strength: float, b
         lo = int(rng.integers(0, n - width + 1))
         out[:, lo : lo + width] = 0
     return out
+
+
+def noisy_own(
+    codes: np.ndarray, rng: np.random.Generator, sigma: float, bin_width: float, bins: int = 16
+):
+    """(frames, channels) uint8 dMel codes of the model's own channel -> a copy with Gaussian
+    noise of `sigma` log10 units per cell (`bin_width` log10 units per code), rounded and
+    clipped to the codebook: its history as its own flow head would say it (the head's error
+    is ~0.3 log10 per cell), so that what it hears of itself in free running is no surprise.
+    sigma 0 returns `codes`."""
+    if sigma <= 0:
+        return codes
+    x = codes.astype(np.float32) + rng.normal(0.0, sigma / bin_width, codes.shape)
+    return np.clip(np.rint(x), 0, bins - 1).astype(codes.dtype)

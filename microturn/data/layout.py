@@ -7,14 +7,18 @@ reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dM
     input  (k, j), slot s = 4k+j      output (k, j), slot t = 4k+4+j
     dmel   user frames of s           model's own frames of t-1 (it hears itself)
     text   side-text token at s       model's text token at t-1 (teacher forcing)
+    phone  -                          model's phones of slot t-1+L (one per dMel frame)
     patch  video frame k, patch j     -
     kind   0                          1
     pos    s                          t            (RoPE positions = time, in slots)
-    target transcript token at s      text token at t; mel frames of t (flow head)
+    target transcript token at s      text token at t; mel frames of t (flow head);
+                                      phones of slot t+L
 
 The model's text stream leads its audio by `text_lead` slots (it decides the words before it
 voices them); the user transcript lags the user's audio by `transcript_lag` slots (it names
-a word after hearing it). A word's tokens take consecutive free slots from its anchor.
+a word after hearing it). A word's tokens take consecutive free slots from its anchor. The
+phone stream (`voice/phones.py`: the phoneme sounding in each of the model's dMel frames,
+held for as long as it lasts) leads the model's audio by L = `phone_lead` slots.
 
 `decide` marks the output positions where the model holds a turn-taking decision: it is
 silent, the user has stopped speaking (a pause or an end of turn, up to `decide_s` ago), and
@@ -38,6 +42,7 @@ import torch
 from microturn.grid import Grid
 from microturn.timeline import Timeline
 from microturn.tokenizer import DELEGATE, PAD, RESULT, Tokenizer
+from microturn.voice.phones import frame_phones
 
 IGNORE = -100
 INPUT, OUTPUT = 0, 1
@@ -59,6 +64,8 @@ class Layout:
     kind: np.ndarray  # (T,) int64
     pos: np.ndarray  # (T,) int64
     text_target: np.ndarray  # (T,) int64, IGNORE at input positions
+    phone: np.ndarray  # (T, 2) int64 input phone ids (0 = silence, and at input positions)
+    phone_target: np.ndarray  # (T, 2) int64, IGNORE at input positions
     transcript_target: np.ndarray  # (T,) int64, IGNORE at output positions
     mel_target: np.ndarray  # (T, 160) float32 log10 mel, rows valid where mel_mask
     mel_mask: np.ndarray  # (T,) bool
@@ -104,6 +111,15 @@ def streams(
     }
 
 
+def phone_slots(tl: Timeline, n_slots: int, grid: Grid, lead: int) -> np.ndarray:
+    """The model's phone stream, (n_slots, frames_per_position) ids: row t holds the phones
+    of slot t + lead (what the output position of slot t predicts)."""
+    fpp = grid.cfg.frames_per_position
+    words = [w for e in tl.on("model") for w in e.words]
+    ph = frame_phones(words, (n_slots + lead) * fpp, grid.cfg.hop_ms / 1000)
+    return ph[lead * fpp :].reshape(n_slots, fpp)
+
+
 def speaking_chunks(tl: Timeline, taus: np.ndarray) -> np.ndarray:
     """Per chunk boundary tau: a user word is under way."""
     user = [(w.t_on, w.t_off) for e in tl.on("user") for w in e.words]
@@ -144,8 +160,9 @@ def layout(
     max_chunks: int | None = None,
     start_chunk: int = 0,
     decide_s: float = 2.0,
+    phone_lead: int = 2,
 ) -> Layout:
-    full = _layout(tl, arrays, tok, grid, text_lead, transcript_lag, decide_s)
+    full = _layout(tl, arrays, tok, grid, text_lead, transcript_lag, decide_s, phone_lead)
     C = n_chunks(arrays, grid)
     if not 0 <= start_chunk < max(C, 1):
         raise ValueError(f"start_chunk {start_chunk} outside 0..{C - 1}")
@@ -166,6 +183,7 @@ def _layout(
     text_lead: int,
     transcript_lag: int,
     decide_s: float,
+    phone_lead: int,
 ) -> Layout:
     fpp = grid.cfg.frames_per_position
     P = grid.positions_per_chunk
@@ -192,6 +210,9 @@ def _layout(
     kind = np.tile(kind_row, C)
     pos = (P * np.arange(C)[:, None] + pos_row).reshape(-1)
     text_target = inter(np.full((C, P), IGNORE), st["model"][t])
+    ph = phone_slots(tl, S + P, grid, phone_lead)
+    phone = inter(np.zeros((C, P, fpp), np.int64), ph[prev])
+    phone_target = inter(np.full((C, P, fpp), IGNORE), ph[t])
     transcript_target = inter(st["user"][s], np.full((C, P), IGNORE))
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
     mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
@@ -224,6 +245,8 @@ def _layout(
         kind.astype(np.int64),
         pos.astype(np.int64),
         text_target.astype(np.int64),
+        phone,
+        phone_target.astype(np.int64),
         transcript_target.astype(np.int64),
         mel_target,
         mel_mask,
@@ -243,6 +266,8 @@ class Batch:
     kind: torch.Tensor
     pos: torch.Tensor
     text_target: torch.Tensor
+    phone: torch.Tensor
+    phone_target: torch.Tensor
     transcript_target: torch.Tensor
     mel_target: torch.Tensor
     mel_mask: torch.Tensor
@@ -291,6 +316,8 @@ def collate(items: list[Layout]) -> Batch:
         pad("kind", INPUT),
         pad("pos", 0),
         pad("text_target", IGNORE),
+        pad("phone", 0),
+        pad("phone_target", IGNORE),
         pad("transcript_target", IGNORE),
         pad("mel_target", 0.0),
         pad("mel_mask", False),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 from microturn.data.voices import MODEL_VOICE
-from microturn.synth import Voice, Word, synthesize
+from microturn.synth import Voice, synthesize
 from microturn.timeline import Event, Expect, Timeline
 
 
@@ -54,7 +55,7 @@ class Scene:
                 return self.say(channel, words, voice, at, kind, prosody, gain_db, None, **attrs)
             offset = clip.words[i].t_on
             end = clip.words[j - 1].t_off
-            ws = [Word(w.text, w.t_on - offset, w.t_off - offset) for w in clip.words[i:j]]
+            ws = [replace(w, t_on=w.t_on - offset, t_off=w.t_off - offset) for w in clip.words[i:j]]
             dur = end - offset
             attrs["source"] = {"text": " ".join(full), "start": i, "end": j}
         e = Event(
@@ -63,7 +64,7 @@ class Scene:
             round(at, 4),
             round(at + dur, 4),
             text,
-            [Word(w.text, round(at + w.t_on, 4), round(at + w.t_off, 4)) for w in ws],
+            [replace(w, t_on=round(at + w.t_on, 4), t_off=round(at + w.t_off, 4)) for w in ws],
             voice,
             {"prosody": prosody, "gain_db": round(gain_db, 2), **attrs},
         )

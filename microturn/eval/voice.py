@@ -8,9 +8,10 @@ same scenarios:
 
     raw          the data engine's model voice (espeak-ng) saying the reference reply
     ceiling      its log-mel through the runtime's streaming vocoder (200 ms steps)
-    teacher      the reference text and audio forced as the model's history; what its flow head
-                 says at each slot, vocoded as the runtime does
-    text-forced  the reference text forced; the audio its own (it hears what its head said)
+    teacher      the reference text, phones and audio forced as the model's history; what its
+                 flow head says at each slot, vocoded as the runtime does
+    text-forced  the reference text and phones forced; the audio its own (it hears what its
+                 head said)
     free         free running; WER against its own text stream (the words it meant to say)
 
 The first four are scored against the reference reply; `free` against the model's own words,
@@ -33,7 +34,7 @@ import torch
 
 from microturn.audio import from_int16
 from microturn.data.generate import featurize
-from microturn.data.layout import streams
+from microturn.data.layout import phone_slots, streams
 from microturn.eval.asr import normalize, transcribe, wer
 from microturn.grid import Grid
 from microturn.model import InteractionModel
@@ -54,7 +55,8 @@ MODES = ("teacher", "text-forced", "free")  # the stages the model speaks
 @dataclass
 class Case:
     """One scenario: its id, what the user side feeds (audio, side text), the reference model
-    side (its words, audio, log-mel) and the model's text stream of it, one token per slot."""
+    side (its words, audio, log-mel), the model's text stream of it, one token per slot, and
+    its phone stream, (slots, frames_per_position) (`layout.phone_slots`)."""
 
     id: str
     feed: Feed
@@ -62,6 +64,7 @@ class Case:
     audio: np.ndarray
     logmel: np.ndarray
     tokens: np.ndarray
+    phones: np.ndarray
 
 
 def cases(cfg, split: str, n: int) -> list[Case]:
@@ -80,7 +83,8 @@ def cases(cfg, split: str, n: int) -> list[Case]:
         text = " ".join(e.text for e in tl.on("model"))
         model_audio = from_int16(s.arrays["model_audio"])
         logmel = s.arrays["model_mel"].astype(np.float32)
-        out.append(Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"]))
+        phones = phone_slots(tl, n_slots, grid, t.phone_lead)
+        out.append(Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"], phones))
     return out
 
 
@@ -95,7 +99,7 @@ def speak(model: InteractionModel, todo: list[Case], slots: int = 24) -> dict:
             c, mode = jobs.pop(0)
             s = driver.open(c.feed, f"{c.id}/{mode}", seed=zlib.crc32(c.id.encode()))
             if mode != "free":
-                s.script = {"tokens": c.tokens}
+                s.script = {"tokens": c.tokens, "phones": c.phones}
             if mode == "teacher":
                 s.script |= {"logmel": c.logmel, "head_audio": True}
             live[s.slot] = (c, mode, s)

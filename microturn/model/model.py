@@ -1,7 +1,8 @@
 """The interaction model: encoder-free early fusion into a decoder-only transformer.
 
 One sequence position carries whatever is present at that 50 ms slot: dMel audio (2 frames),
-a text token, an image patch, and always a position-type ("kind") embedding; their embeddings
+a text token, the phones of its own speech (one per frame, `voice/phones.py`), an image patch,
+and always a position-type ("kind") embedding; their embeddings
 are summed (early fusion) and run through causal transformer blocks with RoPE on caller-given,
 time-aligned positions. The caller (the sequence layout builder) decides what goes where and
 applies the heads with its own masks; `forward` stays one straight pass:
@@ -57,6 +58,8 @@ class ModelInput:
     pos         (B, T) long RoPE positions (time-aligned; may repeat)
     patches     (B, T, 3, patch, patch) float in [0, 1], or None (no video in this batch)
     patch_mask  (B, T) bool: the position carries a patch (required with patches)
+    phones      (B, T, frames_per_position) long phone ids (0 = silence), or None (all silence;
+                ignored by a model without a phone stream)
     attn_mask   (B, T, T) bool, True = query may attend key; ANDed with causality (it can only
                 remove keys, e.g. padding or packed documents), or None for plain causal
     """
@@ -69,6 +72,7 @@ class ModelInput:
     patches: torch.Tensor | None = None
     patch_mask: torch.Tensor | None = None
     attn_mask: torch.Tensor | None = None
+    phones: torch.Tensor | None = None
 
 
 @dataclass
@@ -106,6 +110,14 @@ class InteractionModel(nn.Module):
         self.text_head = VocabHead(d, m.vocab_size, tied=tied)
         self.transcript_head = VocabHead(d, m.vocab_size)
         self.flow = FlowHead(d, self.frames * self.n_mels, m.flow_width, m.flow_depth)
+        if m.n_phones:
+            # The phone stream: read as one embedding per (frame, phone), written by a head
+            # that sees the text token chosen at the same position (so a word's first phoneme
+            # agrees with the word just chosen). Both start at zero: a model fine-tuned from
+            # one without phones begins as that model.
+            self.phone_embed = nn.Embedding(self.frames * m.n_phones, d)
+            self.phone_token = nn.Embedding(m.vocab_size, d)
+            self.phone_head = nn.Linear(d, self.frames * m.n_phones)
         # Per-channel log-mel statistics of the training data: the flow head works in
         # standardised units; these map to and from log10 mel (saved with the weights).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
@@ -137,6 +149,9 @@ class InteractionModel(nn.Module):
             nn.init.normal_(w2, std=std)
         with torch.no_grad():
             self.text_embed.weight[self.cfg.model.pad_id].zero_()
+            if self.cfg.model.n_phones:
+                self.phone_embed.weight.zero_()
+                self.phone_token.weight.zero_()
 
     # --- forward ---------------------------------------------------------------------------
     def forward(
@@ -193,6 +208,9 @@ class InteractionModel(nn.Module):
         masked (static shapes, no host sync); the hMLP is skipped only when the whole batch has
         no video. `pad`: GEMMs on at least MIN_ROWS rows (batch invariance)."""
         x = self.text_embed(batch.text) + self.kind_embed(batch.kind)
+        if self.cfg.model.n_phones and batch.phones is not None:
+            offset = torch.arange(self.frames, device=x.device) * self.cfg.model.n_phones
+            x = x + self.phone_embed(batch.phones + offset).sum(-2)
         x = x + rows(self.dmel_embed, batch.dmel, pad, lead=2) * batch.dmel_mask.unsqueeze(-1)
         if batch.patches is not None:
             p = rows(self.patch_embed, batch.patches, pad, lead=2)
@@ -219,9 +237,20 @@ class InteractionModel(nn.Module):
             assert b.patch_mask is not None and tuple(b.patch_mask.shape) == bt, (
                 f"patch_mask must be {bt} bool when patches are given"
             )
+        if b.phones is not None:
+            want = (B, T, self.frames)
+            assert tuple(b.phones.shape) == want, f"phones must be {want}"
+            assert b.phones.dtype == torch.long, "phones must be long ids"
         if b.attn_mask is not None:
             assert tuple(b.attn_mask.shape) == (B, T, T), f"attn_mask must be {(B, T, T)}"
             assert b.attn_mask.dtype == torch.bool, "attn_mask must be bool"
+
+    # --- phone stream ----------------------------------------------------------------------
+    def phone_logits(self, hidden: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+        """hidden (..., d) at output positions, token (...) the text token chosen there ->
+        phone logits (..., frames_per_position, n_phones) for the slot `phone_lead` ahead."""
+        z = self.phone_head(hidden + self.phone_token(token))
+        return z.unflatten(-1, (self.frames, self.cfg.model.n_phones))
 
     # --- audio head helpers ----------------------------------------------------------------
     def flow_loss(
@@ -282,6 +311,8 @@ class InteractionModel(nn.Module):
         n_flow = sum(p.numel() for p in self.flow.parameters())
         n = self.num_params(active=True) - n_flow
         n -= self.kind_embed.weight.numel() + self.dmel_embed.table.numel()
+        if m.n_phones:
+            n -= self.phone_embed.weight.numel() + self.phone_token.weight.numel()
         n -= sum(p.numel() for p in self.patch_embed.parameters())
         if not m.tie_text_head:
             n -= self.text_embed.weight.numel()
@@ -313,8 +344,16 @@ class InteractionModel(nn.Module):
                 f"{directory} has checkpoint format_version {meta.get('format_version')}, "
                 f"this code reads {FORMAT_VERSION}; convert it or use a matching microturn"
             )
-        model = cls(Config.from_dict(meta["config"]))
-        load_model(model, str(directory / "model.safetensors"), strict=True)
+        cfg = meta["config"]
+        if "n_phones" not in cfg.get("model", {}):  # saved before the phone stream existed
+            cfg = {**cfg, "model": {**cfg.get("model", {}), "n_phones": 0}}
+        model = cls(Config.from_dict(cfg))
+        missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=False)
+        if missing or unexpected:
+            raise CheckpointError(
+                f"{directory} does not match its config: missing {sorted(missing)}, "
+                f"unexpected {sorted(unexpected)}"
+            )
         return model
 
 

@@ -7,9 +7,11 @@ A tick reads each running session's next input chunk and writes the 200 ms it wi
     call 3  row 6       ...
     call 4  row 7
 
-Each output row samples a text token (temperature, top-k) and the slot's mel (flow head,
-Euler steps), each session with its own seeded generators; the mel re-enters as dMel (the
-model hears itself), and the chunk's 8 frames go through the session's streaming vocoder.
+Each output row samples a text token (temperature, top-k), chooses the phones of the slot
+`phone_lead` ahead (argmax, given that token) and samples the slot's mel (flow head, Euler
+steps), each session with its own seeded generators; token, phones and mel re-enter at the
+next row (the model hears itself), and the chunk's 8 frames go through the session's
+streaming vocoder.
 Shapes are static: all N slots run every call, and the exec mask keeps idle slots' caches
 untouched. Host syncs: the per-session sampling loop reads sampled ids (`.item()`) to place
 events and detect delegations; everything else stays in tensors.
@@ -98,6 +100,7 @@ class Engine:
         run = torch.zeros(N, dtype=torch.bool)
         run[[s.slot for s in live]] = True
         dmel, text, base = self._heard(live)
+        phones = torch.zeros(N, 2 * P, fpp, dtype=torch.long)
         patches, patch_mask = self._video(live)
         kind = self.kind_row.expand(N, -1)
         pos = base[:, None] + self.pos_row  # input slots 4k.., output slots 4k+4..
@@ -107,10 +110,17 @@ class Engine:
             for s in live:
                 dmel[s.slot, P + j] = s.stream.own_dmel
                 text[s.slot, P + j] = s.stream.own_token
+                phones[s.slot, P + j] = s.stream.own_phones
             a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
             vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
             rows = ModelInput(
-                dmel[:, a:b], dmel_mask[:, a:b], text[:, a:b], kind[:, a:b], pos[:, a:b], *vid
+                dmel[:, a:b],
+                dmel_mask[:, a:b],
+                text[:, a:b],
+                kind[:, a:b],
+                pos[:, a:b],
+                *vid,
+                phones=phones[:, a:b],
             )
             h = self.model(rows, cache=self.cache, run=run, heads=False).hidden
             if j == 0:
@@ -122,6 +132,7 @@ class Engine:
                     {
                         "dmel": dmel[i, a:b].clone(),
                         "text": text[i, a:b].clone(),
+                        "phones": phones[i, a:b].clone(),
                         "kind": kind[i, a:b].clone(),
                         "pos": pos[i, a:b].clone(),
                         "hidden": h[i].clone(),
@@ -186,12 +197,19 @@ class Engine:
         (the next row's inputs) and its events."""
         hp, n = pad_rows(h, self.invariant)
         logits = self.model.text_head(hp)[:n].float()
+        chosen = torch.full((hp.shape[0],), PAD, dtype=torch.long)
         for s in live:
             slot = int(slots[s.slot])
             k = self._token(s, logits[s.slot], slot)
-            s.stream.own_token = k
+            s.stream.own_token = chosen[s.slot] = k
             if k != PAD:
                 self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
+        if self.cfg.model.n_phones:
+            phones = self.model.phone_logits(hp, chosen).argmax(-1)  # (rows, fpp)
+            for s in live:
+                s.stream.own_phones = self._scripted_phones(s, int(slots[s.slot]))
+                if s.stream.own_phones is None:
+                    s.stream.own_phones = phones[s.slot]
         logmel = self._mel(hp, live)
         for s in live:
             own = logmel[s.slot]
@@ -210,6 +228,14 @@ class Engine:
         f = slot * self.fpp
         lm = torch.as_tensor(s.script["logmel"][f : f + self.fpp], dtype=torch.float32)
         return lm if len(lm) == self.fpp else None
+
+    def _scripted_phones(self, s: Session, slot: int) -> torch.Tensor | None:
+        """The script's phones (fpp,) for this slot's row (those of slot + phone_lead), if it
+        scripts phones."""
+        if s.script is None or "phones" not in s.script:
+            return None
+        ph = s.script["phones"]
+        return torch.as_tensor(ph[slot], dtype=torch.long) if slot < len(ph) else None
 
     def _token(self, s: Session, logits: torch.Tensor, slot: int) -> int:
         """The session's next text token: its script's, or sampled with its settings."""

@@ -59,6 +59,7 @@ class Stream:
     vocoder: VocoderState  # its output stream (Vocoder.step_many)
     own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
     own_token: int  # its last text token
+    own_phones: torch.Tensor  # (frames_per_position,) long: the phones it chose last
     gen_text: torch.Generator  # text sampling
     gen_flow: torch.Generator  # flow-head noise
     gen_dither: np.random.Generator  # the input's dither
@@ -70,6 +71,7 @@ class Stream:
             self.vocoder.clone(),
             self.own_dmel.clone(),
             self.own_token,
+            self.own_phones.clone(),
             self.gen_text.clone_state(),
             self.gen_flow.clone_state(),
             copy.deepcopy(self.gen_dither),
@@ -91,8 +93,10 @@ class Session:
     events: list[Event] = field(default_factory=list)  # on the conversation clock
     on_delegate: object = None  # callable(session, t) when the model emits <delegate>
     # teacher forcing (tests, the voice yardstick): {"tokens": (slots,) ids} is said instead of
-    # sampled text; with "logmel": (frames, n_mels) it also hears those frames as its own audio
-    # and says them, unless "head_audio": True (then the flow head's audio is what it says)
+    # sampled text; "phones": (slots, frames_per_position) ids, the phones chosen at each slot
+    # (layout's phone_target of that slot); with "logmel": (frames, n_mels) it also hears those
+    # frames as its own audio and says them, unless "head_audio": True (then the flow head's
+    # audio is what it says)
     script: dict | None = None
     # record=True keeps every position's inputs and hidden state (the exactness tests)
     record: bool = False
@@ -121,6 +125,7 @@ class Session:
             vocoder=vocoder.init_state(seed),
             own_dmel=analyzer.dmel(rest)[-g.cfg.frames_per_position :],
             own_token=PAD,
+            own_phones=torch.zeros(g.cfg.frames_per_position, dtype=torch.long),
             gen_text=torch.Generator().manual_seed(seed),
             gen_flow=torch.Generator().manual_seed(seed + 1),
             gen_dither=dither,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -53,6 +53,15 @@ class Word:
     text: str
     t_on: float  # seconds from the clip's start
     t_off: float
+    # [[phoneme, seconds from t_on], ...] in order, where the engine reports them (espeak-ng);
+    # a phoneme lasts until the next one or the word's end. Relative, so moving a word keeps them.
+    phones: list = field(default_factory=list)
+
+    def scaled(self, f: float) -> Word:
+        """The word at 1/f of its times (audio played f times faster)."""
+        return Word(
+            self.text, self.t_on / f, self.t_off / f, [[p, dt / f] for p, dt in self.phones]
+        )
 
 
 @dataclass
@@ -101,5 +110,5 @@ def trim(audio: np.ndarray, words: list[Word], rel_db: float = -40.0) -> Clip:
         if seg.size:
             off = min(dur, (fa + seg[-1] + 1) / 100 - t0)
             on = max(on, (fa + seg[0]) / 100 - t0) if i == 0 else on
-        kept.append(Word(w.text, round(float(on), 4), round(float(max(off, on)), 4)))
+        kept.append(replace(w, t_on=round(float(on), 4), t_off=round(float(max(off, on)), 4)))
     return Clip(out, kept)

@@ -7,7 +7,7 @@ import functools
 from dataclasses import replace
 
 from microturn.synth import espeak, festival, flite
-from microturn.synth.base import SAMPLE_RATE, Clip, SynthError, Voice, Word, trim
+from microturn.synth.base import SAMPLE_RATE, Clip, SynthError, Voice, trim
 
 _ENGINES = {"espeak": espeak, "flite": flite, "festival": festival}
 
@@ -24,7 +24,7 @@ def synthesize(text: str, voice: Voice, prosody: str = "final") -> Clip:
     if prosody not in ("final", "continue"):
         raise SynthError(f"unknown prosody {prosody!r}")
     clip = _cached(text, voice, prosody)
-    return Clip(clip.audio, [Word(w.text, w.t_on, w.t_off) for w in clip.words])
+    return Clip(clip.audio, [replace(w) for w in clip.words])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -35,7 +35,7 @@ def _cached(text: str, voice: Voice, prosody: str) -> Clip:
         f = voice.formant
         slow = _cached(text, replace(voice, rate=voice.rate / f, formant=1.0), prosody)
         audio = resample(slow.audio, SAMPLE_RATE, round(SAMPLE_RATE / f))
-        return Clip(audio, [Word(w.text, w.t_on / f, w.t_off / f) for w in slow.words])
+        return Clip(audio, [w.scaled(f) for w in slow.words])
     spoken = text + ("," if prosody == "continue" else "")
     audio, words = _ENGINES[voice.engine].render(spoken, voice)
     clip = trim(audio, words)

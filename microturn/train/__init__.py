@@ -6,9 +6,10 @@
 AdamW, linear warmup + cosine to min_lr, grad clipping, bf16 autocast (losses in fp32).
 Losses: text CE at output positions (pad targets down-weighted, turn-taking decision positions
 up-weighted: `layout.decide`; silence under the user's words: `layout.listen`, `listen_weight`),
-flow-matching loss on the next slot's mel at output positions, transcript CE at input
-positions, MoE balance. With `augment` > 0 the train loader perturbs each sample's user dMel
-(`data/augment.py`).
+flow-matching loss on the next slot's mel at output positions, phone-stream CE at output
+positions (the head given the true text token; silence frames at the pad weight), transcript
+CE at input positions, MoE balance. With `augment` > 0 the train loader perturbs each sample's
+user dMel, with `own_noise` > 0 the model's own dMel input (`data/augment.py`).
 
 Every term is a *global* mean: each rank sums its share, token counts are all-reduced, so two
 ranks with half the batch each give the same gradient as one process with all of it.

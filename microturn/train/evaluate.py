@@ -25,8 +25,9 @@ class DevSet:
 
     @torch.no_grad()
     def evaluate(self, model: InteractionModel) -> dict:
-        """{"dev_text", "dev_transcript", "dev_flow", "dev_aux"}: each loss term averaged over
-        the batches of the dev samples (this process alone: no all-reduce)."""
+        """{"dev_text", "dev_transcript", "dev_flow", "dev_aux"} (and "dev_phone" with a phone
+        stream): each loss term averaged over the batches of the dev samples (this process
+        alone: no all-reduce)."""
         model.eval()
         device = next(model.parameters()).device
         gen = torch.Generator(device).manual_seed(1234)  # the same noise each time

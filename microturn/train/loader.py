@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from microturn.config import Config
-from microturn.data.augment import augment_dmel
+from microturn.data.augment import augment_dmel, noisy_own
 from microturn.data.layout import Batch, collate, layout
 from microturn.data.shards import ShardReader
 from microturn.grid import Grid
@@ -25,7 +25,8 @@ class Loader:
 
     `workers` > 0: batches are collated in that many DataLoader processes (see `next`).
     `augment` > 0: each sample's user dMel is perturbed with that strength, drawn from (seed,
-    epoch, sample) (the train loader; dev is scored as recorded).
+    epoch, sample) (the train loader; dev is scored as recorded). `own_noise` > 0: the model's
+    own dMel input (not its mel target) gets noise of that many log10 units, drawn the same way.
     """
 
     def __init__(
@@ -37,9 +38,10 @@ class Loader:
         *,
         workers: int = 0,
         augment: float = 0.0,  # (keyword lists look alike: Block.__init__ shares nothing)
+        own_noise: float = 0.0,
     ):
         self.r, self.cfg, self.tok, self.seed = reader, cfg, tok, seed
-        self.workers, self.augment = workers, augment
+        self.workers, self.augment, self.own_noise = workers, augment, own_noise
         self.grid = Grid(cfg.grid)
         infos = [reader.info(i) for i in range(len(reader))]
         self.lengths = np.array([s.frames for s in infos])
@@ -117,6 +119,13 @@ class Loader:
                 rng = np.random.default_rng([self.seed, epoch, int(i), 1])
                 user = augment_dmel(arrays["user_dmel"], rng, self.augment, self.cfg.mel.bins)
                 arrays = {**arrays, "user_dmel": user}
+            if self.own_noise > 0:
+                m = self.cfg.mel
+                rng = np.random.default_rng([self.seed, epoch, int(i), 2])
+                own = noisy_own(
+                    arrays["model_dmel"], rng, self.own_noise, (m.hi - m.lo) / (m.bins - 1), m.bins
+                )
+                arrays = {**arrays, "model_dmel": own}
             items.append(
                 layout(
                     s.timeline,
@@ -128,6 +137,7 @@ class Loader:
                     t.max_chunks,
                     self.start_chunk(int(i), epoch),
                     t.decide_s,
+                    t.phone_lead,
                 )
             )
         return collate(items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -44,7 +45,9 @@ def train(
     torch.manual_seed(t.seed)
     tok = Tokenizer()
     reader = ShardReader(data)
-    loader = Loader(reader, cfg, tok, t.seed, workers=workers, augment=t.augment)
+    loader = Loader(
+        reader, cfg, tok, t.seed, workers=workers, augment=t.augment, own_noise=t.own_noise
+    )
     device = _device()
     model = _initial_model(cfg, reader, init).to(device)
     opt = make_optimizer(model, t)
@@ -126,9 +129,13 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
     model = InteractionModel(cfg)
     if init:
         base = InteractionModel.from_pretrained(init)
-        if base.cfg.model != cfg.model:
+        # a model without the phone stream may start one: its new weights begin at zero
+        grows = base.cfg.model.n_phones == 0 < cfg.model.n_phones
+        same = replace(base.cfg.model, n_phones=cfg.model.n_phones) if grows else base.cfg.model
+        if same != cfg.model:
             raise ValueError(f"--init {init}: its model config differs from preset {cfg.name!r}")
-        model.load_state_dict(base.state_dict())
+        missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+        assert not unexpected and all(k.startswith("phone_") for k in missing), missing
     else:
         mean, std = mel_stats(reader)
         model.mel_mean.copy_(mean)

@@ -41,6 +41,7 @@ def model_input(b: Batch) -> ModelInput:
         pos=b.pos,
         patches=patches,
         patch_mask=b.patch_mask if patches is not None else None,
+        phones=b.phone,
     )
 
 
@@ -49,6 +50,22 @@ def rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def phone_terms(model: InteractionModel, hidden: torch.Tensor, b: Batch, pad_weight: float):
+    """The phone stream's per-target weights and cross-entropies, (B, T, frames) each: the head
+    sees the true text token of its position (teacher forcing); silence weighs `pad_weight`
+    as text pads do. Zeros for a model without a phone stream."""
+    if not model.cfg.model.n_phones:
+        z = hidden.new_zeros(b.phone_target.shape)
+        return z, z
+    token = b.text_target.clamp_min(0)
+    logits = model.phone_logits(hidden.float(), token)  # (B, T, frames, n_phones)
+    w = torch.where(b.phone_target == 0, pad_weight, 1.0) * (b.phone_target != IGNORE)
+    ce = F.cross_entropy(
+        logits.flatten(0, -2), b.phone_target.clamp_min(0).flatten(), reduction="none"
+    )
+    return w, ce.view_as(w)
 
 
 @dataclass
@@ -86,18 +103,20 @@ def losses(
     flow_mean = core.flow_loss(
         out.hidden.float(), mel, b.mel_mask, n_draws=t.flow_draws, generator=gen
     )
-    counts = torch.stack([text_w.sum(), tr_w.sum(), b.mel_mask.sum().float()]).detach()
+    ph_w, ce_ph = phone_terms(core, out.hidden, b, t.pad_weight)
+    counts = torch.stack([text_w.sum(), tr_w.sum(), b.mel_mask.sum().float(), ph_w.sum()]).detach()
     local = counts.clone()
     if world > 1:
         dist.all_reduce(counts)
-    n_text, n_tr, n_mel = counts.clamp_min(1.0)
+    n_text, n_tr, n_mel, n_ph = counts.clamp_min(1.0)
     text = (ce_text * text_w).sum() / n_text
     trans = (ce_tr * tr_w).sum() / n_tr
     flow = flow_mean * local[2] / n_mel
+    phone = (ce_ph * ph_w).sum() / n_ph
     total = t.text_weight * text + t.transcript_weight * trans + t.flow_weight * flow
-    total = total + t.aux_weight * out.aux_loss / world
+    total = total + t.phone_weight * phone + t.aux_weight * out.aux_loss / world
     # DDP averages gradients over ranks; scale so the sum of rank shares is the global mean
-    parts = torch.stack([text, trans, flow]).detach()
+    parts = torch.stack([text, trans, flow, phone]).detach()
     if world > 1:
         dist.all_reduce(parts)
     return Losses(
@@ -106,6 +125,7 @@ def losses(
             "text": parts[0].item(),
             "transcript": parts[1].item(),
             "flow": parts[2].item(),
+            **({"phone": parts[3].item()} if core.cfg.model.n_phones else {}),
             "aux": out.aux_loss.item(),
         },
     )
