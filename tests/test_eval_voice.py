@@ -22,8 +22,8 @@ def two():
 
 
 def test_cases_are_sentences_of_the_pool_with_their_text_stream(two):
-    """Each case's text stream holds the model's aligned words (the synthesizer's word events;
-    they can drop a contraction's tail, "won't" -> "won", as the training data does)."""
+    """Each case's text stream holds the model's aligned words (the synthesizer's word events,
+    contractions whole), and its phone stream the phonemes of those words."""
     from microturn.data.families import make_scenario
     from microturn.tokenizer import PAD, Tokenizer
 
@@ -33,7 +33,15 @@ def test_cases_are_sentences_of_the_pool_with_their_text_stream(two):
         assert c.id == tl.id and len(c.text.split()) >= 3 and len(c.audio) == len(c.feed.audio)
         aligned = " ".join(w.text for e in tl.on("model") for w in e.words)
         said = tok.decode([int(k) for k in c.tokens if k != PAD])
-        assert normalize(said) == normalize(aligned)
+        assert normalize(said) == normalize(aligned) == normalize(c.text)
+        assert c.phones.shape == (len(c.tokens), 2) and (c.phones > 1).mean() > 0.2
+
+
+def test_the_lexicon_holds_the_words_the_data_engine_says():
+    from microturn.eval.voice import lexicon
+
+    words = lexicon()
+    assert {"twenty", "won't", "sorry", "minutes"} <= words and "ptta" not in words
 
 
 def test_teacher_mode_says_the_heads_audio_over_the_true_history(two):

@@ -15,9 +15,10 @@ same scenarios:
     free         free running; WER against its own text stream (the words it meant to say)
 
 The first four are scored against the reference reply; `free` against the model's own words,
-over the scenarios where it said any (how many it did is reported). Each row: mean, median and
-a 95 % bootstrap interval of the mean. The model rows go through `Engine` sessions exactly as
-`microturn run` does (teacher forcing is a session's `script`).
+over the scenarios where it said any (how many it did is reported), with the share of those
+words that are words of the data engine's lexicon (every word its corpus uses). Each row:
+mean, median and a 95 % bootstrap interval of the mean. The model rows go through `Engine`
+sessions exactly as `microturn run` does (teacher forcing is a session's `script`).
 
     microturn eval voice --model checkpoints/small --split test --n 100
 """
@@ -131,6 +132,7 @@ def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dic
     vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
     said = speak(model, todo, slots)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
+    words: list[str] = []
     for c in todo:
         ref = normalize(c.text)
         per["raw"].append(wer(ref, transcribe(c.audio)))
@@ -142,8 +144,21 @@ def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dic
         audio, own = said[(c.id, "free")]
         if own.split():
             per["free"].append(wer(own, transcribe(audio)))
+            words += own.split()
     rows = {k: summary([min(v, 1.0) for v in per[k]]) for k in STAGES}
-    return {"split": split, "scenarios": n, "stages": rows, "per_case": per}
+    known = lexicon()
+    lex = {
+        "words": len(words),
+        "in_lexicon": round(sum(w in known for w in words) / max(len(words), 1), 3),
+    }
+    return {"split": split, "scenarios": n, "stages": rows, "lexicon": lex, "per_case": per}
+
+
+def lexicon() -> set[str]:
+    """Every word the data engine's corpus uses, normalised as the recogniser's output is."""
+    from microturn.data.corpus import corpus
+
+    return {w for line in corpus() for w in normalize(line).split()}
 
 
 def table(r: dict) -> str:
@@ -162,6 +177,11 @@ def table(r: dict) -> str:
         lo, hi = s["ci"]
         ci = f"{s['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
         lines.append(f"| {k} | {s['n']} | {ci} | {s['median']:.3f} |")
+    lex = r["lexicon"]
+    lines += [
+        "",
+        f"free-running text: {lex['words']} words, {lex['in_lexicon']:.1%} in the lexicon",
+    ]
     return "\n".join(lines)
 
 
