@@ -17,6 +17,7 @@
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
     microturn tokenizer [--out PATH]                  (retrain the BPE on the data's corpus)
     microturn eval voice --model M [--split test] [--n 100]   (WER: raw, ceiling, model stages)
+    microturn eval replies --model M [--split test] [--n 100] (answered? how long?)
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -243,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         "`bench train`, `bench vocoder`",
     )
 
-    sub.add_parser("eval", help="`microturn eval voice`: the voice yardstick (WER by stage)")
+    sub.add_parser(
+        "eval", help="`microturn eval voice | replies`: the voice yardstick, whole replies"
+    )
 
     x = sub.add_parser("export", help="a trained model -> a shippable checkpoint (bf16 weights)")
     x.add_argument("src", help="a save_pretrained directory")
@@ -337,6 +340,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.eval.voice import main as voice_main
 
         return voice_main(argv[2:])
+    if argv[:2] == ["eval", "replies"]:
+        from microturn.eval.replies import main as replies_main
+
+        return replies_main(argv[2:])
     if argv[:2] == ["bench", "vocoder"]:
         from microturn.voice.roundtrip import main as roundtrip_main
 

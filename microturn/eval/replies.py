@@ -1,0 +1,124 @@
+"""Whole replies: does the model answer questions asked in voices it never heard, and does its
+answer last as long as its words need?
+
+On the first n should-answer QA scenarios of a split (`test`: held-out espeak voices, the
+held-out synthesizer festival, rates and pitches outside the training ranges), the model runs
+free exactly as the benchmark runs it (`bench.suite.run_model`); its channel is read with the
+benchmark's one output VAD (`bench/vad.py`). A question is *answered* when a speech segment
+that is not a backchannel begins inside the scenario's answer window; the reply's length is
+that segment's, set beside the reference answer's (the data engine's model voice saying it).
+
+    microturn eval replies --model checkpoints/small-turn --split test --n 100
+
+Prints a table per user engine (answered share with a Wilson 95 % interval; reply length
+p10 / p50 / p90 beside the reference's; the median ratio of a reply to its reference, and the
+share of fragments: replies under 0.6 of their reference), then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from microturn.audio import from_int16
+from microturn.bench.score import Output, wilson
+from microturn.bench.suite import Scenario, run_model
+
+FRAGMENT = 0.6  # a reply shorter than this share of its reference answer is a fragment
+
+
+def scenarios(cfg, split: str, n: int) -> list[Scenario]:
+    """The first n QA `ask` scenarios of `split`, with their user audio."""
+    from microturn.data.families import make_scenario
+    from microturn.data.generate import featurize
+
+    out = []
+    for i in range(n):
+        tl = make_scenario("qa", "ask", split, i)
+        s = featurize(tl, cfg, audio=True)
+        out.append(Scenario(tl, from_int16(s.arrays["user_audio"])))
+    return out
+
+
+def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
+    """One scenario's answer: engine, answered, its length and the reference's (seconds)."""
+    speak = next(x for x in sc.tl.expect if x.kind == "speak")
+    ref = [e for e in sc.tl.on("model") if e.t_on >= speak.t_on - 1e-6]
+    voice = sc.tl.on("user")[0].voice
+    out = Output.read(audio, events)
+    seg = next((s for s in out.responses() if speak.t_on <= s.on <= speak.t_off), None)
+    return {
+        "id": sc.id,
+        "engine": voice.engine if voice else "?",
+        "answered": seg is not None,
+        "length_s": round(seg.off - seg.on, 3) if seg else None,
+        "words": seg.text.strip() if seg else "",
+        "reference_s": round(ref[0].t_off - ref[0].t_on, 3) if ref else None,
+        "expected": speak.text,
+    }
+
+
+def summary(rows: list[dict]) -> dict:
+    k, n = sum(r["answered"] for r in rows), len(rows)
+    said = [r for r in rows if r["answered"] and r["reference_s"]]
+    lengths = np.array([r["length_s"] for r in said], np.float64)
+    refs = np.array([r["reference_s"] for r in rows if r["reference_s"] is not None])
+    ratio = lengths / np.array([r["reference_s"] for r in said], np.float64)
+    q = lambda a: [round(float(v), 2) for v in np.quantile(a, [0.1, 0.5, 0.9])] if len(a) else []  # noqa: E731
+    return {
+        "n": n,
+        "answered": round(k / max(n, 1), 3),
+        "answered_ci": [round(v, 3) for v in wilson(k, n)],
+        "length_p10_p50_p90": q(lengths),
+        "reference_p10_p50_p90": q(refs),
+        "ratio_p50": round(float(np.median(ratio)), 2) if len(ratio) else None,
+        "fragments": round(float((ratio < FRAGMENT).mean()), 3) if len(ratio) else None,
+    }
+
+
+def measure(checkpoint: str, split: str, n: int, slots: int = 32) -> dict:
+    from microturn.runtime.runner import load_model
+
+    cfg = load_model(checkpoint).cfg
+    scen = scenarios(cfg, split, n)
+    outs = run_model(checkpoint, scen, slots)
+    rows = [reply(sc, a, ev) for sc, (a, ev) in zip(scen, outs, strict=True)]
+    groups = {"all": rows}
+    for e in sorted({r["engine"] for r in rows}):
+        groups[e] = [r for r in rows if r["engine"] == e]
+    return {"split": split, "groups": {g: summary(v) for g, v in groups.items()}, "rows": rows}
+
+
+def table(r: dict) -> str:
+    lines = [
+        f"whole replies: QA questions of the {r['split']} split, free running",
+        "",
+        "| user engine | n | answered [95 % CI] | reply s p10 / p50 / p90 | reference s p50 | "
+        f"reply / reference p50 | fragments (< {FRAGMENT}) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g, s in r["groups"].items():
+        lo, hi = s["answered_ci"]
+        length = " / ".join(f"{v:.2f}" for v in s["length_p10_p50_p90"]) or "-"
+        ref = f"{s['reference_p10_p50_p90'][1]:.2f}" if s["reference_p10_p50_p90"] else "-"
+        ratio = "-" if s["ratio_p50"] is None else f"{s['ratio_p50']:.2f}"
+        frag = "-" if s["fragments"] is None else f"{s['fragments']:.0%}"
+        lines.append(f"| {g} | {s['n']} | {s['answered']:.2f} [{lo:.2f}, {hi:.2f}] | {length} | "
+                     f"{ref} | {ratio} | {frag} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="microturn eval replies", description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a save_pretrained directory")
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    p.add_argument("--n", type=int, default=100, help="questions")
+    p.add_argument("--slots", type=int, default=32, help="sessions stepped together")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        p.error("--n must be at least 1")
+    r = measure(args.model, args.split, args.n, args.slots)
+    print(table(r))
+    print(json.dumps({"split": r["split"], "model": args.model, "groups": r["groups"]}))
