@@ -34,6 +34,7 @@ import numpy as np
 from microturn.serve import wire
 from microturn.serve.conversation import Conversation, Limits, dumps
 from microturn.serve.turns import TurnConfig
+from microturn.serve.wire import ServeError
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
@@ -54,9 +55,9 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
-            raise ValueError(f"--host {self.host} is not loopback: give --token")
+            raise ServeError(f"--host {self.host} is not loopback: give --token")
         if self.max_sessions < 1:
-            raise ValueError("--max-sessions must be at least 1")
+            raise ServeError("--max-sessions must be at least 1")
 
 
 def is_loopback(host: str) -> bool:
@@ -119,8 +120,12 @@ class Server:
             return self._static(
                 conn, "index.html" if url.path in ("/", "/index.html") else url.path[8:]
             )
-        if url.path == "/healthz":
-            return self._respond(conn, 200, json.dumps(self.health()).encode(), "application/json")
+        if url.path == "/healthz":  # ?reset=1 starts a new measuring window after this one
+            body = json.dumps(self.health()).encode()
+            if "reset=1" in url.query:
+                self.tick_ms.clear()
+                self.counts.update(ticks=0, misses=0)
+            return self._respond(conn, 200, body, "application/json")
         if url.path != "/v1/realtime":
             return conn.respond(404, "not found\n")
         origin = request.headers.get("Origin")

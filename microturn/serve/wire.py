@@ -33,6 +33,10 @@ CLIENT_EVENTS = (
 )
 
 
+class ServeError(ValueError):
+    """A server or client that cannot start or connect: a one-line message for the user."""
+
+
 class WireError(ValueError):
     """A client event the server cannot take: becomes an `error` event, nothing else changes."""
 

@@ -1,0 +1,478 @@
+"""`microturn bench serve`: the live server under real loopback clients.
+
+    microturn bench serve [--checkpoint checkpoints/small-turn] [--sessions 4 8 16 24]
+                          [--seconds 20] [--fuzz-frames 10000] [--cycles 100]
+                          [--only load,fuzz,cycles,jitter] [--threads 2] [--out DIR]
+
+Every part starts `microturn serve` as a subprocess and talks to it over WebSockets:
+
+1. load: N clients stream speech (examples/qa.wav, looped) in real time for `--seconds`; the
+   server's tick p50/p99, deadline misses (ticks that ended past their 200 ms slot) and late
+   chunks over that window, its RSS. Sessions held: the largest N with tick p99 under 200 ms
+   and no misses.
+2. fuzz: a well-behaved session runs alone, then again beside clients sending
+   `--fuzz-frames` malformed or hostile frames (bad JSON, binary, unknown types, bad base64,
+   odd lengths, wrong formats, oversized frames, floods, reconnect churn, some valid audio so
+   they tick too); its events and audio must be bit-identical to the run alone, and the server
+   must still be up.
+3. cycles: `--cycles` open / one tick / close cycles, every tenth a drop mid-utterance and a
+   resume: slots and engine sessions after, RSS before and after.
+4. jitter: one client's chunks each delayed 0-400 ms (in order) and its connection dropped for
+   5 s mid-question then resumed, beside 3 steady clients: its late chunks, the resume, whether
+   the model answered, and the server's ticks meanwhile.
+
+Prints a markdown table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from microturn.audio import load
+from microturn.serve.talk import CHUNK, Record, realtime_url
+from microturn.serve.wire import WIRE_RATE, encode_pcm16
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --- the server under test -------------------------------------------------------------------
+class Served:
+    """`microturn serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, checkpoint: str, max_sessions: int, threads: int, grace_s: float = 30.0):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "microturn.cli", "serve", "--model", checkpoint]
+        cmd += ["--port", str(self.port), "--max-sessions", str(max_sessions)]
+        cmd += ["--threads", str(threads), "--grace-s", str(grace_s)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            try:
+                self.health()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(self.proc.stdout.read().decode()[-2000:]) from None
+                time.sleep(0.3)
+        raise RuntimeError("the server did not come up in 120 s")
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def health(self, reset: bool = False) -> dict:
+        q = "?reset=1" if reset else ""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz{q}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def speech() -> np.ndarray:
+    return load(ROOT / "examples" / "qa.wav", WIRE_RATE)
+
+
+def append(x: np.ndarray) -> str:
+    return json.dumps({"type": "input_audio_buffer.append", "audio": encode_pcm16(x)})
+
+
+# --- 1. load -------------------------------------------------------------------------------
+async def steady(url: str, audio: np.ndarray, stop: asyncio.Event, offset: int = 0) -> Record:
+    """A client streaming `audio` looped, one 200 ms append every 200 ms, until `stop`."""
+    from websockets.asyncio.client import connect
+
+    rec = Record()
+    async with connect(realtime_url(url), max_size=1 << 24) as ws:
+
+        async def read() -> None:
+            async for frame in ws:
+                rec.take(json.loads(frame))
+
+        reader = asyncio.create_task(read())
+        n, k, t0 = len(audio) // CHUNK, offset, time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(max(0.0, t0 + (k - offset) * 0.2 - time.monotonic()))
+            await ws.send(append(audio[(k % n) * CHUNK : (k % n + 1) * CHUNK]))
+            k += 1
+        reader.cancel()
+    return rec
+
+
+async def load_run(srv: Served, n: int, seconds: float, audio: np.ndarray) -> dict:
+    stop = asyncio.Event()
+    clients = [asyncio.create_task(steady(srv.url, audio, stop, 7 * i)) for i in range(n)]
+    await asyncio.sleep(3.0)  # everyone connected and ticking
+    before = srv.health(reset=True)
+    await asyncio.sleep(seconds)
+    h = srv.health()
+    rss = srv.rss_mb()
+    stop.set()
+    await asyncio.gather(*clients, return_exceptions=True)
+    ok = h["ticks"] > 0 and h["tick_p99_ms"] < 200 and h["misses"] == 0
+    return {
+        "sessions": n,
+        "held": h["attached"],
+        "ticks": h["ticks"],
+        "tick_p50_ms": h["tick_p50_ms"],
+        "tick_p99_ms": h["tick_p99_ms"],
+        "misses": h["misses"],
+        "late": h["late_total"] - before["late_total"],
+        "rss_mb": round(rss, 1),
+        "ok": ok,
+    }
+
+
+# --- 2. fuzz -------------------------------------------------------------------------------
+def hostile(rng: random.Random, audio: np.ndarray) -> str | bytes:
+    """One malformed or hostile frame (a few are valid audio, so the sender's session ticks)."""
+    k = rng.randrange(16)
+    a = {"type": "input_audio_buffer.append"}
+    if k == 0:
+        return "{" * rng.randrange(1, 200)
+    if k == 1:
+        return bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 64)))
+    if k == 2:
+        return json.dumps({"type": "x." * rng.randrange(1, 30)})
+    if k == 3:
+        return json.dumps({**a, "audio": "!!" + "A" * rng.randrange(0, 50)})
+    if k == 4:
+        return json.dumps({**a, "audio": base64.b64encode(b"\x01" * 3).decode()})
+    if k == 5:
+        fmt = {"type": rng.choice(["audio/pcmu", "audio/pcm", "x"]), "rate": rng.choice([8000, 1])}
+        return json.dumps(
+            {"type": "session.update", "session": {"audio": {"input": {"format": fmt}}}}
+        )
+    if k == 6:
+        return "[" * 5000 + "]" * 5000  # deep nesting
+    if k == 7:
+        return json.dumps(
+            {"type": "conversation.item.create", "item": {"type": "message", "content": 5}}
+        )
+    if k == 8:
+        return json.dumps({"type": "microturn.input_video_frame.append", "image": "AAAA"})
+    if k == 9:
+        return json.dumps({"type": "session.update", "session": {"tools": [1, None, {"name": 3}]}})
+    if k == 10:
+        return json.dumps(
+            {"type": "conversation.item.truncate", "item_id": None, "audio_end_ms": "x"}
+        )
+    if k == 11:
+        return json.dumps({"type": "response.cancel", "event_id": {"a": 1}})
+    if k == 12:
+        return "\udcff".encode("utf-8", "surrogatepass").decode("utf-8", "replace") * 10
+    if k == 13:
+        return json.dumps({"type": None, "audio": [1, 2, 3]})
+    i = rng.randrange(len(audio) // CHUNK)
+    return append(audio[i * CHUNK : (i + 1) * CHUNK])  # valid: it ticks beside the good one
+
+
+async def fuzzer(url: str, seed: int, quota: int, audio: np.ndarray, counts: dict) -> None:
+    """Sends `quota` hostile frames, reconnecting whenever the server closes on it."""
+    from websockets.asyncio.client import connect
+
+    rng = random.Random(seed)
+    sent = 0
+    while sent < quota:
+        try:
+            async with connect(realtime_url(url), max_size=1 << 24) as ws:
+
+                async def drain(ws=ws) -> None:
+                    try:
+                        async for frame in ws:
+                            counts["errors"] += '"type":"error"' in frame
+                    except Exception:  # it is closing on us: the sender notices
+                        pass
+
+                reader = asyncio.create_task(drain())
+                while sent < quota:
+                    if rng.random() < 0.002:  # an oversized frame: the server closes on it
+                        frame = "x" * (2 << 20)
+                    elif rng.random() < 0.003:  # churn: leave and come back
+                        break
+                    else:
+                        frame = hostile(rng, audio)
+                    await ws.send(frame)
+                    sent += 1
+                    counts["frames"] += 1
+                    if sent % 20 == 0:
+                        await asyncio.sleep(0.01)
+                reader.cancel()
+        except Exception:  # the server closed on it: count, reconnect
+            counts["reconnects"] += 1
+            await asyncio.sleep(0.05)
+
+
+async def good_run(url: str, audio: np.ndarray, ticks: int) -> list:
+    """The well-behaved session: its whole question up front, then `ticks` ticks; the
+    signature of everything it received (timing stats left out)."""
+    from websockets.asyncio.client import connect
+
+    sig = []
+    async with connect(realtime_url(url), max_size=1 << 24) as ws:
+        await ws.send(append(audio))
+        async for frame in ws:
+            e = json.loads(frame)
+            e.pop("event_id")
+            if e["type"] == "session.created":
+                continue
+            if e["type"] == "microturn.tick":
+                sig.append(("tick", e["chunk"], e["late"], json.dumps(e["events"])))
+                if e["chunk"] >= ticks:
+                    break
+            else:
+                sig.append(json.dumps(e, sort_keys=True))
+    return sig
+
+
+async def fuzz_run(srv: Served, frames: int, audio: np.ndarray, ticks: int = 45) -> dict:
+    alone = await good_run(srv.url, audio, ticks)
+    counts = {"frames": 0, "errors": 0, "reconnects": 0}
+    fuzz = [
+        asyncio.create_task(fuzzer(srv.url, i, frames // 8 + 1, audio, counts)) for i in range(8)
+    ]
+    await asyncio.sleep(1.0)
+    beside = await good_run(srv.url, audio, ticks)
+    await asyncio.gather(*fuzz, return_exceptions=True)
+    h = srv.health()
+    audio_events = sum(1 for x in alone if "output_audio.delta" in x)
+    return {
+        "frames": counts["frames"],
+        "errors_received": counts["errors"],
+        "reconnects": counts["reconnects"],
+        "server_up": srv.alive(),
+        "good_events": len(alone),
+        "good_audio_deltas": audio_events,
+        "identical": alone == beside,
+        "tick_p99_ms": h["tick_p99_ms"],
+    }
+
+
+# --- 3. open / close cycles ----------------------------------------------------------------
+async def cycles_run(srv: Served, n: int, audio: np.ndarray) -> dict:
+    from websockets.asyncio.client import connect
+
+    async def one(k: int) -> None:
+        ws = await connect(realtime_url(srv.url), max_size=1 << 24)
+        sid = ""
+        async for frame in ws:
+            e = json.loads(frame)
+            if e["type"] == "session.created":
+                sid = e["session"]["id"]
+                await ws.send(append(audio[: 2 * CHUNK]))
+            if e["type"] == "microturn.tick":
+                break
+        if k % 10 == 9:  # a drop mid-utterance, then the same session resumed
+            ws.transport.abort()
+            await asyncio.sleep(0.3)
+            ws = await connect(realtime_url(srv.url, sid), max_size=1 << 24)
+            async for frame in ws:
+                if json.loads(frame)["type"] == "microturn.session.resumed":
+                    break
+        await ws.close()
+
+    for k in range(10):  # warm up: allocations settle
+        await one(k)
+    await asyncio.sleep(0.5)
+    rss0, t0 = srv.rss_mb(), time.monotonic()
+    for k in range(n):
+        await one(k)
+    await asyncio.sleep(0.6)  # a tick or two: the last leaver's slot is freed
+    h = srv.health()
+    return {
+        "cycles": n,
+        "resumes": n // 10,
+        "seconds": round(time.monotonic() - t0, 1),
+        "sessions_after": h["sessions"],
+        "engine_sessions_after": h["engine_sessions"],
+        "rss_before_mb": round(rss0, 1),
+        "rss_after_mb": round(srv.rss_mb(), 1),
+    }
+
+
+# --- 4. jitter and a drop ------------------------------------------------------------------
+async def jitter_run(srv: Served, audio: np.ndarray, out: Path | None) -> dict:
+    from websockets.asyncio.client import connect
+
+    stop = asyncio.Event()
+    others = [asyncio.create_task(steady(srv.url, audio, stop, 11 * i)) for i in range(3)]
+    await asyncio.sleep(2.0)
+    srv.health(reset=True)
+    rng = random.Random(0)
+    x = np.concatenate([audio, np.zeros(6 * WIRE_RATE, np.float32)])
+    n = len(x) // CHUNK
+    rec, drop_at, t_drop = Record(), 10, 0.0  # drop 2 s in: mid-question
+    ws = await connect(realtime_url(srv.url), max_size=1 << 24)
+
+    async def read(ws) -> None:
+        async for frame in ws:
+            rec.take(json.loads(frame))
+
+    reader = asyncio.create_task(read(ws))
+    t0, sent_at = time.monotonic(), 0.0
+    for k in range(n):
+        if k == drop_at:
+            ws.transport.abort()
+            reader.cancel()
+            t_drop = time.monotonic()
+            await asyncio.sleep(5.0)
+            ws = await connect(realtime_url(srv.url, rec.session_id), max_size=1 << 24)
+            reader = asyncio.create_task(read(ws))
+            t0 += time.monotonic() - t_drop
+        due = max(sent_at, t0 + k * 0.2 + rng.uniform(0, 0.4))  # late, never reordered
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        sent_at = due
+        await ws.send(append(x[k * CHUNK : (k + 1) * CHUNK]))
+    end = time.monotonic() + 30
+    while rec.chunk < n - 3 - 1 and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+    reader.cancel()
+    await ws.close()
+    h = srv.health()
+    stop.set()
+    await asyncio.gather(*others, return_exceptions=True)
+    heard = [e["t"] for e in rec.timeline if e["kind"] == "user_text"]
+    q_end = max(heard or [0.0])  # the last word it heard of the question
+    answers = [e for e in rec.timeline if e["kind"] == "model_text" and e["t"] > q_end]
+    resumed = [e for e in rec.events if e["type"] == "microturn.session.resumed"]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "jitter-realtime.jsonl").write_text(
+            "".join(json.dumps(e) + "\n" for e in rec.events)
+        )
+    return {
+        "chunks": n,
+        "late_chunks": rec.last_tick.get("late_total", 0),
+        "resumed": bool(resumed),
+        "resume_gap_s": resumed[0]["gap_s"] if resumed else None,
+        "answered": bool(answers),
+        "answer": "".join(e["text"] for e in answers).strip()[:60],
+        "others_tick_p99_ms": h["tick_p99_ms"],
+        "misses": h["misses"],
+        "ticks": h["ticks"],
+    }
+
+
+# --- the verb --------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="microturn bench serve", description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "small-turn"))
+    p.add_argument("--sessions", type=int, nargs="+", default=[4, 8, 16, 24])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--fuzz-frames", type=int, default=10000)
+    p.add_argument("--cycles", type=int, default=100)
+    p.add_argument("--only", default="load,fuzz,cycles,jitter")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", type=Path, default=None, help="where the jitter client's log goes")
+    args = p.parse_args(argv)
+    parts = set(args.only.split(","))
+    audio = speech()
+    res: dict = {"checkpoint": args.checkpoint, "threads": args.threads, "cpus": os.cpu_count()}
+
+    def served(m: int, grace: float = 30.0) -> Served:
+        return Served(args.checkpoint, m, args.threads, grace)
+
+    if "load" in parts:
+        srv = served(max(args.sessions))
+        try:
+            rows = [asyncio.run(load_run(srv, n, args.seconds, audio)) for n in args.sessions]
+        finally:
+            srv.close()
+        held = max([r["sessions"] for r in rows if r["ok"]] or [0])
+        res["load"] = {"sessions_held": held, "seconds": args.seconds, "rows": rows}
+    if "fuzz" in parts:
+        srv = served(16)
+        try:
+            res["fuzz"] = asyncio.run(fuzz_run(srv, args.fuzz_frames, audio))
+        finally:
+            srv.close()
+    if "cycles" in parts:
+        srv = served(4)
+        try:
+            res["cycles"] = asyncio.run(cycles_run(srv, args.cycles, audio))
+        finally:
+            srv.close()
+    if "jitter" in parts:
+        srv = served(8)
+        try:
+            res["jitter"] = asyncio.run(jitter_run(srv, audio, args.out))
+        finally:
+            srv.close()
+    report(res)
+
+
+def report(r: dict) -> None:
+    print(f"| measure (`microturn serve`, {r['threads']} torch threads) | value |")
+    print("|---|---|")
+    if "load" in r:
+        ld = r["load"]
+        print(f"| sessions held in real time (p99 < 200 ms, 0 misses) | {ld['sessions_held']} |")
+        for x in ld["rows"]:
+            print(
+                f"| ... {x['sessions']} clients, {x['ticks']} ticks: tick p50 / p99, misses, "
+                f"late chunks, RSS | {x['tick_p50_ms']} / {x['tick_p99_ms']} ms, {x['misses']}, "
+                f"{x['late']}, {x['rss_mb']} MB |"
+            )
+    if "fuzz" in r:
+        f = r["fuzz"]
+        print(
+            f"| fuzz: hostile frames, errors back, reconnects; server up | {f['frames']}, "
+            f"{f['errors_received']}, {f['reconnects']}; {f['server_up']} |"
+        )
+        print(
+            f"| fuzz: well-behaved session bit-identical to alone ({f['good_events']} events, "
+            f"{f['good_audio_deltas']} audio) | {f['identical']} |"
+        )
+    if "cycles" in r:
+        c = r["cycles"]
+        print(
+            f"| {c['cycles']} open/close cycles ({c['resumes']} drop+resume): sessions, engine "
+            f"sessions after; RSS before / after | {c['sessions_after']}, "
+            f"{c['engine_sessions_after']}; {c['rss_before_mb']} / {c['rss_after_mb']} MB |"
+        )
+    if "jitter" in r:
+        j = r["jitter"]
+        print(
+            f"| jitter 0-400 ms + 5 s drop: late chunks, resumed, answered ({j['answer']!r}) | "
+            f"{j['late_chunks']} of {j['chunks']}, {j['resumed']}, {j['answered']} |"
+        )
+        print(
+            f"| ... server ticks meanwhile (4 sessions): p99, misses | "
+            f"{j['others_tick_p99_ms']} ms, {j['misses']} of {j['ticks']} |"
+        )
+    print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
