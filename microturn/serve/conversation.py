@@ -65,6 +65,7 @@ class Conversation:
         self.ws = None
         self.closing = False  # leave at the next tick (a clean close)
         self.detached_at: float | None = None
+        self.pending_on_resume: list[dict] = []  # a response the drop cut short
         self.bucket, self.bucket_t = float(limits.burst_bytes), time.monotonic()
         self.counts = {"ticks": 0, "late": 0, "errors": 0, "resumes": 0, "dropped_audio_s": 0.0}
 
@@ -74,7 +75,7 @@ class Conversation:
         self.queue = asyncio.Queue(self.limits.send_queue)
 
     def detach(self, clean: bool) -> None:
-        """The connection ended: a clean close leaves; a drop keeps the session for a while."""
+        """The connection ended: a close leaves; a drop keeps the session for a while."""
         self.ws = None
         if clean:
             self.closing = True
@@ -270,7 +271,7 @@ class Conversation:
     def resumed(self, gap_s: float) -> list[dict]:
         self.counts["resumes"] += 1
         out = [self.created()]
-        out += getattr(self, "pending_on_resume", [])
+        out += self.pending_on_resume
         self.pending_on_resume = []
         ev = {"type": "microturn.session.resumed", "session_id": self.id, "gap_s": round(gap_s, 3)}
         ev["chunk"] = self.session.stream.chunk if self.session is not None else 0

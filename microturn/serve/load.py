@@ -20,6 +20,8 @@ Every part starts `microturn serve` as a subprocess and talks to it over WebSock
 4. jitter: one client's chunks each delayed 0-400 ms (in order) and its connection dropped for
    5 s mid-question then resumed, beside 3 steady clients: its late chunks, the resume, whether
    the model answered, and the server's ticks meanwhile.
+5. slow: a client that stops reading, beside 2 steady ones (server send queue 64): when it is
+   cut off, and the others' ticks meanwhile.
 
 Prints a markdown table, then one JSON line.
 """
@@ -52,13 +54,15 @@ ROOT = Path(__file__).resolve().parents[2]
 class Served:
     """`microturn serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, checkpoint: str, max_sessions: int, threads: int, grace_s: float = 30.0):
+    def __init__(
+        self, checkpoint: str, max_sessions: int, threads: int, grace_s: float = 30.0, *more: str
+    ):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         cmd = [sys.executable, "-m", "microturn.cli", "serve", "--model", checkpoint]
         cmd += ["--port", str(self.port), "--max-sessions", str(max_sessions)]
-        cmd += ["--threads", str(threads), "--grace-s", str(grace_s)]
+        cmd += ["--threads", str(threads), "--grace-s", str(grace_s), *more]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -384,6 +388,44 @@ async def jitter_run(srv: Served, audio: np.ndarray, out: Path | None) -> dict:
     }
 
 
+# --- 5. a client that stops reading ---------------------------------------------------------
+async def slow_run(srv: Served, audio: np.ndarray, seconds: float = 20.0) -> dict:
+    """A client that sends audio but never reads (a 4 KB socket buffer) beside 2 steady ones."""
+    from websockets.asyncio.client import connect
+
+    stop = asyncio.Event()
+    others = [asyncio.create_task(steady(srv.url, audio, stop, 5 * i)) for i in range(2)]
+    await asyncio.sleep(2.0)
+    srv.health(reset=True)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.port))
+    ws = await connect(realtime_url(srv.url), sock=sock, max_size=1 << 24, max_queue=1)
+    ws.transport.pause_reading()  # it reads nothing from here on
+    t0, cut = time.monotonic(), None
+    k = 0
+    while time.monotonic() - t0 < seconds:
+        try:
+            await ws.send(append(audio[(k % 40) * CHUNK : (k % 40 + 1) * CHUNK]))
+        except Exception:
+            break
+        k += 1
+        h = srv.health()
+        if cut is None and h["attached"] < 3:
+            cut = time.monotonic() - t0
+        await asyncio.sleep(0.2)
+    h = srv.health()
+    stop.set()
+    ws.transport.abort()
+    await asyncio.gather(*others, return_exceptions=True)
+    return {
+        "cut_off_after_s": None if cut is None else round(cut, 1),
+        "others_tick_p99_ms": h["tick_p99_ms"],
+        "misses": h["misses"],
+        "ticks": h["ticks"],
+    }
+
+
 # --- the verb --------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="microturn bench serve", description=__doc__.split("\n")[0])
@@ -392,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--fuzz-frames", type=int, default=10000)
     p.add_argument("--cycles", type=int, default=100)
-    p.add_argument("--only", default="load,fuzz,cycles,jitter")
+    p.add_argument("--only", default="load,fuzz,cycles,jitter,slow")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=None, help="where the jitter client's log goes")
     args = p.parse_args(argv)
@@ -400,42 +442,37 @@ def main(argv: list[str] | None = None) -> None:
     audio = speech()
     res: dict = {"checkpoint": args.checkpoint, "threads": args.threads, "cpus": os.cpu_count()}
 
-    def served(m: int, grace: float = 30.0) -> Served:
-        return Served(args.checkpoint, m, args.threads, grace)
+    def part(name: str, max_sessions: int, run, *more: str) -> None:
+        """One part against a fresh server; a failure is reported, the other parts still run."""
+        if name not in parts:
+            return
+        srv = Served(args.checkpoint, max_sessions, args.threads, 30.0, *more)
+        try:
+            res[name] = asyncio.run(run(srv))
+        except Exception as e:  # the report says what broke; the server's fate is in it
+            res[name] = {"failed": f"{type(e).__name__}: {e}"[:300], "server_up": srv.alive()}
+        finally:
+            srv.close()
 
-    if "load" in parts:
-        srv = served(max(args.sessions))
-        try:
-            rows = [asyncio.run(load_run(srv, n, args.seconds, audio)) for n in args.sessions]
-        finally:
-            srv.close()
+    async def load_all(srv: Served) -> dict:
+        rows = [await load_run(srv, n, args.seconds, audio) for n in args.sessions]
         held = max([r["sessions"] for r in rows if r["ok"]] or [0])
-        res["load"] = {"sessions_held": held, "seconds": args.seconds, "rows": rows}
-    if "fuzz" in parts:
-        srv = served(16)
-        try:
-            res["fuzz"] = asyncio.run(fuzz_run(srv, args.fuzz_frames, audio))
-        finally:
-            srv.close()
-    if "cycles" in parts:
-        srv = served(4)
-        try:
-            res["cycles"] = asyncio.run(cycles_run(srv, args.cycles, audio))
-        finally:
-            srv.close()
-    if "jitter" in parts:
-        srv = served(8)
-        try:
-            res["jitter"] = asyncio.run(jitter_run(srv, audio, args.out))
-        finally:
-            srv.close()
+        return {"sessions_held": held, "seconds": args.seconds, "rows": rows}
+
+    part("load", max(args.sessions), load_all)
+    part("fuzz", 16, lambda srv: fuzz_run(srv, args.fuzz_frames, audio))
+    part("cycles", 4, lambda srv: cycles_run(srv, args.cycles, audio))
+    part("jitter", 8, lambda srv: jitter_run(srv, audio, args.out))
+    part("slow", 4, lambda srv: slow_run(srv, audio), "--send-queue", "64")
     report(res)
 
 
 def report(r: dict) -> None:
     print(f"| measure (`microturn serve`, {r['threads']} torch threads) | value |")
     print("|---|---|")
-    if "load" in r:
+    for name in [k for k, v in r.items() if isinstance(v, dict) and "failed" in v]:
+        print(f"| {name}: FAILED | {r[name]['failed']} |")
+    if "load" in r and "failed" not in r["load"]:
         ld = r["load"]
         print(f"| sessions held in real time (p99 < 200 ms, 0 misses) | {ld['sessions_held']} |")
         for x in ld["rows"]:
@@ -444,7 +481,7 @@ def report(r: dict) -> None:
                 f"late chunks, RSS | {x['tick_p50_ms']} / {x['tick_p99_ms']} ms, {x['misses']}, "
                 f"{x['late']}, {x['rss_mb']} MB |"
             )
-    if "fuzz" in r:
+    if "fuzz" in r and "failed" not in r["fuzz"]:
         f = r["fuzz"]
         print(
             f"| fuzz: hostile frames, errors back, reconnects; server up | {f['frames']}, "
@@ -454,14 +491,14 @@ def report(r: dict) -> None:
             f"| fuzz: well-behaved session bit-identical to alone ({f['good_events']} events, "
             f"{f['good_audio_deltas']} audio) | {f['identical']} |"
         )
-    if "cycles" in r:
+    if "cycles" in r and "failed" not in r["cycles"]:
         c = r["cycles"]
         print(
             f"| {c['cycles']} open/close cycles ({c['resumes']} drop+resume): sessions, engine "
             f"sessions after; RSS before / after | {c['sessions_after']}, "
             f"{c['engine_sessions_after']}; {c['rss_before_mb']} / {c['rss_after_mb']} MB |"
         )
-    if "jitter" in r:
+    if "jitter" in r and "failed" not in r["jitter"]:
         j = r["jitter"]
         print(
             f"| jitter 0-400 ms + 5 s drop: late chunks, resumed, answered ({j['answer']!r}) | "
@@ -470,6 +507,13 @@ def report(r: dict) -> None:
         print(
             f"| ... server ticks meanwhile (4 sessions): p99, misses | "
             f"{j['others_tick_p99_ms']} ms, {j['misses']} of {j['ticks']} |"
+        )
+    if "slow" in r and "failed" not in r["slow"]:
+        w = r["slow"]
+        print(
+            f"| a client that stops reading (send queue 64): cut off after; the 2 others' "
+            f"tick p99, misses | {w['cut_off_after_s']} s; {w['others_tick_p99_ms']} ms, "
+            f"{w['misses']} of {w['ticks']} |"
         )
     print(json.dumps(r))
 

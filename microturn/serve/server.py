@@ -179,32 +179,30 @@ class Server:
             await ws.send(dumps(hello, 0))
             await ws.close(1013, "server full")
             return
+        old = conv.ws
         conv.attach(ws)
-        n = 0
+        if old is not None:  # a resume while the old connection still seems up: it yields
+            asyncio.create_task(old.close(4000, "resumed on another connection"))
         for e in hello:
             conv.queue.put_nowait(e)
         writer = asyncio.create_task(self._writer(ws, conv))
-        clean = False
         try:
             async for frame in ws:
                 conv.send(conv.handle(frame))
-            clean = ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code in (
-                1000,
-                1001,
-            )
-        except Exception:  # a dropped connection (no close frame): the session waits
-            clean = False
+        except Exception:  # closed without a close handshake: a drop
+            pass
         finally:
             writer.cancel()
             if conv.ws is ws:
-                conv.detach(clean)
-        del n
+                # a close frame from the client (any code) ends the session; a drop (none
+                # came: network loss, a killed client) keeps it for the grace period
+                conv.detach(clean=ws.protocol.close_rcvd is not None)
 
     def _admit(self, resume: str):
         """(conversation, events to greet it with), or (None, an error) when none is free."""
         if resume:
             conv = self.convs.get(resume)
-            if conv is not None and conv.ws is None and not conv.closing:
+            if conv is not None and not conv.closing:
                 gap = time.monotonic() - (conv.detached_at or time.monotonic())
                 return conv, conv.resumed(gap)
             msg = f"no session {resume[:40]!r} waiting to resume; a new session starts"
@@ -356,6 +354,7 @@ def main(args) -> None:
         token=args.token,
         origins=list(args.allow_origin or []),
         grace_s=args.grace_s,
+        limits=Limits(send_queue=args.send_queue),
         model_name=Path(args.model).name if args.model else "microturn-small",
     )
     server = Server(model, cfg)

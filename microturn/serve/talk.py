@@ -54,7 +54,8 @@ class Record:
     def take(self, e: dict, echo: bool = False) -> None:
         kind = e["type"]
         if kind == "response.output_audio.delta":
-            self.responses[e["response_id"]][1].append(base64.b64decode(e["delta"]))
+            part = base64.b64decode(e["delta"])
+            self.responses.setdefault(e["response_id"], [self.chunk + 1, []])[1].append(part)
             return
         self.events.append(e)
         if kind == "session.created":
