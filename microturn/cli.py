@@ -318,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--grace-s", type=float, default=30.0, help="a dropped session waits this long")
     v.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     v.add_argument("--send-queue", type=int, default=1024, help="events queued for a slow client")
+    v.add_argument(
+        "--prebuffer-ms", type=int, default=200, help="input held before a session's clock starts"
+    )
     v.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")

@@ -71,6 +71,9 @@ def test_chunks_late_and_on_time():
     assert late and c.counts["late"] == 1 and np.abs(x[-800:]).max() == 0
     c.detach(clean=False)
     assert c.next_chunk(None) is None and not c.closing  # away: paused, kept
+    c.attach(object())
+    c.handle(append(0.1))
+    assert c.next_chunk(None) is None  # back: the cushion fills again first
 
 
 def test_a_camera_frame_becomes_the_models_next_frame():

@@ -50,6 +50,7 @@ def test_the_page_talks_to_the_model(server, tmp_path):
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"http://127.0.0.1:{server.port}/")
+            page.check("#camera")  # Chromium's fake camera: frames go out at 5 fps
             page.click("#connect")
             page.wait_for_function("window.microturn.stats.userWords >= 3", timeout=60_000)
             page.wait_for_function("window.microturn.stats.loud > 2400", timeout=90_000)

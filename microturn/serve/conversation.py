@@ -33,6 +33,7 @@ class Limits:
     burst_bytes: int = 4 << 20  # what may arrive at once (a file sent faster than real time)
     ahead_s: float = 120.0  # audio buffered ahead of the model's clock
     send_queue: int = 1024  # events waiting for a slow client
+    prebuffer_s: float = 0.2  # input held before the clock (re)starts: the jitter cushion
 
 
 class _Silence:
@@ -82,6 +83,7 @@ class Conversation:
         else:
             self.detached_at = time.monotonic()
             self.pending_on_resume = self.turns.drop()
+            self.started = False  # on resume the cushion fills again before it ticks
 
     def send(self, events: list[dict]) -> bool:
         """Queue events for the client; False (and the client is cut off) if it lags too far."""
@@ -246,10 +248,12 @@ class Conversation:
     # --- between ticks ----------------------------------------------------------------------
     def next_chunk(self, tok) -> tuple[np.ndarray, bool] | None:
         """This tick's input chunk and whether it came late (silence filled in), or None
-        when the session does not tick (not started, or its client is away). Also applies
+        when the session does not tick (its client is away, or the input has not yet filled
+        the `prebuffer_s` cushion that absorbs network jitter). Also applies
         side text and a cancel's silence to the engine session."""
         n = self.grid.samples_per_chunk
-        if self.ws is None or (not self.started and len(self.inbuf) < n):
+        cushion = max(n, int(self.limits.prebuffer_s * self.grid.sample_rate))
+        if self.ws is None or (not self.started and len(self.inbuf) < cushion):
             return None
         self.started = True
         x, late = self.inbuf[:n], len(self.inbuf) < n

@@ -18,8 +18,8 @@ Every part starts `microturn serve` as a subprocess and talks to it over WebSock
 3. cycles: `--cycles` open / one tick / close cycles, every tenth a drop mid-utterance and a
    resume: slots and engine sessions after, RSS before and after.
 4. jitter: one client's chunks each delayed 0-400 ms (in order) and its connection dropped for
-   5 s mid-question then resumed, beside 3 steady clients: its late chunks, the resume, whether
-   the model answered, and the server's ticks meanwhile.
+   5 s mid-question then resumed, beside 3 steady clients (server cushion 400 ms): its late
+   chunks, the resume, whether the model answered, and the server's ticks meanwhile.
 5. slow: a client that stops reading, beside 2 steady ones (server send queue 64): when it is
    cut off, and the others' ticks meanwhile.
 
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
     part("load", max(args.sessions), load_all)
     part("fuzz", 16, lambda srv: fuzz_run(srv, args.fuzz_frames, audio))
     part("cycles", 4, lambda srv: cycles_run(srv, args.cycles, audio))
-    part("jitter", 8, lambda srv: jitter_run(srv, audio, args.out))
+    part("jitter", 8, lambda srv: jitter_run(srv, audio, args.out), "--prebuffer-ms", "400")
     part("slow", 4, lambda srv: slow_run(srv, audio), "--send-queue", "64")
     report(res)
 

@@ -354,7 +354,7 @@ def main(args) -> None:
         token=args.token,
         origins=list(args.allow_origin or []),
         grace_s=args.grace_s,
-        limits=Limits(send_queue=args.send_queue),
+        limits=Limits(send_queue=args.send_queue, prebuffer_s=args.prebuffer_ms / 1000),
         model_name=Path(args.model).name if args.model else "microturn-small",
     )
     server = Server(model, cfg)
