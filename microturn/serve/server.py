@@ -235,28 +235,28 @@ class Server:
 
     # --- the tick loop ------------------------------------------------------------------------
     async def _tick_loop(self) -> None:
+        """A tick every `chunk_s`: each is due to finish one period after its scheduled start
+        (a miss if not); a late one makes the next start at once, never a burst to catch up."""
         loop = asyncio.get_running_loop()
         period = self.grid.chunk_s
-        due = time.monotonic() + period
+        start = time.monotonic()
         while True:
             fed = self._between_ticks()
             t0 = time.perf_counter()
             ticks = await loop.run_in_executor(self.pool, self.driver.tick) if fed else []
             ms = (time.perf_counter() - t0) * 1e3
-            if fed:
-                self.tick_ms.append(ms)
-                del self.tick_ms[:-20000]
-                self.counts["ticks"] += 1
             for t in ticks:
                 conv, late = fed[t.session.slot]
                 stats = {"tick_ms": round(ms, 1), "sessions": len(fed), **conv.stats()}
                 conv.send(conv.turns.feed(t, late, stats))
-            now = time.monotonic()
-            if now > due:
-                self.counts["misses"] += int(fed != {})
-                due = now  # behind: start the next tick at once, never in a burst
-            await asyncio.sleep(max(0.0, due + period - time.monotonic()))
-            due += period
+            end, deadline = time.monotonic(), start + period
+            if fed:
+                self.tick_ms.append(ms)
+                del self.tick_ms[:-20000]
+                self.counts["ticks"] += 1
+                self.counts["misses"] += int(end > deadline)
+            start = max(deadline, end)
+            await asyncio.sleep(max(0.0, start - time.monotonic()))
 
     def _between_ticks(self) -> dict:
         """Joins, leaves and this tick's chunks: {slot: (conversation, late)} of those fed."""
