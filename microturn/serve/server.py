@@ -69,6 +69,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def dropped(ws) -> bool:
+    """Did the connection end as a network loss would (no close frame from the client, and
+    none from us but the slow-client one)? Only such a session waits for a resume; a client
+    that closed, or that the server closed on for a protocol error, has left."""
+    sent = ws.protocol.close_sent
+    return ws.protocol.close_rcvd is None and (sent is None or sent.code == 1008)
+
+
 class Server:
     def __init__(self, model, cfg: ServerConfig):
         from microturn.runtime.driver import Driver
@@ -194,9 +202,7 @@ class Server:
         finally:
             writer.cancel()
             if conv.ws is ws:
-                # a close frame from the client (any code) ends the session; a drop (none
-                # came: network loss, a killed client) keeps it for the grace period
-                conv.detach(clean=ws.protocol.close_rcvd is not None)
+                conv.detach(clean=not dropped(ws))
 
     def _admit(self, resume: str):
         """(conversation, events to greet it with), or (None, an error) when none is free."""
