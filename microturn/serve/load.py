@@ -9,7 +9,8 @@ Every part starts `microturn serve` as a subprocess and talks to it over WebSock
 1. load: N clients stream speech (examples/qa.wav, looped) in real time for `--seconds`; the
    server's tick p50/p99, deadline misses (ticks that ended past their 200 ms slot) and late
    chunks over that window, its RSS. Sessions held: the largest N with tick p99 under 200 ms
-   and no misses.
+   and no misses. Right after each N, `bench runtime`'s own measure of the engine alone at
+   the same N (in this process, no sockets), so the two are compared under the same load.
 2. fuzz (`fuzz.py`): a well-behaved session runs alone, then again beside clients sending
    `--fuzz-frames` malformed or hostile frames (bad JSON, binary, unknown types, bad base64,
    odd lengths, wrong formats, oversized frames, floods, reconnect churn, some valid audio so
@@ -156,6 +157,23 @@ async def load_run(srv: Served, n: int, seconds: float, audio: np.ndarray) -> di
         "rss_mb": round(rss, 1),
         "ok": ok,
     }
+
+
+_MODEL: dict = {}
+
+
+def runtime_row(checkpoint: str, n: int, threads: int) -> dict:
+    """`microturn bench runtime`'s concurrency measure (`realtime`) at n sessions, in this
+    process (the server idles meanwhile): the engine alone, no sockets."""
+    import torch
+
+    from microturn.model import InteractionModel
+    from microturn.runtime.bench import realtime
+
+    torch.set_num_threads(threads)
+    if checkpoint not in _MODEL:
+        _MODEL[checkpoint] = InteractionModel.from_pretrained(checkpoint).eval()
+    return realtime(_MODEL[checkpoint], n, np.random.default_rng(0))
 
 
 # --- 3. open / close cycles ----------------------------------------------------------------
@@ -312,6 +330,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", default="load,fuzz,cycles,jitter,slow")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=None, help="where the jitter client's log goes")
+    p.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip `bench runtime`'s in-process measure at each N (interleaved with ours)",
+    )
     args = p.parse_args(argv)
     parts = set(args.only.split(","))
     audio = speech()
@@ -330,9 +354,17 @@ def main(argv: list[str] | None = None) -> None:
             srv.close()
 
     async def load_all(srv: Served) -> dict:
-        rows = [await load_run(srv, n, args.seconds, audio) for n in args.sessions]
+        rows = []
+        for n in args.sessions:
+            rows.append(await load_run(srv, n, args.seconds, audio))
+            if args.compare:  # the runtime benchmark's measure at the same N, right after
+                rows[-1]["runtime"] = runtime_row(args.checkpoint, n, args.threads)
         held = max([r["sessions"] for r in rows if r["ok"]] or [0])
-        return {"sessions_held": held, "seconds": args.seconds, "rows": rows}
+        out = {"sessions_held": held, "seconds": args.seconds, "rows": rows}
+        if args.compare:
+            ok = [r["sessions"] for r in rows if r["runtime"]["ok"]]
+            out["runtime_sessions_held"] = max(ok or [0])
+        return out
 
     part("load", max(args.sessions), load_all)
     part("fuzz", 16, lambda srv: fuzz_run(srv, args.fuzz_frames, audio))
@@ -350,12 +382,20 @@ def report(r: dict) -> None:
     if "load" in r and "failed" not in r["load"]:
         ld = r["load"]
         print(f"| sessions held in real time (p99 < 200 ms, 0 misses) | {ld['sessions_held']} |")
+        if "runtime_sessions_held" in ld:
+            print(f"| ... `bench runtime`'s measure, same N | {ld['runtime_sessions_held']} |")
         for x in ld["rows"]:
             print(
                 f"| ... {x['sessions']} clients, {x['ticks']} ticks: tick p50 / p99, misses, "
                 f"late chunks, RSS | {x['tick_p50_ms']} / {x['tick_p99_ms']} ms, {x['misses']}, "
                 f"{x['late']}, {x['rss_mb']} MB |"
             )
+            if "runtime" in x:
+                rt = x["runtime"]
+                print(
+                    f"| ... the engine alone (`bench runtime`), {x['sessions']} sessions: "
+                    f"p50 / p99, misses | {rt['p50_ms']} / {rt['p99_ms']} ms, {rt['misses']} |"
+                )
     if "fuzz" in r and "failed" not in r["fuzz"]:
         f = r["fuzz"]
         print(
