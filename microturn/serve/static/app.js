@@ -154,7 +154,9 @@ function draw() {
         g.fillStyle = "#e53e3e";
         g.fillRect(x, H - 4, 0.2 * pxs, 4);
       }
-      g.fillStyle = ink;
+    }
+    g.fillStyle = ink; // words after every box: a word lies in a later tick's span
+    for (const t of ticks) {
       for (const w of t.events) {
         if (w.kind !== kind) continue;
         const row = Math.round(w.t / 0.05) % 3; // neighbours on different rows: no overlap
