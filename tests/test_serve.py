@@ -43,7 +43,7 @@ def conforms(ev: dict) -> None:
     if ev["type"].startswith("microturn."):
         return
     assert ev["type"] in MODELS, f"not a Realtime server event: {ev['type']}"
-    MODELS[ev["type"]].model_validate(ev, strict=False)
+    MODELS[ev["type"]].model_validate(ev, strict=True)
 
 
 @pytest.fixture(scope="module")
