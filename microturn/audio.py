@@ -29,6 +29,24 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(x, sr_in, sr_out, quality="HQ").astype(np.float32)
 
 
+class StreamResampler:
+    """`resample` for a stream cut into pieces: soxr with its filter state kept across calls,
+    so piece boundaries leave no clicks (the output lags the input by the filter's delay)."""
+
+    def __init__(self, sr_in: int, sr_out: int):
+        if sr_in <= 0 or sr_out <= 0:
+            raise AudioError(f"sample rates must be positive, got {sr_in} -> {sr_out}")
+        import soxr
+
+        self.same = sr_in == sr_out
+        self._s = None if self.same else soxr.ResampleStream(sr_in, sr_out, 1, "float32", "HQ")
+
+    def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
+        """The next piece (n,) float32 mono -> its resampled output so far."""
+        x = np.asarray(x, dtype=np.float32)
+        return x if self._s is None else self._s.resample_chunk(x, last=last)
+
+
 def load(
     path: str | Path, sample_rate: int = GridConfig().sample_rate, mono: str = "error"
 ) -> np.ndarray:

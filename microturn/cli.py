@@ -14,6 +14,9 @@
     microturn bench   train [--presets tiny small]             (training tokens/s and MFU)
     microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
+    microturn serve   [--model PATH] [--host 127.0.0.1] [--port 8765] [--max-sessions 16]
+    microturn talk    --server ws://127.0.0.1:8765 INPUT.wav --out DIR [--fast]
+    microturn bench   serve [--sessions 8 16 24] [--fuzz-frames 10000]   (the live server)
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
     microturn tokenizer [--out PATH]                  (retrain the BPE on the data's corpus)
     microturn eval voice --model M [--split test] [--n 100]   (WER: raw, ceiling, model stages)
@@ -36,6 +39,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from microturn.data.shards import ShardError
     from microturn.model.model import CheckpointError
     from microturn.runtime.runner import RunError
+    from microturn.serve.wire import ServeError
     from microturn.synth.base import SynthError
     from microturn.timeline import TimelineError
 
@@ -48,11 +52,25 @@ def _known_errors() -> tuple[type[Exception], ...]:
         TimelineError,
         FileNotFoundError,
         RunError,
+        ServeError,
+        ConnectionError,
     )
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     from microturn.runtime.runner import main
+
+    main(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from microturn.serve.server import main
+
+    main(args)
+
+
+def cmd_talk(args: argparse.Namespace) -> None:
+    from microturn.serve.talk import main
 
     main(args)
 
@@ -241,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
-        "`bench train`, `bench vocoder`",
+        "`bench serve`, `bench train`, `bench vocoder`",
     )
 
     sub.add_parser(
@@ -293,6 +311,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(fn=cmd_run)
 
+    v = sub.add_parser("serve", help="an OpenAI-Realtime-compatible server and its browser page")
+    v.add_argument("--model", default=None, help="a checkpoint (default: checkpoints/small)")
+    v.add_argument("--host", default="127.0.0.1", help="off loopback --token is required")
+    v.add_argument("--port", type=int, default=8765)
+    v.add_argument("--max-sessions", type=int, default=16)
+    v.add_argument("--token", default=None, help="clients send it as `Authorization: Bearer`")
+    v.add_argument("--allow-origin", action="append", help="a browser origin to allow (repeat)")
+    v.add_argument("--grace-s", type=float, default=30.0, help="a dropped session waits this long")
+    v.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    v.add_argument("--send-queue", type=int, default=1024, help="events queued for a slow client")
+    v.add_argument(
+        "--prebuffer-ms", type=int, default=200, help="input held before a session's clock starts"
+    )
+    v.set_defaults(fn=cmd_serve)
+
+    w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")
+    w.add_argument("input", help="a wav file (any rate; stereo is mixed)")
+    w.add_argument("--server", default="ws://127.0.0.1:8765")
+    w.add_argument("--out", type=Path, default=Path("out/talk"))
+    w.add_argument("--fast", action="store_true", help="send the file at once, not in real time")
+    w.add_argument("--tail", type=float, default=4.0, help="seconds of silence after the file")
+    w.add_argument("--token", default=None)
+    w.set_defaults(fn=cmd_talk)
+
     m = sub.add_parser(
         "check-matching", help="can cheap cues tell a family's act side from its hold side?"
     )
@@ -336,6 +378,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.runtime.bench import main as bench_main
 
         return bench_main(argv[2:])
+    if argv[:2] == ["bench", "serve"]:
+        from microturn.serve.load import main as serve_bench_main
+
+        return serve_bench_main(argv[2:])
     if argv[:2] == ["eval", "voice"]:
         from microturn.eval.voice import main as voice_main
 

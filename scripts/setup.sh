@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox"
+# chromium: the browser page's test (Playwright drives Debian's build, never a downloaded one)
+APT_PKGS="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox chromium"
 missing=$(for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -15,7 +16,7 @@ if [ -n "$missing" ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e ".[data,model,eval,dev]"
+.venv/bin/pip install -q -e ".[data,model,eval,serve,dev]"
 # Smart Turn v3.2 (the turn-detector baseline of `microturn bench`) ships inside pipecat-ai;
 # we only read its ONNX file and feature code, and its own pins would fight ours: no deps.
 .venv/bin/pip install -q --no-deps "pipecat-ai==1.14.0"
