@@ -45,7 +45,9 @@ class LLMConfig:
     max_tokens: int = 160
     max_rounds: int = 3  # model turns (tool calls, then the answer)
     temperature: float = 0.2
-    tool_choice: str = "auto"  # or "none"; "required" where the server supports it
+    # "auto", "none", "required" (where the server supports it), or a tool's name: that tool
+    # is called in the first round (later rounds are "auto")
+    tool_choice: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.url or not self.model:
@@ -81,8 +83,8 @@ class LLMAgent:
     def run(self, job: Job) -> str | None:
         msgs = self.messages(job)
         specs = [t.openai() for t in self.toolbox.values()]
-        for _ in range(self.cfg.max_rounds):
-            text, calls = self._round(job, msgs, specs)
+        for i in range(self.cfg.max_rounds):
+            text, calls = self._round(job, msgs, specs, self._choice(i))
             if not calls:
                 return text
             msgs.append({"role": "assistant", "content": None, "tool_calls": calls})
@@ -91,6 +93,12 @@ class LLMAgent:
                     {"role": "tool", "tool_call_id": c["id"], "content": self._call(job, c)}
                 )
         raise RuntimeError(f"no answer after {self.cfg.max_rounds} rounds of tool calls")
+
+    def _choice(self, round: int) -> str | dict:
+        c = self.cfg.tool_choice
+        if c in ("auto", "none", "required"):
+            return c
+        return {"type": "function", "function": {"name": c}} if round == 0 else "auto"
 
     def _call(self, job: Job, c: dict) -> str:
         """Run one tool call; its result (or why it was refused) as the tool message."""
@@ -101,11 +109,14 @@ class LLMAgent:
         except (json.JSONDecodeError, tools.ToolError) as e:
             log.warning("job %s: tool call %s refused: %s", job.id, name, e)
             return f"error: {e}"
+        log.info("job %s: tool %s(%s) -> %s", job.id, name, json.dumps(args), out.text)
         for later in out.later:
             job.later(later.delay_s, later.text)
         return out.text
 
-    def _round(self, job: Job, msgs: list[dict], specs: list[dict]) -> tuple[str, list[dict]]:
+    def _round(
+        self, job: Job, msgs: list[dict], specs: list[dict], choice: str | dict
+    ) -> tuple[str, list[dict]]:
         """One streamed completion, retried with backoff until something was said; returns
         (its text not yet said, its tool calls)."""
         import openai
@@ -118,7 +129,7 @@ class LLMAgent:
         for attempt in range(self.cfg.retries + 1):
             said = [0]
             try:
-                return self._stream(job, msgs, specs, said)
+                return self._stream(job, msgs, specs, choice, said)
             except transient as e:
                 if said[0] or attempt == self.cfg.retries:
                     raise
@@ -129,8 +140,8 @@ class LLMAgent:
                     raise Cancelled() from None
         raise AssertionError("unreachable")
 
-    def _stream(self, job: Job, msgs: list[dict], specs: list[dict], said: list[int]):
-        kw = {"tools": specs, "tool_choice": self.cfg.tool_choice} if specs else {}
+    def _stream(self, job: Job, msgs, specs, choice, said: list[int]):
+        kw = {"tools": specs, "tool_choice": choice} if specs else {}
         stream = self.client.chat.completions.create(
             model=self.cfg.model,
             messages=msgs,
