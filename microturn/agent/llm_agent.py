@@ -7,7 +7,8 @@ The key comes from `$MICROTURN_AGENT_KEY` (else `$OPENAI_API_KEY`, else a placeh
 local servers accept). A job sends the context package and the request, streams the answer
 and says it sentence by sentence as it arrives (`job.say`), runs the tool calls the model
 makes (arguments checked against each tool's schema; a refused call goes back to the model as
-an error message) for up to `max_rounds` rounds, and retries a connection failure, timeout,
+an error message) for up to `max_rounds` rounds (when the model adds nothing to a tool's
+result, that result is the answer), and retries a connection failure, timeout,
 rate limit or server error with exponential backoff before anything of that round was said.
 Each request has its own timeout; the dispatcher's timeout bounds the whole job.
 """
@@ -83,15 +84,17 @@ class LLMAgent:
     def run(self, job: Job) -> str | None:
         msgs = self.messages(job)
         specs = [t.openai() for t in self.toolbox.values()]
+        tool_said = ""  # the last tool result: the answer if the model adds nothing to it
         for i in range(self.cfg.max_rounds):
             text, calls = self._round(job, msgs, specs, self._choice(i))
             if not calls:
-                return text
-            msgs.append({"role": "assistant", "content": None, "tool_calls": calls})
+                return text or (tool_said if not job.said else "")
+            # content "" rather than None: some servers' schemas want a string
+            msgs.append({"role": "assistant", "content": "", "tool_calls": calls})
             for c in calls:
-                msgs.append(
-                    {"role": "tool", "tool_call_id": c["id"], "content": self._call(job, c)}
-                )
+                said = self._call(job, c)
+                tool_said = tool_said if said.startswith("error:") else said
+                msgs.append({"role": "tool", "tool_call_id": c["id"], "content": said})
         raise RuntimeError(f"no answer after {self.cfg.max_rounds} rounds of tool calls")
 
     def _choice(self, round: int) -> str | dict:
@@ -165,8 +168,10 @@ class LLMAgent:
                     )
                     c["id"] = tc.id or c["id"] or f"call_{tc.index}"
                     if tc.function is not None:
-                        c["function"]["name"] += tc.function.name or ""
-                        c["function"]["arguments"] += tc.function.arguments or ""
+                        f, name = c["function"], tc.function.name or ""
+                        # names may come in pieces, or whole in every chunk (llama.cpp's server)
+                        f["name"] += "" if name == f["name"] else name
+                        f["arguments"] += tc.function.arguments or ""
                 text += d.content or ""
                 if not calls:  # an answer: say each sentence as it completes
                     *done, text = _SENTENCE_END.split(text)
