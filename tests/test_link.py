@@ -3,6 +3,7 @@ the tick it arrives; a tool crash, a tool timeout and an unreachable LLM endpoin
 a spoken failure result and a logged error while the session goes on; "never mind" and a
 closed session cancel; `drive` writes the calls and results as events."""
 
+import json
 import logging
 import socket
 import time
@@ -159,3 +160,22 @@ def test_drive_writes_calls_and_results_and_closing_cancels(model):
     assert "delegation" in kinds and "agent_call" in kinds
     assert d.in_flight() == 0  # the session closed with its job in flight: cancelled
     assert out.audio.shape == feed.audio.shape
+
+
+def test_microturn_run_with_an_agent_writes_its_events(model, tmp_path):
+    from microturn.audio import save
+    from microturn.cli import build_parser
+    from microturn.runtime.runner import run_file
+
+    args = build_parser().parse_args(["run", "x.wav", "--out", "o", "--agent", "tools"])
+    assert (args.agent, args.agent_timeout) == ("tools", 30.0)
+    wav = tmp_path / "in.wav"
+    save(wav, np.zeros(10 * SPC, np.float32))
+    tokens = [PAD] * 100
+    tokens[8] = DELEGATE
+    d = Dispatcher(ToolAgent())
+    run_file(model, wav, tmp_path / "out", script={"tokens": tokens}, agent=d)
+    lines = [json.loads(x) for x in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
+    (call,) = [e for e in lines if e["kind"] == "agent_call"]
+    assert call["agent"] == "tools" and call["request"] == ""  # it heard no words
+    assert [e for e in lines if e["kind"] == "delegation"][0]["t"] == call["t"]
