@@ -14,7 +14,8 @@ machine falls on all of them alike:
 - `hang x8`: eight such delegations in flight at once.
 
 Delegations enter through the link's `on_delegate` hook, as the engine calls it. Prints a
-markdown table, then one JSON line.
+markdown table, then one JSON line. On a machine shared with other work, compare the
+conditions' p50s with each other, not with a quiet machine's.
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(0)
     t = {c: [] for c in CONDITIONS}
     left = {c: [] for c in CONDITIONS}
+    order = list(CONDITIONS)
     for _ in range(a.rounds):
-        for c, k in CONDITIONS.items():
+        rng.shuffle(order)  # no condition always runs first (or last) in a round
+        for c in order:
+            k = CONDITIONS[c]
             x, n_left = timed(engine, k, a.ticks, rng, a.hang_s)
             t[c].append(x)
             left[c].append(n_left)
