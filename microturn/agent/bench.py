@@ -13,7 +13,8 @@ machine falls on all of them alike:
 - `hang`:    one delegation to a tool that hangs for 60 s;
 - `hang x8`: eight such delegations in flight at once.
 
-Delegations enter through the link's `on_delegate` hook, as the engine calls it. Prints a
+Delegations enter through the link's `on_delegate` hook, as the engine calls it. The poll
+column is the link's own share of each tick (`after_tick`). Prints a
 markdown table, then one JSON line. On a machine shared with other work, compare the
 conditions' p50s with each other, not with a quiet machine's.
 """
@@ -52,9 +53,10 @@ class HangingAgent:
 
 def timed(
     engine: Engine, delegations: int | None, n: int, rng, hang_s: float
-) -> tuple[np.ndarray, int]:
-    """n timed ticks (after 3 warm-up ticks) of one fresh session under one condition; the
-    seconds per tick, and how many delegations were still in flight at the end."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """n timed ticks (after 3 warm-up ticks) of one fresh session under one condition: the
+    seconds per tick, the seconds of it the link's poll took, and how many delegations were
+    still in flight at the end."""
     d = Driver(engine)
     s = d.open(seed=0)
     link = None
@@ -62,21 +64,23 @@ def timed(
         link = AgentLink(Dispatcher(HangingAgent(hang_s), timeout_s=1e6), s, engine.tok)
         for _ in range(delegations):
             link.delegate(s, s.time)
-    out = []
+    out, polls = [], []
     for i in range(3 + n):
         d.push(s, noise_chunk(rng))
         t = time.perf_counter()
         d.tick()
+        p = time.perf_counter()
         if link is not None:
             link.after_tick()
         if i >= 3:
             out.append(time.perf_counter() - t)
+            polls.append(time.perf_counter() - p)
     left = 0
     if link is not None:
         left = link.dispatcher.in_flight(s.id)
         link.close()
     d.close(s)
-    return np.array(out), left
+    return np.array(out), np.array(polls), left
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -101,24 +105,28 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(0)
     t = {c: [] for c in CONDITIONS}
     left = {c: [] for c in CONDITIONS}
+    poll = {c: [] for c in CONDITIONS}
     order = list(CONDITIONS)
     for _ in range(a.rounds):
         rng.shuffle(order)  # no condition always runs first (or last) in a round
         for c in order:
             k = CONDITIONS[c]
-            x, n_left = timed(engine, k, a.ticks, rng, a.hang_s)
+            x, px, n_left = timed(engine, k, a.ticks, rng, a.hang_s)
             t[c].append(x)
+            poll[c].append(px)
             left[c].append(n_left)
     rows = {}
-    print("| condition | ticks | p50 ms | p99 ms | max ms | in flight at the end (min) |")
-    print("|---|---|---|---|---|---|")
+    print("| condition | ticks | p50 ms | p99 ms | max ms | poll p50 / p99 us | in flight at end |")
+    print("|---|---|---|---|---|---|---|")
     for c, xs in t.items():
-        x = np.concatenate(xs)
+        x, px = np.concatenate(xs), np.concatenate(poll[c])
         rows[c] = {"n": len(x), "p50_ms": ms(np.median(x)), "p99_ms": ms(np.quantile(x, 0.99)),
-                   "max_ms": ms(x.max()), "in_flight_min": min(left[c])}  # fmt: skip
+                   "max_ms": ms(x.max()), "poll_p50_us": round(float(np.median(px)) * 1e6, 1),
+                   "poll_p99_us": round(float(np.quantile(px, 0.99)) * 1e6, 1),
+                   "in_flight_min": min(left[c])}  # fmt: skip
         r = rows[c]
         print(f"| {c} | {r['n']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | "
-              f"{r['in_flight_min']} |")  # fmt: skip
+              f"{r['poll_p50_us']} / {r['poll_p99_us']} | {r['in_flight_min']} |")  # fmt: skip
     out = {"bench": "agent", "threads": a.threads, "conditions": rows}
     print(json.dumps(out))
     return out
