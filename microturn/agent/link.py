@@ -45,10 +45,9 @@ class AgentLink:
         s = self.session
         new = s.events[self._scanned :]
         self._scanned = len(s.events)
-        self._heard = (self._heard + "".join(e.text for e in new if isinstance(e, UserText)))[
-            -HEARD_CHARS:
-        ]
-        if self._heard and is_cancel(self._heard):
+        words = "".join(e.text for e in new if isinstance(e, UserText))
+        self._heard = (self._heard + words)[-HEARD_CHARS:]
+        if words and is_cancel(self._heard):  # checked only when the user said more
             self._heard = ""
             self.dispatcher.cancel(s.id, "the user said never mind")
         results = self.dispatcher.poll(s.id, s.time)
