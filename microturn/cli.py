@@ -13,7 +13,9 @@
     microturn bench   runtime [--quick]                        (the streaming runtime)
     microturn bench   train [--presets tiny small]             (training tokens/s and MFU)
     microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
+    microturn bench   agent [--checkpoint PATH]                (delegations in flight vs the tick)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
+                      [--agent tools|llm --agent-url URL --agent-model NAME]
     microturn serve   [--model PATH] [--host 127.0.0.1] [--port 8765] [--max-sessions 16]
     microturn talk    --server ws://127.0.0.1:8765 INPUT.wav --out DIR [--fast]
     microturn bench   serve [--sessions 8 16 24] [--fuzz-frames 10000]   (the live server)
@@ -259,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
-        "`bench serve`, `bench train`, `bench vocoder`",
+        "`bench serve`, `bench train`, `bench vocoder`, `bench agent`",
     )
 
     sub.add_parser(
@@ -309,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--text", default=None, help='JSONL side text: {"t": s, "text": "..."}')
     r.add_argument("--video", default=None, help="uint8 .npy (frames, 80, 80, 3) at 5 fps")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument(
+        "--agent", choices=["tools", "llm"], default=None,
+        help="answer the model's delegations: the tool agent, or an OpenAI-compatible LLM",
+    )  # fmt: skip
+    r.add_argument("--agent-url", default=None, help="the LLM's base URL (…/v1)")
+    r.add_argument("--agent-model", default=None, help="the LLM's model name")
+    r.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
     r.set_defaults(fn=cmd_run)
 
     v = sub.add_parser("serve", help="an OpenAI-Realtime-compatible server and its browser page")
@@ -390,6 +399,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.eval.replies import main as replies_main
 
         return replies_main(argv[2:])
+    if argv[:2] == ["bench", "agent"]:
+        from microturn.agent.bench import main as agent_bench_main
+
+        return agent_bench_main(argv[2:])
     if argv[:2] == ["bench", "vocoder"]:
         from microturn.voice.roundtrip import main as roundtrip_main
 

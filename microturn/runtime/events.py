@@ -57,7 +57,31 @@ class ToolResult(_Timed):
     kind: ClassVar[str] = "tool_result"
 
 
-Event = ModelText | UserText | Delegation | ToolResult
+@dataclass(frozen=True)
+class AgentCall(_Timed):
+    """A delegation handed to a background agent (`microturn/agent/`): its job id, the
+    agent's name and the user's words that asked for it (the context package's request)."""
+
+    job: str
+    agent: str
+    request: str
+    kind: ClassVar[str] = "agent_call"
+
+
+@dataclass(frozen=True)
+class AgentResult(_Timed):
+    """A background agent's result entering the side text, at the tick it arrived: `status`
+    ok | partial | later | failed | timeout | cancelled; a failure's `text` is the short
+    failure result the model can say, its `error` what went wrong."""
+
+    job: str
+    status: str
+    text: str
+    error: str = ""
+    kind: ClassVar[str] = "agent_result"
+
+
+Event = ModelText | UserText | Delegation | ToolResult | AgentCall | AgentResult
 
 
 def write_jsonl(events: list[Event], path: str | Path) -> None:

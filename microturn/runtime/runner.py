@@ -2,6 +2,7 @@
 
     microturn run INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl]
                   [--video FRAMES.npy] [--seed S]
+                  [--agent tools|llm [--agent-url URL --agent-model NAME] [--agent-timeout S]]
 
 The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick by the
 session driver (`driver.py`), so `model.wav` is time-aligned with the input: what the model
@@ -12,7 +13,9 @@ the interface the benchmark scores every system through.
 
 `--text` lines are {"t": seconds, "text": "..."}: side text (a tool result, a typed note)
 injected into the model's input text stream at that time. `--video` is a uint8 array
-(frames, 80, 80, 3) at 5 fps (one frame per chunk).
+(frames, 80, 80, 3) at 5 fps (one frame per chunk). `--agent` answers the model's
+delegations with a background agent (`microturn/agent/`, `docs/agent.md`): its calls and
+results are events too.
 """
 
 from __future__ import annotations
@@ -80,15 +83,23 @@ def run_file(
     video: np.ndarray | None = None,
     invariant: bool = True,
     script: dict | None = None,
+    agent=None,
 ) -> dict:
     """Stream `wav` through one session; write the four files into `out`; return a summary.
-    `script` teacher-forces what the model says (see `Session.script`)."""
+    `script` teacher-forces what the model says (see `Session.script`); `agent` (an
+    `agent.dispatcher.Dispatcher`) answers its delegations."""
     from microturn.runtime.driver import drive
     from microturn.runtime.engine import Engine
 
     engine = Engine(model, slots=1, invariant=invariant)
     user = load(wav, engine.grid.sample_rate, mono="mix")
-    result = drive(engine, Feed(user, text_events or [], video), "run", seed, script=script)
+    feed = Feed(user, text_events or [], video)
+    if agent is None:
+        result = drive(engine, feed, "run", seed, script=script)
+    else:
+        from microturn.agent.link import drive as drive_with_agent
+
+        result = drive_with_agent(engine, feed, agent, "run", seed, script=script)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save(out / "model.wav", result.audio)
@@ -128,5 +139,13 @@ def main(args) -> None:
         events = read_text_events(args.text)
     model = load_model(args.checkpoint)
     video = read_video(args.video, model.cfg.grid.video_side) if args.video else None
-    summary = run_file(model, args.input, args.out, args.seed, events, video)
+    agent = None
+    if getattr(args, "agent", None):
+        from microturn.agent.registry import dispatcher
+
+        try:
+            agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
+        except ValueError as e:
+            raise RunError(str(e)) from None
+    summary = run_file(model, args.input, args.out, args.seed, events, video, agent=agent)
     print(json.dumps(summary))
