@@ -173,8 +173,8 @@ class TrainConfig:
     def __post_init__(self) -> None:  # each config checks its own fields, as ModelConfig does
         _positive(self, "steps", "batch_size", "max_chunks", "lr", "flow_draws")
         _positive(self, "eval_every", "eval_samples", "ckpt_every")
-        if self.phone_lead < 0 or self.text_lead < 0:
-            raise ConfigError("text_lead and phone_lead must be >= 0")
+        if self.phone_lead < 1 or self.text_lead < 0:
+            raise ConfigError("need phone_lead >= 1 and text_lead >= 0")
         if not 0 <= self.own_noise <= 2:
             raise ConfigError(f"own_noise={self.own_noise} must be in [0, 2] (log10 units)")
         if not 0 <= self.augment <= 2:

@@ -74,3 +74,11 @@ def test_timelines_keep_phones_and_old_ones_read_without(scenario):
     words = [w for e in back.on("model") for w in e.words]
     assert words and all(w.phones for w in words)
     assert words == [w for e in tl.on("model") for w in e.words]
+
+
+def test_the_flow_head_gets_the_phones_of_the_slot_it_voices(scenario):
+    cfg, tl, s = scenario
+    lay = layout(tl, s.arrays, Tokenizer(), Grid(cfg.grid), phone_lead=2)
+    out = lay.kind == 1
+    now, tg = lay.phone_now[out], lay.phone_target[out]
+    assert (now[2:] == tg[:-2]).all() and (lay.phone_now[~out] == SILENCE).all()

@@ -8,6 +8,7 @@ reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dM
     dmel   user frames of s           model's own frames of t-1 (it hears itself)
     text   side-text token at s       model's text token at t-1 (teacher forcing)
     phone  -                          model's phones of slot t-1+L (one per dMel frame)
+    now    -                          model's phones of slot t (to the flow head only)
     patch  video frame k, patch j     -
     kind   0                          1
     pos    s                          t            (RoPE positions = time, in slots)
@@ -65,6 +66,7 @@ class Layout:
     pos: np.ndarray  # (T,) int64
     text_target: np.ndarray  # (T,) int64, IGNORE at input positions
     phone: np.ndarray  # (T, 2) int64 input phone ids (0 = silence, and at input positions)
+    phone_now: np.ndarray  # (T, 2) int64 phones of the slot an output position voices (flow head)
     phone_target: np.ndarray  # (T, 2) int64, IGNORE at input positions
     transcript_target: np.ndarray  # (T,) int64, IGNORE at output positions
     mel_target: np.ndarray  # (T, 160) float32 log10 mel, rows valid where mel_mask
@@ -212,6 +214,7 @@ def _layout(
     text_target = inter(np.full((C, P), IGNORE), st["model"][t])
     ph = phone_slots(tl, S + P, grid, phone_lead)
     phone = inter(np.zeros((C, P, fpp), np.int64), ph[prev])
+    phone_now = inter(np.zeros((C, P, fpp), np.int64), ph[np.maximum(t - phone_lead, 0)])
     phone_target = inter(np.full((C, P, fpp), IGNORE), ph[t])
     transcript_target = inter(st["user"][s], np.full((C, P), IGNORE))
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
@@ -246,6 +249,7 @@ def _layout(
         pos.astype(np.int64),
         text_target.astype(np.int64),
         phone,
+        phone_now,
         phone_target.astype(np.int64),
         transcript_target.astype(np.int64),
         mel_target,
@@ -267,6 +271,7 @@ class Batch:
     pos: torch.Tensor
     text_target: torch.Tensor
     phone: torch.Tensor
+    phone_now: torch.Tensor
     phone_target: torch.Tensor
     transcript_target: torch.Tensor
     mel_target: torch.Tensor
@@ -317,6 +322,7 @@ def collate(items: list[Layout]) -> Batch:
         pad("pos", 0),
         pad("text_target", IGNORE),
         pad("phone", 0),
+        pad("phone_now", 0),
         pad("phone_target", IGNORE),
         pad("transcript_target", IGNORE),
         pad("mel_target", 0.0),

@@ -118,6 +118,9 @@ class InteractionModel(nn.Module):
             self.phone_embed = nn.Embedding(self.frames * m.n_phones, d)
             self.phone_token = nn.Embedding(m.vocab_size, d)
             self.phone_head = nn.Linear(d, self.frames * m.n_phones)
+            # ... and the phones of the very slot being voiced, straight to the flow head (the
+            # trunk sees them only as an input two output positions back)
+            self.phone_now = nn.Embedding(self.frames * m.n_phones, d)
         # Per-channel log-mel statistics of the training data: the flow head works in
         # standardised units; these map to and from log10 mel (saved with the weights).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
@@ -152,6 +155,7 @@ class InteractionModel(nn.Module):
             if self.cfg.model.n_phones:
                 self.phone_embed.weight.zero_()
                 self.phone_token.weight.zero_()
+                self.phone_now.weight.zero_()
 
     # --- forward ---------------------------------------------------------------------------
     def forward(
@@ -252,6 +256,14 @@ class InteractionModel(nn.Module):
         z = self.phone_head(hidden + self.phone_token(token))
         return z.unflatten(-1, (self.frames, self.cfg.model.n_phones))
 
+    def audio_cond(self, hidden: torch.Tensor, phones: torch.Tensor | None) -> torch.Tensor:
+        """What the flow head is conditioned on: hidden (..., d) plus, with a phone stream, the
+        phones of the slot being voiced, (..., frames_per_position) ids."""
+        if not self.cfg.model.n_phones or phones is None:
+            return hidden
+        offset = torch.arange(self.frames, device=phones.device) * self.cfg.model.n_phones
+        return hidden + self.phone_now(phones + offset).sum(-2)
+
     # --- audio head helpers ----------------------------------------------------------------
     def flow_loss(
         self,
@@ -313,6 +325,7 @@ class InteractionModel(nn.Module):
         n -= self.kind_embed.weight.numel() + self.dmel_embed.table.numel()
         if m.n_phones:
             n -= self.phone_embed.weight.numel() + self.phone_token.weight.numel()
+            n -= self.phone_now.weight.numel()
         n -= sum(p.numel() for p in self.patch_embed.parameters())
         if not m.tie_text_head:
             n -= self.text_embed.weight.numel()
@@ -331,8 +344,10 @@ class InteractionModel(nn.Module):
         save_model(self, str(directory / "model.safetensors"), metadata={"format": FORMAT})
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> InteractionModel:
-        """Load a directory written by `save_pretrained`; fails clearly on a format mismatch."""
+    def from_pretrained(cls, directory: str | Path, strict: bool = True) -> InteractionModel:
+        """Load a directory written by `save_pretrained`; fails clearly on a format mismatch.
+        strict=False: weights this code has and the checkpoint lacks keep their init (a
+        fine-tune's starting point; never for serving)."""
         from safetensors.torch import load_model
 
         directory = Path(directory)
@@ -349,7 +364,7 @@ class InteractionModel(nn.Module):
             cfg = {**cfg, "model": {**cfg.get("model", {}), "n_phones": 0}}
         model = cls(Config.from_dict(cfg))
         missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=False)
-        if missing or unexpected:
+        if unexpected or (missing and strict):
             raise CheckpointError(
                 f"{directory} does not match its config: missing {sorted(missing)}, "
                 f"unexpected {sorted(unexpected)}"

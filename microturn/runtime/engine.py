@@ -73,7 +73,10 @@ class Engine:
             raise RuntimeError(f"all {self.cache.slots} session slots are busy")
         slot = free[0]
         self.cache.reset(slot)
-        s = Session.open(id or f"s{slot}", slot, seed, self.analyzer, self.vocoder, sampling)
+        s = Session.open(
+            id or f"s{slot}", slot, seed, self.analyzer, self.vocoder, sampling,
+            self.cfg.train.phone_lead,
+        )  # fmt: skip
         self.sessions[slot] = s
         return s
 
@@ -110,7 +113,7 @@ class Engine:
             for s in live:
                 dmel[s.slot, P + j] = s.stream.own_dmel
                 text[s.slot, P + j] = s.stream.own_token
-                phones[s.slot, P + j] = s.stream.own_phones
+                phones[s.slot, P + j] = s.stream.own_phones[-1]
             a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
             vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
             rows = ModelInput(
@@ -204,13 +207,16 @@ class Engine:
             s.stream.own_token = chosen[s.slot] = k
             if k != PAD:
                 self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
+        now = torch.zeros(hp.shape[0], self.fpp, dtype=torch.long)  # phones of the slot voiced
         if self.cfg.model.n_phones:
             phones = self.model.phone_logits(hp, chosen).argmax(-1)  # (rows, fpp)
             for s in live:
-                s.stream.own_phones = self._scripted_phones(s, int(slots[s.slot]))
-                if s.stream.own_phones is None:
-                    s.stream.own_phones = phones[s.slot]
-        logmel = self._mel(hp, live)
+                past = s.stream.own_phones  # (phone_lead, fpp): chosen phone_lead rows ago ..
+                now[s.slot] = past[0]  # .. is this slot's
+                new = self._scripted_phones(s, int(slots[s.slot]))
+                new = phones[s.slot] if new is None else new
+                s.stream.own_phones = torch.cat([past[1:], new[None]])
+        logmel = self._mel(hp, live, now)
         for s in live:
             own = logmel[s.slot]
             lm = self._scripted_audio(s, int(slots[s.slot]))
@@ -253,11 +259,12 @@ class Engine:
             if s.on_delegate is not None:
                 s.on_delegate(s, t)
 
-    def _mel(self, hp: torch.Tensor, live: list[Session]) -> torch.Tensor:
-        """Padded hidden rows -> log10 mel (N, fpp, n_mels) from the flow head, each session's
-        noise from its own generator and temperature, grouped by its number of Euler steps."""
+    def _mel(self, hp: torch.Tensor, live: list[Session], now: torch.Tensor) -> torch.Tensor:
+        """Padded hidden rows and the phones they voice (rows, fpp) -> log10 mel (N, fpp,
+        n_mels) from the flow head, each session's noise from its own generator and temperature,
+        grouped by its number of Euler steps."""
         N, flow = self.cache.slots, self.model.flow
-        c = flow.cond(hp)
+        c = flow.cond(self.model.audio_cond(hp, now))
         noise = torch.zeros(hp.shape[0], flow.target_dim)
         for s in live:
             noise[s.slot] = flow_noise(

@@ -59,7 +59,8 @@ class Stream:
     vocoder: VocoderState  # its output stream (Vocoder.step_many)
     own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
     own_token: int  # its last text token
-    own_phones: torch.Tensor  # (frames_per_position,) long: the phones it chose last
+    own_phones: torch.Tensor  # (phone_lead, frames_per_position) long: its last choices, oldest
+    # first (the oldest are the phones of the slot it voices next)
     gen_text: torch.Generator  # text sampling
     gen_flow: torch.Generator  # flow-head noise
     gen_dither: np.random.Generator  # the input's dither
@@ -111,6 +112,7 @@ class Session:
         analyzer: MelAnalyzer,
         vocoder: Vocoder,
         sampling: Sampling | None = None,
+        phone_lead: int = 2,
     ) -> Session:
         g = analyzer.grid
         dither = np.random.default_rng(seed)
@@ -125,7 +127,7 @@ class Session:
             vocoder=vocoder.init_state(seed),
             own_dmel=analyzer.dmel(rest)[-g.cfg.frames_per_position :],
             own_token=PAD,
-            own_phones=torch.zeros(g.cfg.frames_per_position, dtype=torch.long),
+            own_phones=torch.zeros(phone_lead, g.cfg.frames_per_position, dtype=torch.long),
             gen_text=torch.Generator().manual_seed(seed),
             gen_flow=torch.Generator().manual_seed(seed + 1),
             gen_dither=dither,

@@ -128,7 +128,7 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
     """A fresh model with the data's mel statistics, or one with `init`'s weights."""
     model = InteractionModel(cfg)
     if init:
-        base = InteractionModel.from_pretrained(init)
+        base = InteractionModel.from_pretrained(init, strict=False)
         # a model without the phone stream may start one: its new weights begin at zero
         grows = base.cfg.model.n_phones == 0 < cfg.model.n_phones
         same = replace(base.cfg.model, n_phones=cfg.model.n_phones) if grows else base.cfg.model

@@ -100,9 +100,8 @@ def losses(
     )
     core = model.module if hasattr(model, "module") else model
     mel = core.standardize(b.mel_target.unflatten(-1, (-1, core.n_mels)))
-    flow_mean = core.flow_loss(
-        out.hidden.float(), mel, b.mel_mask, n_draws=t.flow_draws, generator=gen
-    )
+    cond = core.audio_cond(out.hidden.float(), b.phone_now)
+    flow_mean = core.flow_loss(cond, mel, b.mel_mask, n_draws=t.flow_draws, generator=gen)
     ph_w, ce_ph = phone_terms(core, out.hidden, b, t.pad_weight)
     counts = torch.stack([text_w.sum(), tr_w.sum(), b.mel_mask.sum().float(), ph_w.sum()]).detach()
     local = counts.clone()
