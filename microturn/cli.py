@@ -17,6 +17,7 @@
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
                       [--agent tools|llm --agent-url URL --agent-model NAME]
     microturn serve   [--model PATH] [--host 127.0.0.1] [--port 8765] [--max-sessions 16]
+                      [--agent tools|llm --agent-url URL --agent-model NAME]
     microturn talk    --server ws://127.0.0.1:8765 INPUT.wav --out DIR [--fast]
     microturn bench   serve [--sessions 8 16 24] [--fuzz-frames 10000]   (the live server)
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
@@ -333,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--prebuffer-ms", type=int, default=200, help="input held before a session's clock starts"
     )
+    v.add_argument(
+        "--agent", choices=["tools", "llm"], default=None,
+        help="answer every session's delegations: the tool agent, or an OpenAI-compatible LLM",
+    )  # fmt: skip
+    v.add_argument("--agent-url", default=None, help="the LLM's base URL (…/v1)")
+    v.add_argument("--agent-model", default=None, help="the LLM's model name")
+    v.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
     v.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")

@@ -290,3 +290,34 @@ def test_response_cancel_stops_the_model_within_a_tick(server):
         for _ in range(4):  # and it stays silent meanwhile: no response opens
             tick = recv(ws, "microturn.tick")
             assert not tick["model_speaking"]
+
+
+@pytest.fixture(scope="module")
+def with_agent(model):
+    from microturn.agent.registry import dispatcher
+
+    with Background(model, ServerConfig(port=0, max_sessions=2), dispatcher("tools")) as s:
+        yield s
+
+
+def test_with_an_agent_a_delegation_comes_back_as_cards(with_agent):
+    """`serve --agent tools`: a `<delegate>` said by the model (the engine's own handling of
+    the token, run on the tick thread between ticks) goes to the dispatcher off the tick; its
+    call and its result reach the client as cards, the result through the side text."""
+    from microturn.tokenizer import DELEGATE
+
+    with _ws(with_agent) as ws:
+        sid = recv(ws, "session.created")["session"]["id"]
+        ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": _silence(0.6)}))
+        recv(ws, "microturn.tick")
+        assert sid in with_agent.links
+        s = with_agent.convs[sid].session
+        said = with_agent.pool.submit(with_agent.engine._said, s, DELEGATE, s.time)
+        said.result(timeout=30)
+        ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": _silence(2.0)}))
+        kinds = {}
+        while "agent_result" not in kinds:
+            card = recv(ws, "microturn.card", timeout=60)
+            kinds[card["kind"]] = card
+    assert "agent_call" in kinds and kinds["agent_result"]["status"] == "failed"
+    assert kinds["agent_result"]["text"] == "i couldn't get that"  # it heard no request

@@ -78,11 +78,15 @@ def dropped(ws) -> bool:
 
 
 class Server:
-    def __init__(self, model, cfg: ServerConfig):
+    def __init__(self, model, cfg: ServerConfig, agent=None):
+        """agent: an `agent.dispatcher.Dispatcher` answering every session's delegations (its
+        calls and results reach the client as `microturn.card` events), or None."""
         from microturn.runtime.driver import Driver
         from microturn.runtime.engine import Engine
 
         self.cfg = cfg
+        self.agent = agent
+        self.links: dict[str, object] = {}  # conversation id -> its AgentLink
         self.driver = Driver(Engine(model, slots=cfg.max_sessions))
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, model.cfg.mel
@@ -251,6 +255,8 @@ class Server:
             t0 = time.perf_counter()
             ticks = await loop.run_in_executor(self.pool, self.driver.tick) if fed else []
             ms = (time.perf_counter() - t0) * 1e3
+            for link in self.links.values():  # results in flight enter the side text
+                link.after_tick()
             for t in ticks:
                 conv, late = fed[t.session.slot]
                 stats = {"tick_ms": round(ms, 1), "sessions": len(fed), **conv.stats()}
@@ -272,11 +278,18 @@ class Server:
             if conv.closing or expired:
                 if conv.session is not None:
                     self.driver.close(conv.session)
+                link = self.links.pop(conv.id, None)
+                if link is not None:
+                    link.close()
                 del self.convs[sid]
         fed = {}
         for conv in self.convs.values():
             if conv.session is None:
                 conv.session = self.driver.open(id=conv.id, seed=self.cfg.seed)
+                if self.agent is not None:
+                    from microturn.agent.link import AgentLink
+
+                    self.links[conv.id] = AgentLink(self.agent, conv.session, self.engine.tok)
             got = conv.next_chunk(self.engine.tok)
             if got is None:
                 continue
@@ -313,8 +326,8 @@ class Background:
     """A server on its own thread and event loop (tests, benchmarks, `talk` against a local
     model): `with Background(model, cfg) as server:` ... `server.port`."""
 
-    def __init__(self, model, cfg: ServerConfig):
-        self.server = Server(model, cfg)
+    def __init__(self, model, cfg: ServerConfig, agent=None):
+        self.server = Server(model, cfg, agent)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> Server:
@@ -363,7 +376,12 @@ def main(args) -> None:
         limits=Limits(send_queue=args.send_queue, prebuffer_s=args.prebuffer_ms / 1000),
         model_name=Path(args.model).name if args.model else "microturn-small",
     )
-    server = Server(model, cfg)
+    agent = None
+    if args.agent:
+        from microturn.agent.registry import dispatcher
+
+        agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
+    server = Server(model, cfg, agent)
     ready = asyncio.Event()
 
     async def run() -> None:

@@ -21,7 +21,14 @@ import numpy as np
 
 from microturn.audio import StreamResampler, db
 from microturn.runtime.driver import Tick
-from microturn.runtime.events import Delegation, ModelText, ToolResult, UserText
+from microturn.runtime.events import (
+    AgentCall,
+    AgentResult,
+    Delegation,
+    ModelText,
+    ToolResult,
+    UserText,
+)
 from microturn.serve import wire
 
 
@@ -91,6 +98,8 @@ class Turns:
                 out.append(
                     {"type": "microturn.card", "kind": "tool_result", "t": e.t, "text": e.text}
                 )
+            elif isinstance(e, AgentCall | AgentResult):
+                out.append({"type": "microturn.card", **e.to_json()})
         out.insert(
             0,
             {
