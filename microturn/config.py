@@ -157,6 +157,7 @@ class TrainConfig:
     oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
     augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off
     own_noise: float = 0.0  # noise on the model's own dMel input, log10 units (0.3 ~ its head's)
+    train_only: str = ""  # e.g. "flow,phone_now": train only parameters with these name prefixes
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)

@@ -288,3 +288,28 @@ def test_a_fine_tune_may_start_the_phone_stream_from_a_model_without_it(data, tm
     new = InteractionModel.from_pretrained(tmp_path / "ft" / "model")
     assert new.cfg.model.n_phones == cfg.model.n_phones
     assert new.phone_embed.weight.abs().sum() > 0  # the stream was trained
+
+
+def test_train_only_moves_the_named_parameters_alone(data, tmp_path):
+    """train_only=flow,phone_now: the flow head (and the phones it hears) learn, the rest of
+    the model stays as it started; a prefix that names nothing is an error."""
+    import dataclasses
+
+    import torch
+
+    from microturn.model import InteractionModel
+    from microturn.train.optim import make_optimizer
+
+    cfg = cfg_for(
+        "--preset", "tiny", "--steps", "3", "--no-bf16", "--set", "train_only=flow,phone_now"
+    )
+    start = InteractionModel(cfg)
+    start.save_pretrained(tmp_path / "start")
+    train(cfg, str(data), str(tmp_path / "r"), progress=False, init=str(tmp_path / "start"))
+    end = InteractionModel.from_pretrained(tmp_path / "r" / "model").state_dict()
+    for name, before in start.state_dict().items():
+        moved = not torch.equal(before, end[name])
+        assert moved == name.startswith(("flow", "phone_now")), name
+    bad = dataclasses.replace(cfg.train, train_only="nothing")
+    with pytest.raises(ValueError, match="names no parameter"):
+        make_optimizer(InteractionModel(cfg), bad)

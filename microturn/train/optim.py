@@ -10,9 +10,19 @@ from microturn.config import TrainConfig
 
 
 def make_optimizer(model: torch.nn.Module, t: TrainConfig) -> torch.optim.AdamW:
-    """AdamW, weight decay on the matrices only (not on norms, biases or scalars)."""
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    other = [p for n, p in model.named_parameters() if p.dim() < 2]
+    """AdamW, weight decay on the matrices only (not on norms, biases or scalars). With
+    `train_only` (comma-separated name prefixes) every other parameter is frozen: it gets no
+    gradient, so the backward pass stops where the trained parameters begin."""
+    only = tuple(filter(None, t.train_only.split(",")))
+    if only:
+        names = [n for n, _ in model.named_parameters()]
+        if not any(n.startswith(only) for n in names):
+            raise ValueError(f"train_only={t.train_only!r} names no parameter")
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith(only))
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in params if p.dim() >= 2]
+    other = [p for n, p in params if p.dim() < 2]
     return torch.optim.AdamW(
         [{"params": decay, "weight_decay": t.weight_decay}, {"params": other, "weight_decay": 0.0}],
         lr=t.lr,
