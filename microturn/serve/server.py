@@ -51,6 +51,7 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     turns: TurnConfig = field(default_factory=TurnConfig)
     model_name: str = "microturn"
+    threads: int = 0  # torch threads on the tick thread (0: torch's default)
     seed: int = 0  # every session's seed: the same input gives the same output
 
     def __post_init__(self) -> None:
@@ -79,19 +80,22 @@ def dropped(ws) -> bool:
 
 class Server:
     def __init__(self, model, cfg: ServerConfig, agent=None):
-        """agent: an `agent.dispatcher.Dispatcher` answering every session's delegations (its
-        calls and results reach the client as `microturn.card` events), or None."""
-        from microturn.runtime.driver import Driver
-        from microturn.runtime.engine import Engine
-
+        """model: an `InteractionModel`, or a checkpoint directory (None: the default one),
+        loaded on the tick thread. agent: an `agent.dispatcher.Dispatcher` answering every
+        session's delegations (its calls and results reach the client as `microturn.card`
+        events), or None."""
         self.cfg = cfg
         self.agent = agent
         self.links: dict[str, object] = {}  # conversation id -> its AgentLink
-        self.driver = Driver(Engine(model, slots=cfg.max_sessions))
-        self.engine = self.driver.engine
-        self.grid, self.mel_cfg = self.engine.grid, model.cfg.mel
-        self.convs: dict[str, Conversation] = {}
+        # Every torch call of the server runs on this one thread (the model's load, the engine,
+        # sessions opening and closing, the ticks): torch's OpenMP keeps a team of threads per
+        # calling thread, and two teams on 2 cores fight. Measured here: a 16-slot tick 177 ms
+        # when the main thread had loaded the model, 83 ms when one thread does everything.
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
+        self.driver = self.pool.submit(_driver, model, cfg).result()
+        self.engine = self.driver.engine
+        self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
+        self.convs: dict[str, Conversation] = {}
         self.tick_ms: list[float] = []  # every tick's step time (bounded below)
         self.counts = {"ticks": 0, "misses": 0, "connections": 0, "rejected": 0}
         self.port = cfg.port
@@ -277,7 +281,7 @@ class Server:
             expired = conv.detached_at is not None and now - conv.detached_at > self.cfg.grace_s
             if conv.closing or expired:
                 if conv.session is not None:
-                    self.driver.close(conv.session)
+                    self.pool.submit(self.driver.close, conv.session).result()
                 link = self.links.pop(conv.id, None)
                 if link is not None:
                     link.close()
@@ -285,7 +289,9 @@ class Server:
         fed = {}
         for conv in self.convs.values():
             if conv.session is None:
-                conv.session = self.driver.open(id=conv.id, seed=self.cfg.seed)
+                conv.session = self.pool.submit(
+                    self.driver.open, id=conv.id, seed=self.cfg.seed
+                ).result()
                 if self.agent is not None:
                     from microturn.agent.link import AgentLink
 
@@ -320,6 +326,21 @@ class Server:
             "late_total": sum(c.counts["late"] for c in self.convs.values()),
             **self.counts,
         }
+
+
+def _driver(model, cfg: ServerConfig):
+    """The server's driver, built on the tick thread (see `Server.__init__`)."""
+    import torch
+
+    from microturn.runtime.driver import Driver
+    from microturn.runtime.engine import Engine
+    from microturn.runtime.runner import load_model
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if not isinstance(model, torch.nn.Module):
+        model = load_model(model)
+    return Driver(Engine(model, slots=cfg.max_sessions))
 
 
 class Background:
@@ -358,14 +379,7 @@ class Background:
 
 
 def main(args) -> None:
-    """`microturn serve`: load the model, serve until interrupted."""
-    import torch
-
-    from microturn.runtime.runner import load_model
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model = load_model(args.model)
+    """`microturn serve`: load the model (on the tick thread), serve until interrupted."""
     cfg = ServerConfig(
         host=args.host,
         port=args.port,
@@ -375,13 +389,14 @@ def main(args) -> None:
         grace_s=args.grace_s,
         limits=Limits(send_queue=args.send_queue, prebuffer_s=args.prebuffer_ms / 1000),
         model_name=Path(args.model).name if args.model else "microturn-small",
+        threads=args.threads,
     )
     agent = None
     if args.agent:
         from microturn.agent.registry import dispatcher
 
         agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
-    server = Server(model, cfg, agent)
+    server = Server(args.model, cfg, agent)
     ready = asyncio.Event()
 
     async def run() -> None:
