@@ -129,7 +129,11 @@ class _Engine:
 
 def _whole_word(raw: bytes, a: int, b: int, limit: int) -> str:
     """The word at raw[a:b], extended to the next space (but not into the next word event at
-    `limit`): espeak-ng's event length stops at an apostrophe ("won't" -> "won")."""
+    `limit`): espeak-ng's event length stops at an apostrophe ("won't" -> "won"). An event
+    of no length (some voices add one inside a word: "eight" has a second at its "t") is no
+    word."""
+    if b <= a:
+        return ""
     while b < min(limit, len(raw)) and raw[b : b + 1] not in (b" ", b"\0"):
         b += 1
     return raw[a:b].decode("utf-8", "replace").strip(" ,.?!;:\0")
