@@ -157,6 +157,7 @@ class TrainConfig:
     oversample: str = ""  # e.g. "turn=3": each turn-family sample comes 3x per epoch
     augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off
     own_noise: float = 0.0  # noise on the model's own dMel input, log10 units (0.3 ~ its head's)
+    self_feed: float = 0.0  # share of own-dMel inputs that are its own voice (train/self_feed.py)
     train_only: str = ""  # e.g. "flow,phone_now": train only parameters with these name prefixes
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
@@ -178,6 +179,8 @@ class TrainConfig:
             raise ConfigError("need phone_lead >= 1 and text_lead >= 0")
         if not 0 <= self.own_noise <= 2:
             raise ConfigError(f"own_noise={self.own_noise} must be in [0, 2] (log10 units)")
+        if not 0 <= self.self_feed <= 1:
+            raise ConfigError(f"self_feed={self.self_feed} must be a share in [0, 1]")
         if not 0 <= self.augment <= 2:
             raise ConfigError(f"augment={self.augment} must be in [0, 2]")
         if not 0 <= self.min_lr <= self.lr:

@@ -71,7 +71,7 @@ def test_a_run_with_dev_logs_where_it_starts(data, tmp_path):
     devset = DevSet(str(data), cfg, Tokenizer())
     assert len(devset.idx) == 6
     ref = devset.evaluate(InteractionModel.from_pretrained(base / "model"))
-    for k in ("dev_text", "dev_transcript", "dev_flow"):
+    for k in ("dev_text", "dev_transcript", "dev_flow", "dev_flow_fed"):
         assert r[0][k] == pytest.approx(ref[k], abs=1e-4), k
     assert r[0]["dev_text"] != pytest.approx(r[2]["dev_text"], abs=1e-6)  # the run moved on
     assert (ft / "curves.png").exists()

@@ -42,6 +42,7 @@ from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver, Feed, SideText
 from microturn.runtime.engine import Engine
 from microturn.runtime.events import ModelText
+from microturn.runtime.session import Sampling
 from microturn.tokenizer import Tokenizer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
@@ -89,16 +90,18 @@ def cases(cfg, split: str, n: int) -> list[Case]:
     return out
 
 
-def speak(model: InteractionModel, todo: list[Case], slots: int = 24) -> dict:
-    """Every case in each model mode, `slots` sessions at a time -> {(case id, mode): (audio,
-    its own words)}."""
+def speak(
+    model: InteractionModel, todo: list[Case], slots: int = 24, sampling: Sampling | None = None
+) -> dict:
+    """Every case in each model mode, `slots` sessions at a time, sampled with `sampling` (the
+    runtime's default when None) -> {(case id, mode): (audio, its own words)}."""
     driver = Driver(Engine(model, slots=slots))
     jobs = [(c, m) for c in todo for m in MODES]
     live, out = {}, {}
     while jobs or live:
         while jobs and len(live) < slots:
             c, mode = jobs.pop(0)
-            s = driver.open(c.feed, f"{c.id}/{mode}", seed=zlib.crc32(c.id.encode()))
+            s = driver.open(c.feed, f"{c.id}/{mode}", zlib.crc32(c.id.encode()), sampling)
             if mode != "free":
                 s.script = {"tokens": c.tokens, "phones": c.phones}
             if mode == "teacher":
@@ -124,13 +127,15 @@ def summary(x: list[float], seed: int = 0) -> dict:
     return {"n": len(a), "mean": r(a.mean()), "median": r(np.median(a)), "ci": [r(lo), r(hi)]}
 
 
-def measure(model: InteractionModel, split: str, n: int, slots: int = 24) -> dict:
+def measure(
+    model: InteractionModel, split: str, n: int, slots: int = 24, sampling: Sampling | None = None
+) -> dict:
     """The five stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
     summaries (what `main` prints)."""
     cfg = model.cfg
     todo = cases(cfg, split, n)
     vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
-    said = speak(model, todo, slots)
+    said = speak(model, todo, slots, sampling)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
     words: list[str] = []
     for c in todo:
@@ -191,10 +196,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--n", type=int, default=100, help="scenarios (replies)")
     p.add_argument("--slots", type=int, default=24, help="sessions stepped together")
+    p.add_argument(
+        "--word-temperature",
+        type=float,
+        default=Sampling.word_temperature,
+        help="which piece the model says, once it speaks (runtime/session.py: Sampling); "
+        "default: the runtime's",
+    )
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
+    if args.word_temperature is not None and args.word_temperature < 0:
+        p.error("--word-temperature must be >= 0")
     model = InteractionModel.from_pretrained(args.model).eval()
-    r = measure(model, args.split, args.n, args.slots)
+    sampling = Sampling(word_temperature=args.word_temperature)
+    r = measure(model, args.split, args.n, args.slots, sampling)
     print(table(r))
-    print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | {"model": args.model}))
+    meta = {"model": args.model, "word_temperature": args.word_temperature}
+    print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | meta))

@@ -26,27 +26,45 @@ DITHER_DB = -70.0  # the data engine's dither: digital silence in, the training'
 
 @dataclass
 class Sampling:
-    """Per-session sampling: text temperature / top-k, flow-head steps / temperature."""
+    """Per-session sampling: text temperature / top-k, flow-head steps / temperature.
+
+    `word_temperature` (None: off) splits a text draw in two: whether to say anything at all
+    (`<pad>` or not) is drawn as before, at `temperature` over the top k, so when the model
+    speaks is untouched; *which* piece it says is then drawn from the other tokens at
+    `word_temperature` (0: the most likely), so that it says the words it means and not a
+    rarer piece that makes a non-word."""
 
     temperature: float = 0.8
     top_k: int = 50
     flow_steps: int = 8
     flow_temperature: float = 0.7
+    word_temperature: float | None = None
 
     def __post_init__(self) -> None:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
             raise ValueError(f"bad sampling settings: {self}")
+        if self.word_temperature is not None and self.word_temperature < 0:
+            raise ValueError(f"bad sampling settings: {self}")
 
     def token(self, logits: torch.Tensor, gen: torch.Generator) -> int:
         """logits (vocab,) -> a token id: argmax at temperature 0, else a draw from the top k
-        (all when top_k is 0) at this temperature."""
+        (all when top_k is 0) at this temperature (in two steps with `word_temperature`)."""
         if self.temperature == 0:
             return int(logits.argmax())
         if self.top_k:
             kth = logits.topk(min(self.top_k, logits.numel())).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))
         probs = torch.softmax(logits / self.temperature, -1)
-        return int(torch.multinomial(probs, 1, generator=gen))
+        if self.word_temperature is None:
+            return int(torch.multinomial(probs, 1, generator=gen))
+        if float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1:
+            return PAD
+        words = logits.clone()
+        words[PAD] = float("-inf")
+        if self.word_temperature == 0:
+            return int(words.argmax())
+        return int(torch.multinomial(torch.softmax(words / self.word_temperature, -1), 1,
+                                     generator=gen))  # fmt: skip
 
 
 @dataclass

@@ -9,7 +9,9 @@ up-weighted: `layout.decide`; silence under the user's words: `layout.listen`, `
 flow-matching loss on the next slot's mel at output positions, phone-stream CE at output
 positions (the head given the true text token; silence frames at the pad weight), transcript
 CE at input positions, MoE balance. With `augment` > 0 the train loader perturbs each sample's
-user dMel, with `own_noise` > 0 the model's own dMel input (`data/augment.py`).
+user dMel, with `own_noise` > 0 the model's own dMel input (`data/augment.py`); with
+`self_feed` > 0 that share of the own-dMel inputs is what the model itself said there
+(`self_feed.py`: a pass without gradients, the flow head sampled as the runtime samples it).
 
 Every term is a *global* mean: each rank sums its share, token counts are all-reduced, so two
 ranks with half the batch each give the same gradient as one process with all of it.
@@ -20,6 +22,7 @@ state, as safetensors + JSON (no pickle), written to a temp dir and renamed: a r
 
     loader.py      seeded, length-bucketed global batches; a cursor that resumes
     losses.py      the global-mean losses; bf16 autocast where it is native
+    self_feed.py   the model's own voice as its history (parallel scheduled sampling)
     optim.py       AdamW with decay on matrices only; warmup + cosine learning rate
     checkpoint.py  save / find / load a resumable checkpoint
     evaluate.py    dev losses on a fixed spread of dev samples

@@ -14,6 +14,7 @@ from microturn.config import Config
 from microturn.data.layout import IGNORE, Batch
 from microturn.model import InteractionModel, ModelInput
 from microturn.tokenizer import PAD
+from microturn.train.self_feed import self_feed
 
 
 @functools.cache
@@ -81,8 +82,10 @@ def losses(
     t = cfg.train
     world = rank_and_world()[1] if distributed else 1
     device = b.text.device.type
+    core = model.module if hasattr(model, "module") else model
     with autocast(device, t):
-        out = model(model_input(b))
+        inp = self_feed(core, b, model_input(b), t.self_feed, gen)
+        out = model(inp)
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
     quiet = b.listen & (b.text_target == PAD)  # not talking over the user's words
@@ -98,7 +101,6 @@ def losses(
         b.transcript_target.clamp_min(0),
         reduction="none",
     )
-    core = model.module if hasattr(model, "module") else model
     mel = core.standardize(b.mel_target.unflatten(-1, (-1, core.n_mels)))
     cond = core.audio_cond(out.hidden.float(), b.phone_now)
     flow_mean = core.flow_loss(cond, mel, b.mel_mask, n_draws=t.flow_draws, generator=gen)

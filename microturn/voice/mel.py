@@ -16,8 +16,16 @@ import math
 import numpy as np
 import torch
 
-from microturn.config import Config
+from microturn.config import Config, MelConfig
 from microturn.grid import Grid
+
+
+def quantize(logmel: torch.Tensor, m: MelConfig) -> torch.Tensor:
+    """log10 mel (..., n_mels) -> dMel codes (..., n_mels) uint8: the nearest of `m.bins`
+    levels spaced evenly on [m.lo, m.hi]."""
+    step = (m.hi - m.lo) / (m.bins - 1)
+    idx = torch.round((logmel.clamp(m.lo, m.hi) - m.lo) / step)
+    return idx.clamp_(0, m.bins - 1).to(torch.uint8)
 
 
 def hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -102,10 +110,7 @@ class MelAnalyzer:
 
     def quantize(self, logmel: torch.Tensor) -> torch.Tensor:
         """log10 mel (..., n_mels) -> dMel codes (..., n_mels) uint8, nearest level."""
-        m = self.cfg.mel
-        step = (m.hi - m.lo) / (m.bins - 1)
-        idx = torch.round((logmel.clamp(m.lo, m.hi) - m.lo) / step)
-        return idx.clamp_(0, m.bins - 1).to(torch.uint8)
+        return quantize(logmel, self.cfg.mel)
 
     def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
         """dMel codes (..., n_mels) -> log10 mel at the bin centres."""

@@ -1,0 +1,43 @@
+"""Per-session sampling (`runtime/session.py: Sampling`): the split draw of `word_temperature`
+keeps when the model speaks and sharpens what it says."""
+
+import pytest
+import torch
+
+from microturn.runtime.session import Sampling
+from microturn.tokenizer import PAD
+
+
+def draws(sampling: Sampling, logits: torch.Tensor, n: int = 4000) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(0)
+    return torch.tensor([sampling.token(logits, gen) for _ in range(n)])
+
+
+def test_word_temperature_keeps_when_and_sharpens_what():
+    """P(<pad>) is 0.5 at the session's temperature; among the words, one is twice as likely as
+    each of three others. With word_temperature the <pad> share stays (within sampling error),
+    and at 0 every word said is the most likely one; without it the others come up."""
+    logits = torch.full((64,), float("-inf"))
+    w = [PAD + 10, PAD + 11, PAD + 12, PAD + 13]
+    p = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1])
+    logits[[PAD, *w]] = p.log()
+    plain = draws(Sampling(temperature=1.0, top_k=0), logits)
+    sharp = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.0), logits)
+    warm = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.5), logits)
+    for x in (plain, sharp, warm):
+        assert (x == PAD).float().mean() == pytest.approx(0.5, abs=0.03)
+    assert set(sharp[sharp != PAD].tolist()) == {w[0]}
+    assert (plain[plain != PAD] != w[0]).float().mean() == pytest.approx(0.6, abs=0.04)
+    # temperature 0.5 squares the odds: 4 : 1 : 1 : 1 -> the others are 3/7 of the words
+    assert (warm[warm != PAD] != w[0]).float().mean() == pytest.approx(3 / 7, abs=0.04)
+
+
+def test_word_temperature_never_says_a_token_outside_the_top_k():
+    logits = torch.linspace(0, 5, 64)
+    x = draws(Sampling(temperature=1.0, top_k=3, word_temperature=2.0), logits, 500)
+    assert set(x.tolist()) <= {61, 62, 63}
+
+
+def test_bad_word_temperature_is_refused():
+    with pytest.raises(ValueError):
+        Sampling(word_temperature=-0.1)
