@@ -13,7 +13,9 @@ ONNX model bundled in `pipecat-ai`, run with onnxruntime) once whether the last 
 complete turn (p > 0.5: take the turn); if not, it waits for `theta_max` s of silence.
 
 **Scaffolded**: the VAD harness plus a timer tool that speaks each timed line on time (T5's
-bolt-on). T4's clock needs no bolt-on here: the oracle's answers already carry the right number.
+bolt-on); with a blocking call to the real tool agent for T7 (`tool_harness.py`, which
+`Harness.decide`'s `blocks` serve). T4's clock needs no bolt-on here: the oracle's answers
+already carry the right number.
 
 **Trivial**: `silent` says nothing; `eager` is the VAD harness with theta = 0.2 s and no
 barge-in (reply after any silence).

@@ -374,13 +374,21 @@ def harness_of(arg: str, tuned: Harness) -> Harness:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="microturn bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="microturn bench",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__[__doc__.index("Scenarios are") :],  # the system specs, the output
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="2 scenarios per condition (CI)")
     p.add_argument("--data", default=None, help="a test split with audio (else generated)")
     p.add_argument("--dev", default=None, help="a dev split with audio, to tune the harness")
     p.add_argument("--per-condition", type=int, default=None)
     p.add_argument("--checkpoint", default=None)
-    p.add_argument("--systems", nargs="+", default=None, metavar="NAME=SPEC")
+    p.add_argument(
+        "--systems", nargs="+", default=None, metavar="NAME=SPEC",
+        help="systems to score (SPEC alone names itself; specs below)",
+    )  # fmt: skip
     p.add_argument("--families", default=None, help="comma-separated families (default: all)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument(
