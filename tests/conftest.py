@@ -15,3 +15,16 @@ def turn_data(tmp_path_factory):
               families=("turn",))  # fmt: skip
     run(job, workers=1, progress=False)
     return str(d)
+
+
+@pytest.fixture(scope="session")
+def delegate_data(tmp_path_factory):
+    """A test split of the delegation family (T7) with audio, 3 scenarios a side."""
+    from microturn.config import preset
+    from microturn.data.generate import Job, run
+
+    d = tmp_path_factory.mktemp("delegate_data")
+    job = Job("test", str(d), preset("tiny").to_dict(), per_shard=6, audio=True,
+              per_condition=3, families=("delegate",))  # fmt: skip
+    run(job, workers=1, progress=False)
+    return str(d)

@@ -61,3 +61,21 @@ def test_analytic_barge_in_integrates_over_the_measured_onset_lags():
     assert predicted_pass(Harness(0.3, 0.2), hold, lags) in (0.0, 1.0)
     assert predicted_pass(Harness(0.3, 0.2), make_scenario("qa", "ask", "test", 3), lags) is None
     assert lags.on == pytest.approx(0.08) and lags.off == pytest.approx(0.1)
+
+
+def test_a_blocking_take_hears_nothing_while_it_waits_on_its_tool():
+    """Take 0 waits 1.5 s on a tool: it starts after the block (or at once, with a filler),
+    and the user's words during the block are dropped: no take answers them."""
+    from microturn.bench.harness import Block
+
+    h = Harness(theta=0.5, min_barge=0.2, delay=0.2)
+    p = frames((1.0, 2.0), (3.0, 3.4))  # the second words fall in the block
+    blocked = h.decide(np.zeros(int(10 * SR), np.float32), probs=p, lengths=[0.3, 0.3],
+                       blocks={0: Block(1.5)})  # fmt: skip
+    ((a, b),) = blocked
+    assert a == pytest.approx(2.0 + 0.5 + 1.5 + 0.2, abs=FRAME_S + 1e-9) and b == a + 0.3
+    filler = h.decide(np.zeros(int(10 * SR), np.float32), probs=p, lengths=[0.3, 0.3],
+                      blocks={0: Block(1.5, speak_first=True)})  # fmt: skip
+    assert len(filler) == 1 and filler[0][0] == pytest.approx(2.7, abs=FRAME_S + 1e-9)
+    # without the block the same words are heard and answered
+    assert len(decide(h, p, [0.3, 0.3])) == 2

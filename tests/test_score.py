@@ -143,3 +143,83 @@ def test_nothing_to_count_means_no_number_and_backchannel_variants():
     # a reply whose words are not given is taken by a backchannel too
     any_reply = [Expect("speak", 2.0, 3.5, "", {"ref": 2.2})]
     assert score(tl(any_reply), out([(2.4, 2.8)], [(2.4, " yeah")]))["pass"] is True
+
+
+def t7(woven_on=8.5):
+    """A delegation scenario as the data engine writes it: request 1-3 s, ack, the scripted
+    result at 8.0 s, the woven reply expected from `woven_on`."""
+    from microturn.timeline import Event
+
+    ev = [
+        Event("user", "utterance", 1.0, 3.0, "what is three hundred twelve divided by six"),
+        Event("tool", "delegate", 3.4, 3.4, "calculator"),
+        Event("tool", "tool_result", 8.0, 8.0, "fifty two"),
+        Event("side_text", "tool_result", 8.0, 8.0, "fifty two"),
+    ]
+    want = [
+        Expect("delegate", 3.0, 5.0, "calculator"),
+        Expect("silent_value", 3.0, 8.0, "fifty two"),
+        Expect("speak", woven_on, 10.0, "it is fifty two", {"woven": True, "ref": 9.0}),
+    ]
+    return Timeline("x", "delegate", "delegate", True, "test", 12.0, ev, want)
+
+
+def agent(t, text="fifty two", status="ok"):
+    return [
+        {"t": 3.4, "kind": "delegation"},
+        {"t": 3.4, "kind": "agent_call", "job": "x-0", "agent": "tools", "request": "r"},
+        {"t": t, "kind": "agent_result", "job": "x-0", "status": status, "text": text},
+    ]
+
+
+def test_t7_the_reference_passes_its_acknowledgement_is_not_the_reply():
+    ack, reply = (3.5, 4.2), (9.0, 10.5)
+    said = [(3.5, " one"), (3.8, " moment"), (9.0, " it"), (9.2, " is"), (9.4, " fifty"),
+            (9.7, " two")]  # fmt: skip
+    r = score(t7(), out([ack, reply], said, [{"t": 3.4, "kind": "delegation"}], dur=12.0))
+    assert r["pass"] is True
+    (w,) = [j for j in r["judgements"] if j["value"] is not None]
+    assert w["onset"] == 9.0 and w["value"] is True and w["result_t"] == 8.0
+
+
+def test_t7_with_a_real_agent_the_windows_follow_its_result():
+    """The agent answered at 4.0 s: saying the result at 4.6 is right for it (the value after
+    it existed, the woven window opened then), while a system on the scripted 8.0 s result
+    would have hallucinated it and replied early."""
+    said = [(3.5, " one"), (3.8, " moment"), (4.6, " it"), (4.8, " is"), (5.0, " fifty"),
+            (5.3, " two")]  # fmt: skip
+    spans = [(3.5, 4.2), (4.6, 6.0)]
+    real = score(t7(), out(spans, said, agent(4.0), dur=12.0))
+    assert real["pass"] is True and real["latencies"] == [0.6]
+    (w,) = [j for j in real["judgements"] if j["value"] is not None]
+    assert (w["result_t"], w["value"], w["result_right"]) == (4.0, True, True)
+    scripted = score(t7(), out(spans, said, [{"t": 3.4, "kind": "delegation"}], dur=12.0))
+    assert scripted["pass"] is False
+    assert [j["passed"] for j in scripted["judgements"]] == [True, False, False]
+    # the same words said before the agent's result existed are a hallucinated value
+    early = score(t7(), out(spans, said, agent(5.5), dur=12.0))
+    assert [j["passed"] for j in early["judgements"]] == [True, False, False]
+
+
+def test_t7_a_real_agent_without_a_result_leaves_nothing_to_weave():
+    said = [(9.0, " it"), (9.2, " is"), (9.4, " fifty"), (9.7, " two")]
+    failed = agent(4.0, "i couldn't get that", "failed")
+    r = score(t7(), out([(9.0, 10.5)], said, failed, dur=12.0))
+    # the value was never there: saying it at any time is a hallucination
+    assert [j["passed"] for j in r["judgements"]] == [True, False, False]
+    (w,) = [j for j in r["judgements"] if j["value"] is not None]
+    assert (w["result_t"], w["value"], w["result_right"]) == (None, False, False)
+    # a system marked as answering with an agent that never delegated: the same
+    none = score(t7(), Output.read(audio([(9.0, 10.5)], 12.0), [], agent=True))
+    assert none["judgements"][2]["passed"] is False and none["judgements"][2]["result_t"] is None
+
+
+def test_t7_a_reply_running_on_from_the_acknowledgement_counts_when_it_says_the_result():
+    said = [(3.5, " one"), (3.8, " moment"), (4.3, " fifty"), (4.6, " two")]
+    r = score(t7(), out([(3.5, 5.0)], said, agent(4.0), dur=12.0))
+    assert r["timing_pass"] is True
+    (w,) = [j for j in r["judgements"] if j["value"] is not None]
+    assert w["onset"] == 4.3 and w["value"] is True
+    # the acknowledgement alone running past the result is no reply
+    r = score(t7(), out([(3.5, 5.0)], said[:2], agent(4.0), dur=12.0))
+    assert r["timing_pass"] is False

@@ -10,7 +10,10 @@ becomes `FAILURE_TEXT` plus an error on the `microturn.agent` logger; a thread t
 its cancel flag keeps running, but nothing it says is used.
 
 A tick loop (the offline runner, a server's asyncio loop) calls `poll` once per session per
-tick; all methods are thread-safe.
+tick; all methods are thread-safe. A loop on a simulated clock (the benchmark) may `settle`
+first: wait, for at most a bounded wall time, until no job is running, so that what a fast
+agent answers lands at the same tick on every run. Job ids count per session
+(`SESSION-0`, `SESSION-1`, ...), so they do not depend on the other sessions.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ class Dispatcher:
             raise ValueError(f"bad dispatcher settings: timeout {timeout_s}, max {max_in_flight}")
         self.agent, self.timeout_s, self.max_in_flight = agent, timeout_s, max_in_flight
         self.clock = clock
-        self._ids = itertools.count()
+        self._ids: dict[str, itertools.count] = {}  # session -> its job counter
         self._lock = threading.Lock()
+        self._ended = threading.Condition(self._lock)  # notified when a job's thread ends
         self._jobs: dict[str, Job] = {}  # running jobs
         self._inbox: queue.SimpleQueue[Result] = queue.SimpleQueue()  # from any thread
         self._waiting: dict[str, list[Result]] = {}  # session -> results not yet handed out
@@ -49,7 +53,9 @@ class Dispatcher:
 
     def submit(self, session: str, context: ContextPackage) -> Job:
         """Start a job for `context`; returns at once (the work runs in its own thread)."""
-        job = Job(f"{session}-{next(self._ids)}", session, context, self._inbox.put, self.clock)
+        with self._lock:
+            n = next(self._ids.setdefault(session, itertools.count()))
+        job = Job(f"{session}-{n}", session, context, self._inbox.put, self.clock)
         with self._lock:  # threads still alive count, ended or not: they hold resources
             full = len(self._jobs) >= self.max_in_flight
             if not full:
@@ -73,8 +79,19 @@ class Dispatcher:
             elif job.finish("failed", error="the agent gave no result"):
                 log.error("job %s gave no result", job.id)
         finally:
-            with self._lock:
+            with self._ended:
                 self._jobs.pop(job.id, None)
+                self._ended.notify_all()
+
+    def settle(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` of wall time until no job is running (a cancelled thread
+        that ignores its flag is not waited for); True when none is. Never needed for
+        correctness: a loop on a simulated clock calls it so that results of agents faster
+        than `timeout_s` arrive at a tick that does not depend on the machine's load."""
+        with self._ended:
+            return self._ended.wait_for(
+                lambda: not any(j.running for j in self._jobs.values()), timeout_s
+            )
 
     def poll(self, session: str, now: float) -> list[Result]:
         """The session's results to weave in now, in arrival order (never blocks)."""

@@ -13,7 +13,9 @@ ONNX model bundled in `pipecat-ai`, run with onnxruntime) once whether the last 
 complete turn (p > 0.5: take the turn); if not, it waits for `theta_max` s of silence.
 
 **Scaffolded**: the VAD harness plus a timer tool that speaks each timed line on time (T5's
-bolt-on). T4's clock needs no bolt-on here: the oracle's answers already carry the right number.
+bolt-on); with a blocking call to the real tool agent for T7 (`tool_harness.py`, which
+`Harness.decide`'s `blocks` serve). T4's clock needs no bolt-on here: the oracle's answers
+already carry the right number.
 
 **Trivial**: `silent` says nothing; `eager` is the VAD harness with theta = 0.2 s and no
 barge-in (reply after any silence).
@@ -91,6 +93,16 @@ class SmartTurn:
         return float(self.session.run(None, {"input_features": f.astype(np.float32)})[0].ravel()[0])
 
 
+@dataclass(frozen=True)
+class Block:
+    """A floor-take that waits on a tool (`tool_harness.py`): from its decision the pipeline
+    blocks `seconds` and reads no audio (what the user says then is dropped, never heard);
+    `speak_first`: it starts speaking (a filler) at once, else only after the block."""
+
+    seconds: float
+    speak_first: bool = False
+
+
 @dataclass
 class Harness:
     theta: float = 0.8  # end-of-turn silence (s)
@@ -114,17 +126,22 @@ class Harness:
         probs: np.ndarray | None = None,
         lengths: list[float] | None = None,
         default_length: float = 1.0,
+        blocks: dict[int, Block] | None = None,
     ) -> list[tuple[float, float]]:
         """-> floor-takes [(start, stop)], decided causally frame by frame. Take k lasts
         `lengths[k]` s (its reply's duration; `default_length` past the list) unless the user
-        barges in.
+        barges in. `blocks[k]`: take k waits on a tool (see `Block`).
         `probs`: the VAD's per-frame probabilities if already computed (a sweep reuses them)."""
         sp = speaking(vad_probs(user) if probs is None else probs)
-        lengths = lengths or []
+        lengths, blocks = lengths or [], blocks or {}
         takes: list[list[float]] = []
         heard, quiet, talk, asked = False, 0.0, 0.0, False
+        deaf = -1.0  # blocked on a tool until then: no frame is read
         for i, s in enumerate(sp):
             t = (i + 1) * FRAME_S
+            if t <= deaf + 1e-9:
+                quiet = talk = 0.0  # it resumes on fresh audio
+                continue
             busy = bool(takes) and t < takes[-1][1]  # it is speaking (or about to)
             if s:
                 heard, quiet, asked = True, 0.0, False
@@ -146,7 +163,10 @@ class Harness:
             if go:
                 k = len(takes)
                 length = lengths[k] if k < len(lengths) else default_length
-                takes.append([t + self.delay, t + self.delay + length])
+                b = blocks.get(k)
+                start = t + self.delay + (b.seconds if b and not b.speak_first else 0.0)
+                takes.append([start, start + length])
+                deaf = t + b.seconds if b else deaf
                 heard = False  # the next take needs new user speech
         return [(a, b) for a, b in takes]
 

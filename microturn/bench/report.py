@@ -139,6 +139,68 @@ def barge_in_mechanism(by_id: dict, scen: list, h, lags) -> list[str]:
     ]
 
 
+def delegation(results: dict[str, list[dict]]) -> dict[str, dict]:
+    """T7 should-act scenarios per system: delegated in the window, the result existed (a real
+    agent answered with words), the agent's result carried the expected value, and the
+    content row: the result's words said after it existed, in the woven reply's window."""
+    from microturn.bench.score import wilson
+
+    out = {}
+    for name, rs in results.items():
+        woven = [
+            (r, next(j for j in r["judgements"] if j.get("value") is not None))
+            for r in rs
+            if r["family"] == "delegate" and r["act"]
+            and any(j.get("value") is not None for j in r["judgements"])
+        ]  # fmt: skip
+        if not woven:
+            continue
+        n = len(woven)
+        k = sum(bool(j["value"]) for _, j in woven)
+        dele = sum(any(x["kind"] == "delegate" and x["passed"] for x in r["judgements"])
+                   for r, _ in woven)  # fmt: skip
+        right = [j["result_right"] for _, j in woven if j["result_right"] is not None]
+        out[name] = {
+            "n": n,
+            "delegated": dele,
+            "result": sum(j["result_t"] is not None for _, j in woven),
+            "real": bool(right),  # a real agent: judged on its own results
+            "right": sum(bool(x) for x in right),
+            "value": round(k / n, 4),
+            "value_k": k,
+            "ci": wilson(k, n),
+        }
+    return out
+
+
+def delegation_lines(results: dict[str, list[dict]]) -> list[str]:
+    """The T7 content row and what it rests on, per system (markdown)."""
+    rows = delegation(results)
+    if not rows:
+        return []
+    lines = [
+        "## T7: the delegated result said after it existed",
+        "",
+        "Should-act delegation scenarios. The result exists at the scenario's scripted tool "
+        "result, or, for a system with a real agent (`model+agent`, `vad+tool`, "
+        "`vad+tool+filler`), at its agent's first result with words (a failure result does "
+        "not count). Content: every word of the expected result said, after it existed, in "
+        "the woven reply's window (its words from the text events), with a 95 % Wilson "
+        "interval.",
+        "",
+        "| system | n | delegated in the window | result existed | agent's result right "
+        "| result said after it existed [95 % CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in rows.items():
+        right = f"{v['right']}/{v['n']}" if v["real"] else "(scripted)"
+        lo, hi = v["ci"]
+        lines.append(f"| {name} | {v['n']} | {v['delegated']}/{v['n']} | {v['result']}/{v['n']} "
+                     f"| {right} | {v['value_k']}/{v['n']} = {v['value']:.2f} [{max(0.0, lo):.2f}"
+                     f"-{hi:.2f}] |")  # fmt: skip
+    return [*lines, ""]
+
+
 def made_by(args: dict) -> list[str]:
     """How the scenario splits the command read were generated, from their manifests."""
     lines = []
@@ -344,6 +406,7 @@ def write_report(
         "",
         tab_content,
         "",
+        *delegation_lines(results),
         f"Harness tuned on dev: theta = {tuned.theta} s, m = {tuned.min_barge} s (mean dev "
         f"balanced accuracy {best['mean_balanced']:.3f}); whole curve below and in "
         "`harness_curve.png`.",
@@ -388,4 +451,5 @@ def write_report(
         "harness": {"theta": tuned.theta, "m": tuned.min_barge},
         "balanced_timing": {n: {f: v["balanced"] for f, v in s.items()} for n, s in sums.items()},
         "balanced": {n: {f: v["balanced"] for f, v in s.items()} for n, s in sums_content.items()},
+        "delegation": delegation(results),
     }

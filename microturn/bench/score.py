@@ -19,7 +19,24 @@ Each `Expect` of a timeline is judged by its kind (None = not applicable):
     delegate     a `delegation` event in [t_on, t_off]; no_delegate: none
     count        the last number word said in [t_on, t_off] is `text`
     no_number    no number word said in [t_on, t_off]
-    silent_value the value `text` is not said in [t_on, t_off] (no hallucinated tool result)
+    silent_value the value `text` is not said (by words timed) in [t_on, t_off] (no
+                 hallucinated tool result)
+
+T7 (a delegation scenario: the timeline has a tool result) is judged around the moment the
+result existed, `r`: the scenario's scripted tool result, or — when the system answers its
+delegations with a real agent (`Output.agent`, or it writes `agent_call` / `agent_result`
+events) — its first `agent_result` with words (status ok, partial or later) at or after the
+delegate window opens; with a real agent and no such result, the result never existed. Then:
+
+    delegate     as above; besides, the responses with an onset in its window before `r`
+                 are the acknowledgement ("one moment"): the next speak looks after them
+    silent_value with a real agent its window ends at `r` (at the end when never)
+    woven speak  with a real agent its window is [r, max(r, the user's last words) + 2 s]
+                 (the data engine's 2 s), judged in time order with the other windows, and
+                 fails when the result never existed. In both cases a reply that runs
+                 straight on from the acknowledgement (one audio segment) counts when its
+                 words after `r` carry the result. `value`: the result's words are said after
+                 it existed, in the window (the content row of the report).
 
 A scenario passes when every applicable expectation passes. Families are paired: the report
 gives each side's pass rate with a Wilson 95 % interval and their balanced accuracy.
@@ -30,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +74,8 @@ NUMBER_WORDS = set(
     "eighty ninety hundred".split()
 )
 TEXT_SLACK_S = (0.3, 0.1)  # a text event belongs to a segment starting up to 0.3 s after it
+RESULT_STATUSES = ("ok", "partial", "later")  # an agent_result that carries a result
+WOVEN_AFTER_S = 2.0  # the woven reply's window ends this long after the result / user
 
 
 def _version() -> str:
@@ -87,14 +106,21 @@ class Segment:
 
 @dataclass
 class Output:
-    """What a system did: its speech segments (with words) and its non-speech events."""
+    """What a system did: its speech segments (with words) and its non-speech events.
+    `agent`: it answers delegations with a real agent and heard no scripted tool result (a
+    system whose events include `agent_call` / `agent_result` is taken to, too)."""
 
     segments: list[Segment]
     events: list[dict] = field(default_factory=list)
+    agent: bool = False
 
     @classmethod
     def read(
-        cls, audio: np.ndarray, events: list[dict], sr: int = GridConfig().sample_rate
+        cls,
+        audio: np.ndarray,
+        events: list[dict],
+        sr: int = GridConfig().sample_rate,
+        agent: bool = False,
     ) -> Output:
         segs = [Segment(a, b) for a, b in vad.segments(audio, sr)]
         for e in sorted((e for e in events if e.get("kind") == "model_text"), key=lambda e: e["t"]):
@@ -102,13 +128,18 @@ class Output:
                 if s.on - TEXT_SLACK_S[0] <= e["t"] <= s.off + TEXT_SLACK_S[1]:
                     s.text += e["text"]  # pieces: a word's first token carries its space
                     break
-        return cls(segs, events)
+        return cls(segs, events, agent)
 
     def responses(self) -> list[Segment]:
         return [s for s in self.segments if not s.backchannel]
 
     def speaking_at(self, t: float) -> Segment | None:
         return next((s for s in self.segments if s.on <= t < s.off), None)
+
+    def words_between(self, a: float, b: float) -> list[str]:
+        """Words whose text events are timed in [a, b] (pieces joined as said)."""
+        ev = sorted((e for e in self.events if e.get("kind") == "model_text"), key=lambda e: e["t"])
+        return words("".join(e["text"] for e in ev if a <= e["t"] <= b))
 
     def said(self, a: float, b: float) -> list[str]:
         """Words of the segments with an onset in [a, b]."""
@@ -121,7 +152,10 @@ class Judgement:
     passed: bool | None  # None: not applicable
     latency: float | None = None
     content: bool | None = None
-    onset: float | None = None  # speak: the onset it judged (the next speak looks after it)
+    onset: float | None = None  # the onset it judged (speak; delegate: its acknowledgement)
+    value: bool | None = None  # T7 woven speak: the result's words said after it existed
+    result_t: float | None = None  # T7 woven speak: when the result existed (None: never)
+    result_right: bool | None = None  # ... a real agent's result carried the expected value
 
 
 def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
@@ -173,8 +207,8 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
         return Judgement("count", nums[-len(want) :] == want)
     if x.kind == "no_number":
         return Judgement("no_number", not any(w in NUMBER_WORDS for w in out.said(a, b)))
-    if x.kind == "silent_value":
-        said = out.said(a, b)
+    if x.kind == "silent_value":  # by the words' own times: a run-on reply may say it later
+        said = out.words_between(a, b)
         want = words(x.text)
         n = len(want)
         hit = n > 0 and any(said[i : i + n] == want for i in range(len(said)))
@@ -182,12 +216,91 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
     raise ValueError(f"the scorer has no rule for expectation kind {x.kind!r}")
 
 
+@dataclass
+class Delegated:
+    """When a T7 scenario's delegated result existed, for the judgement: `t` (None: a real
+    agent gave none), `real` (from the system's agent events, not the script), `value` the
+    expected result's words, `text` the real result's words."""
+
+    t: float | None
+    real: bool
+    value: str
+    text: str = ""
+
+
+def delegated(tl: Timeline, out: Output) -> Delegated | None:
+    """The result's time in a delegation scenario (None in any other)."""
+    script = tl.on("tool", "tool_result")
+    window = next((x for x in tl.expect if x.kind == "delegate"), None)
+    if not script or window is None:
+        return None
+    value = script[0].text
+    agent = [e for e in out.events if e.get("kind") in ("agent_call", "agent_result")]
+    if not (agent or out.agent):
+        return Delegated(script[0].t_on, False, value)
+    got = [e for e in agent if e["kind"] == "agent_result" and e["t"] >= window.t_on
+           and e.get("status") in RESULT_STATUSES and str(e.get("text", "")).strip()]  # fmt: skip
+    first = min(got, key=lambda e: e["t"], default=None)
+    return Delegated(None, True, value) if first is None else (
+        Delegated(first["t"], True, value, first["text"]))  # fmt: skip
+
+
+def retimed(x: Expect, d: Delegated | None, tl: Timeline) -> Expect:
+    """An expectation's window on the real result's clock (T7 with a real agent)."""
+    if d is None or not d.real or x.kind not in ("silent_value", "speak"):
+        return x
+    if x.kind == "silent_value":
+        return replace(x, t_off=max(x.t_on, tl.duration if d.t is None else d.t))
+    if not x.attrs.get("woven") or d.t is None:
+        return x
+    user = max((e.t_off for e in tl.on("user") if e.t_on < x.t_off), default=d.t)
+    return replace(x, t_on=d.t, t_off=max(d.t, user) + WOVEN_AFTER_S, attrs={**x.attrs, "ref": d.t})
+
+
+def judge_woven(x: Expect, out: Output, scope: float, d: Delegated, ack: Segment | None):
+    """The woven reply: `judge`'s onset rule, or a run-on from the acknowledgement whose
+    words after the result carry it; plus whether the result's words were said after it
+    existed (`value`)."""
+    right = all(w in words(d.text) for w in words(d.value)) if d.real else None
+    if d.t is None:  # a real agent gave no result: there was nothing to weave in
+        return Judgement("speak", False, value=False, result_right=right)
+    j = judge(x, out, scope)
+    end = -1.0 if ack is None or ack.off <= d.t else ack.off + TEXT_SLACK_S[1]
+    run_on = out.words_between(d.t, end)  # the acknowledgement's words after the result
+    want = words(d.value)
+    if not j.passed and run_on and want and all(w in run_on for w in want):
+        t = min(e["t"] for e in out.events if e.get("kind") == "model_text" and e["t"] >= d.t)
+        j = Judgement("speak", True, round(t - x.attrs.get("ref", x.t_on), 3), None, t)
+    said = set(out.said(x.t_on, x.t_off)) | set(run_on)
+    if x.text and j.passed:
+        j.content = all(w in said for w in words(x.text))
+    after = set(out.said(max(x.t_on, d.t), x.t_off)) | set(run_on)
+    j.value = bool(want) and all(w in after for w in want)
+    j.result_t, j.result_right = d.t, right
+    return j
+
+
 def score(tl: Timeline, out: Output) -> dict:
-    """One scenario -> {"pass", "timing_pass", "judgements": [...], "latencies": [...]}."""
-    js, scope = [], -1.0
-    for x in sorted(tl.expect, key=lambda x: x.t_on):
-        j = judge(x, out, scope)
-        js.append(j)
+    """One scenario -> {"pass", "timing_pass", "judgements": [...], "latencies": [...]}.
+    Windows are judged in time order; judgements are listed in the order of the timeline's
+    expectations sorted by their (scripted) start."""
+    d = delegated(tl, out)
+    xs = sorted(tl.expect, key=lambda x: x.t_on)
+    eff = [retimed(x, d, tl) for x in xs]
+    js: list[Judgement | None] = [None] * len(xs)
+    scope, ack = -1.0, None
+    for i in sorted(range(len(xs)), key=lambda i: eff[i].t_on):
+        x = eff[i]
+        if d is not None and x.kind == "speak" and x.attrs.get("woven"):
+            j = judge_woven(x, out, scope, d, ack)
+        else:
+            j = judge(x, out, scope)
+        if d is not None and x.kind == "delegate":  # its acknowledgement, before the result
+            acks = [s for s in out.responses() if s.on > scope and x.t_on <= s.on <= x.t_off
+                    and (d.t is None or s.on < d.t)]  # fmt: skip
+            if acks:
+                j.onset, ack = acks[-1].on, acks[-1]
+        js[i] = j
         if j.onset is not None:  # each reply is judged once: the next looks after it
             scope = max(scope, j.onset)
         if x.kind == "stop":  # after an interruption only a new onset answers it

@@ -1,21 +1,33 @@
 """`microturn bench`: every system on the same held-out audio, one scorer, one report.
 
     microturn bench [--quick] [--data data/test] [--dev data/dev] [--checkpoint PATH]
-                    [--systems NAME=SPEC ...] [--per-condition N] [--out docs/bench]
+                    [--systems NAME=SPEC ...] [--families F,G] [--per-condition N]
+                    [--threads N] [--out docs/bench]
 
 Scenarios are the test split's (held-out templates, voices, durations); `--data` points at a
 generated split with audio, otherwise they are generated here. System specs:
 
     model[:PATH]     the microturn model (default checkpoint), many scenarios batched as
                      sessions of one streaming engine
+    model+agent[:PATH]  the same, every session linked to the real tool agent
+                     (`microturn run --agent tools`): in T7 scenarios it hears no scripted
+                     tool result; each delegation's real result enters its side text at the
+                     tick the agent returns it, and the scorer times T7 by that result
     vad[:THETA,M]    the VAD harness; bare `vad` is tuned on `--dev` (theta, m sweep)
     vad+timer        the tuned VAD harness scaffolded with a timer tool (T5)
+    vad+tool[:THETA,M]         the VAD harness with a blocking tool call (T7): a request
+                     that needs a tool goes to the real tool agent; silent until it returns,
+                     then the reply with its result (`tool_harness.py`); bare: tuned
+    vad+tool+filler[:THETA,M]  the same saying "let me check" at once while it blocks
     turn             the Smart Turn harness
     silent, eager    trivial: always silent; reply 0.2 s after any silence
     cmd:COMMAND      any system with the runner interface: COMMAND with {input} and {out}
                      writes {out}/model.wav and {out}/events.jsonl; {text} (side text as
                      JSONL) and {video} (.npy frames) are there for systems that read them
                      (e.g. "cmd:microturn run {input} --out {out} --text {text} --video {video}")
+
+`--families` keeps only those families' scenarios (test and dev). `--threads` sets torch's
+threads (0: torch's default).
 
 Prints the table, writes OUT/report.md (+ plots, results.jsonl.gz; the FDB export goes to
 WORK/fdb), ends with one JSON line.
@@ -32,7 +44,6 @@ import shlex
 import subprocess
 import sys
 import time
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -43,6 +54,7 @@ import numpy as np
 from microturn.audio import from_int16, load, save
 from microturn.bench.harness import Harness, SmartTurn, run_harness, vad_probs, write_output
 from microturn.bench.score import SCORER_VERSION, Output, score, summarize
+from microturn.bench.sessions import run_model
 from microturn.data.shards import ShardReader
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
@@ -60,7 +72,14 @@ class Scenario:
     @property
     def side_text(self) -> list[dict]:
         """Typed text and tool results the scenario gives the system, on its clock."""
-        return [{"t": e.t_on, "text": e.text} for e in self.tl.on("side_text")]
+        return self.feed_text()
+
+    def feed_text(self, scripted_results: bool = True) -> list[dict]:
+        """The side text a system hears: all of it, or without the scripted tool results of a
+        delegation scenario (T7) when a real agent gives the results instead."""
+        drop = not scripted_results and self.tl.family == "delegate"
+        return [{"t": e.t_on, "text": e.text} for e in self.tl.on("side_text")
+                if not (drop and e.kind == "tool_result")]  # fmt: skip
 
     @property
     def id(self) -> str:
@@ -109,32 +128,6 @@ def generate(split: str, per_condition: int, work: Path) -> Path:
 
 
 # --- systems ------------------------------------------------------------------------------
-def run_model(checkpoint: str | None, scen: list[Scenario], slots: int = 32) -> list[tuple]:
-    """All scenarios through one engine, `slots` at a time: each a session of its own, seeded
-    from its id (so a scenario's output does not depend on what it was batched with). 32 slots
-    measured fastest here: 28.8x real time against 27.1x at 16 and 23.9x at 48 (2 cores)."""
-    from microturn.runtime.driver import Driver, Feed, SideText
-    from microturn.runtime.engine import Engine
-    from microturn.runtime.runner import load_model
-
-    driver = Driver(Engine(load_model(checkpoint), slots=slots))
-    todo = list(enumerate(scen))
-    live: dict[int, tuple] = {}  # slot -> (index, session)
-    out: list[tuple | None] = [None] * len(scen)
-    while todo or live:
-        while todo and len(live) < slots:
-            i, sc = todo.pop(0)
-            text = [SideText(e["t"], e["text"]) for e in sc.side_text]
-            s = driver.open(Feed(sc.user, text, sc.video), sc.id, seed=zlib.crc32(sc.id.encode()))
-            live[s.slot] = (i, s)
-        driver.tick()
-        for slot in [k for k, (_, s) in live.items() if driver.done(s)]:
-            i, s = live.pop(slot)
-            said = driver.close(s)
-            out[i] = (said.audio, [e.to_json() for e in said.events])
-    return out
-
-
 def run_command(cmd: str, scen: list[Scenario], work: Path) -> list[tuple]:
     outs = []
     for sc in scen:
@@ -168,12 +161,18 @@ def run_harnesses(h: Harness | None, scen: list[Scenario], cache: dict) -> list[
     return outs
 
 
-def scored(scen: list[Scenario], outs: list[tuple], asr_ids: set[str] = frozenset()) -> list[dict]:
+AGENT_SYSTEMS = ("model+agent", "vad+tool", "vad+tool+filler")  # hear no scripted result
+
+
+def scored(
+    scen: list[Scenario], outs: list[tuple], asr_ids: set[str] = frozenset(), agent: bool = False
+) -> list[dict]:
     """Score every output; on the scenarios in `asr_ids`, also cross-check content with the
-    offline ASR (`asr_check`)."""
+    offline ASR (`asr_check`). `agent`: the system answers delegations with a real agent
+    (`Output.agent`)."""
     res = []
     for sc, (a, ev) in zip(scen, outs, strict=True):
-        r = score(sc.tl, Output.read(a, ev))
+        r = score(sc.tl, Output.read(a, ev, agent=agent))
         if sc.id in asr_ids:
             r.update(asr_check(sc.tl, r, a))
         res.append(r)
@@ -213,7 +212,8 @@ def run_blocks(name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_i
                 continue
             try:
                 block = scen[b : b + BLOCK]
-                rs = scored(block, system(spec, block, work, cache, checkpoint, tuned), asr_ids)
+                outs = system(spec, block, work, cache, checkpoint, tuned)
+                rs = scored(block, outs, asr_ids, spec.partition(":")[0] in AGENT_SYSTEMS)
                 tmp = f.with_suffix(".tmp")
                 tmp.write_bytes(gzip.compress(json.dumps(rs).encode()))
                 tmp.replace(f)
@@ -233,8 +233,9 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     """The cache file name of each block (by its first index), a hash of everything its
     results depend on."""
     kind, _, arg = spec.partition(":")
-    ck = Path(arg if kind == "model" and arg else checkpoint or "checkpoints/small")
-    files = sorted(ck.glob("*")) if kind == "model" and ck.is_dir() else []  # only it reads them
+    model = kind in ("model", "model+agent")
+    ck = Path(arg if model and arg else checkpoint or "checkpoints/small")
+    files = sorted(ck.glob("*")) if model and ck.is_dir() else []  # only it reads them
     stamp = [(f.name, hashlib.sha1(f.read_bytes()).hexdigest()) for f in files if f.is_file()]
     names = {}
     for b in range(0, len(scen), BLOCK):
@@ -340,11 +341,14 @@ def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
     kind, _, arg = spec.partition(":")
     if kind == "model":
         return run_model(arg or checkpoint, scen)
+    if kind == "model+agent":
+        return run_model(arg or checkpoint, scen, agent="tools")
     if kind == "vad":
-        if not arg:
-            return run_harnesses(tuned, scen, cache)
-        th, m = arg.split(",")
-        return run_harnesses(Harness(float(th), None if m == "inf" else float(m)), scen, cache)
+        return run_harnesses(harness_of(arg, tuned), scen, cache)
+    if kind in ("vad+tool", "vad+tool+filler"):
+        from microturn.bench.tool_harness import run_tool_harnesses
+
+        return run_tool_harnesses(harness_of(arg, tuned), scen, cache, kind.endswith("filler"))
     if kind == "vad+timer":
         return run_harnesses(replace(tuned, timer=True), scen, cache)
     if kind == "turn":
@@ -358,14 +362,35 @@ def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
     raise SystemExit(f"microturn bench: error: unknown system spec {spec!r} (see --help)")
 
 
+def harness_of(arg: str, tuned: Harness) -> Harness:
+    """`THETA,M` (M `inf`: no barge-in) -> that VAD harness; empty -> the tuned one."""
+    if not arg:
+        return tuned
+    try:
+        th, m = arg.split(",")
+        return Harness(float(th), None if m == "inf" else float(m))
+    except ValueError:
+        raise SystemExit(f"microturn bench: error: want THETA,M, got {arg!r}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="microturn bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="microturn bench",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__[__doc__.index("Scenarios are") :],  # the system specs, the output
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="2 scenarios per condition (CI)")
     p.add_argument("--data", default=None, help="a test split with audio (else generated)")
     p.add_argument("--dev", default=None, help="a dev split with audio, to tune the harness")
     p.add_argument("--per-condition", type=int, default=None)
     p.add_argument("--checkpoint", default=None)
-    p.add_argument("--systems", nargs="+", default=None, metavar="NAME=SPEC")
+    p.add_argument(
+        "--systems", nargs="+", default=None, metavar="NAME=SPEC",
+        help="systems to score (SPEC alone names itself; specs below)",
+    )  # fmt: skip
+    p.add_argument("--families", default=None, help="comma-separated families (default: all)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument(
         "--asr", type=int, default=0, metavar="N",
         help="cross-check content with the offline ASR on N scenarios per family and system",
@@ -379,12 +404,17 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     n = args.per_condition or (2 if args.quick else 200)
     work, out = Path(args.work), Path(args.out)
+    fams = set(args.families.split(",")) if args.families else None
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     t0 = time.time()
-    test = pick(args.data or generate("test", n, work), n)
+    test = pick(args.data or generate("test", n, work), n, fams)
     if args.blocks is not None:  # the same files, blocks and cache keys as the whole run's
         test = test[: args.blocks * BLOCK]
     n_dev = max(1, n // 4) if args.quick else 40
-    dev = pick(args.dev or generate("dev", n_dev, work), n_dev)
+    dev = pick(args.dev or generate("dev", n_dev, work), n_dev, fams)
     cache: dict = {}
     tuned, curve = tune_cached(dev, cache, work)
     asr_ids = asr_sample(test, args.asr)
