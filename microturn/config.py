@@ -158,6 +158,7 @@ class TrainConfig:
     augment: float = 0.0  # strength of the user-dMel augmentation (data/augment.py); 0 = off
     own_noise: float = 0.0  # noise on the model's own dMel input, log10 units (0.3 ~ its head's)
     self_feed: float = 0.0  # share of own-dMel inputs that are its own voice (train/self_feed.py)
+    self_feed_passes: int = 1  # ... said again from that history, this many times (rollout depth)
     train_only: str = ""  # e.g. "flow,phone_now": train only parameters with these name prefixes
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
@@ -174,7 +175,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:  # each config checks its own fields, as ModelConfig does
         _positive(self, "steps", "batch_size", "max_chunks", "lr", "flow_draws")
-        _positive(self, "eval_every", "eval_samples", "ckpt_every")
+        _positive(self, "eval_every", "eval_samples", "ckpt_every", "self_feed_passes")
         if self.phone_lead < 1 or self.text_lead < 0:
             raise ConfigError("need phone_lead >= 1 and text_lead >= 0")
         if not 0 <= self.own_noise <= 2:

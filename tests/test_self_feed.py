@@ -82,6 +82,13 @@ def test_self_feed_replaces_only_heard_rows_with_the_models_own_voice(batch):
     want = quantize(model.destandardize(x), cfg.mel)
     assert torch.equal(fed.dmel[rows[:, 0], nxt[rows[:, 0], rows[:, 1]]], want)
     assert not torch.equal(want, inp.dmel[heard])
+    # two passes: the same rows, said again from the history the first pass made
+    twice = self_feed(model, b, inp, 1.0, torch.Generator().manual_seed(3), passes=2)
+    with torch.no_grad():
+        h = model(fed, heads=False).hidden
+        x = model.sample_mel(model.audio_cond(h[src], b.phone_now[src]), generator=gen)
+    assert torch.equal(twice.dmel[~heard], inp.dmel[~heard])
+    assert torch.equal(twice.dmel[heard], quantize(model.destandardize(x), cfg.mel))
     # a share draws that share of the rows
     half = self_feed(model, b, inp, 0.5, torch.Generator().manual_seed(4))
     changed = (half.dmel != inp.dmel).flatten(2).any(-1)

@@ -24,7 +24,7 @@ class DevSet:
     def __init__(self, data: str, cfg: Config, tok: Tokenizer):
         reader = ShardReader(data)
         self.cfg = replace(cfg, train=replace(cfg.train, self_feed=0.0))
-        self.fed = replace(cfg, train=replace(cfg.train, self_feed=1.0))
+        self.fed = replace(cfg, train=replace(cfg.train, self_feed=1.0, self_feed_passes=1))
         self.loader = Loader(reader, cfg, tok, seed=0)
         n, k = len(reader), cfg.train.eval_samples
         self.idx = list(range(0, n, max(1, n // k)))[:k]

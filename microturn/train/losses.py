@@ -84,7 +84,7 @@ def losses(
     device = b.text.device.type
     core = model.module if hasattr(model, "module") else model
     with autocast(device, t):
-        inp = self_feed(core, b, model_input(b), t.self_feed, gen)
+        inp = self_feed(core, b, model_input(b), t.self_feed, gen, t.self_feed_passes)
         out = model(inp)
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions

@@ -40,31 +40,35 @@ def self_feed(
     inp: ModelInput,
     share: float,
     gen: torch.Generator,
+    passes: int = 1,
     steps: int = 8,
     temperature: float = 0.7,
 ) -> ModelInput:
     """`inp` (the batch's model input) with the own-dMel input of a random `share` of the
-    rows that hear the model's audio replaced by what the model itself said there."""
+    rows that hear the model's audio replaced by what the model itself said there. With
+    `passes` > 1 it says them again from that history, and again: after k passes a run of
+    chosen rows is what k steps of its own rollout would say (the same rows each pass)."""
     if share <= 0:
         return inp
     B, T = b.text.shape
     P = Grid(model.cfg.grid).positions_per_chunk
-    was = model.training
-    model.eval()  # no dropout in the sampling pass
-    try:
-        h = model(inp, heads=False).hidden.float()
-    finally:
-        model.train(was)
-    nxt = next_output_rows(T, P).to(h.device).expand(B, T)
+    nxt = next_output_rows(T, P).to(b.text.device).expand(B, T)
     src = b.mel_mask & (nxt >= 0) & b.valid
-    pick = torch.rand(B, T, generator=gen, device=h.device) < share
-    src = src & pick
+    src = src & (torch.rand(B, T, generator=gen, device=b.text.device) < share)
     if not src.any():
         return inp
-    cond = model.audio_cond(h[src], b.phone_now[src])
-    x = model.sample_mel(cond, steps=steps, temperature=temperature, generator=gen)
-    codes = quantize(model.destandardize(x), model.cfg.mel)
-    dmel = inp.dmel.clone()
     rows = torch.nonzero(src)  # (N, 2): batch row, source position
-    dmel[rows[:, 0], nxt[rows[:, 0], rows[:, 1]]] = codes
-    return ModelInput(**{**vars(inp), "dmel": dmel})
+    heard = (rows[:, 0], nxt[rows[:, 0], rows[:, 1]])
+    was = model.training
+    model.eval()  # no dropout in the sampling passes
+    try:
+        for _ in range(passes):
+            h = model(inp, heads=False).hidden.float()
+            cond = model.audio_cond(h[src], b.phone_now[src])
+            x = model.sample_mel(cond, steps=steps, temperature=temperature, generator=gen)
+            dmel = inp.dmel.clone()
+            dmel[heard] = quantize(model.destandardize(x), model.cfg.mel)
+            inp = ModelInput(**{**vars(inp), "dmel": dmel})
+    finally:
+        model.train(was)
+    return inp
