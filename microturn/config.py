@@ -98,6 +98,7 @@ class ModelConfig:
     # spares): the model reads and writes one phoneme id per dMel frame. 0 = no phone stream
     # (checkpoints made before it existed load with 0 and run as they were trained).
     n_phones: int = 80
+    phone_ahead: int = 2  # slots after the voiced one whose phones the flow head hears too
     flow_width: int = 256  # flow-matching mel head (MAR-style MLP with AdaLN)
     flow_depth: int = 3
     dropout: float = 0.0
@@ -119,6 +120,8 @@ class ModelConfig:
         _positive(self, "vocab_size", "n_kinds", "rope_theta", "flow_width", "flow_depth")
         if self.n_phones < 0 or self.n_phones == 1:
             raise ConfigError(f"n_phones must be 0 (no phone stream) or >= 2, got {self.n_phones}")
+        if self.phone_ahead < 0:
+            raise ConfigError(f"phone_ahead must be >= 0, got {self.phone_ahead}")
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")
         if (self.d_model // self.n_heads) % 2:
@@ -221,6 +224,11 @@ class Config:
             raise ConfigError(f"fmax={self.mel.fmax} is above Nyquist")
         if self.version != CONFIG_VERSION:
             raise ConfigError(f"config version {self.version}, this code reads {CONFIG_VERSION}")
+        if self.model.n_phones and self.model.phone_ahead > self.train.phone_lead:
+            raise ConfigError(
+                f"phone_ahead={self.model.phone_ahead} is more than phone_lead="
+                f"{self.train.phone_lead}: the flow head cannot hear phones not chosen yet"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

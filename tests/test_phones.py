@@ -76,9 +76,13 @@ def test_timelines_keep_phones_and_old_ones_read_without(scenario):
     assert words == [w for e in tl.on("model") for w in e.words]
 
 
-def test_the_flow_head_gets_the_phones_of_the_slot_it_voices(scenario):
+def test_the_flow_head_gets_the_phones_of_the_slot_it_voices_and_those_after(scenario):
+    """phone_now at the output row voicing slot t: the phones of slots t, t+1, t+2 (L = 2),
+    the ones the phone head wrote for them two, one and zero rows before."""
     cfg, tl, s = scenario
     lay = layout(tl, s.arrays, Tokenizer(), Grid(cfg.grid), phone_lead=2)
     out = lay.kind == 1
-    now, tg = lay.phone_now[out], lay.phone_target[out]
-    assert (now[2:] == tg[:-2]).all() and (lay.phone_now[~out] == SILENCE).all()
+    now, tg = lay.phone_now[out], lay.phone_target[out]  # (n, 3, fpp), (n, fpp)
+    assert now.shape[1:] == (3, 2) and (lay.phone_now[~out] == SILENCE).all()
+    assert (now[2:, 0] == tg[:-2]).all() and (now[1:, 1] == tg[:-1]).all()
+    assert (now[:, 2] == tg).all() and (tg != SILENCE).any()

@@ -8,7 +8,7 @@ reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dM
     dmel   user frames of s           model's own frames of t-1 (it hears itself)
     text   side-text token at s       model's text token at t-1 (teacher forcing)
     phone  -                          model's phones of slot t-1+L (one per dMel frame)
-    now    -                          model's phones of slot t (to the flow head only)
+    now    -                          model's phones of slots t..t+L (to the flow head only)
     patch  video frame k, patch j     -
     kind   0                          1
     pos    s                          t            (RoPE positions = time, in slots)
@@ -66,7 +66,8 @@ class Layout:
     pos: np.ndarray  # (T,) int64
     text_target: np.ndarray  # (T,) int64, IGNORE at input positions
     phone: np.ndarray  # (T, 2) int64 input phone ids (0 = silence, and at input positions)
-    phone_now: np.ndarray  # (T, 2) int64 phones of the slot an output position voices (flow head)
+    phone_now: np.ndarray  # (T, L+1, 2) int64 phones of the slot an output position voices
+    #                        and of the L after it, all chosen by then (flow head)
     phone_target: np.ndarray  # (T, 2) int64, IGNORE at input positions
     transcript_target: np.ndarray  # (T,) int64, IGNORE at output positions
     mel_target: np.ndarray  # (T, 160) float32 log10 mel, rows valid where mel_mask
@@ -214,7 +215,8 @@ def _layout(
     text_target = inter(np.full((C, P), IGNORE), st["model"][t])
     ph = phone_slots(tl, S + P, grid, phone_lead)
     phone = inter(np.zeros((C, P, fpp), np.int64), ph[prev])
-    phone_now = inter(np.zeros((C, P, fpp), np.int64), ph[np.maximum(t - phone_lead, 0)])
+    window = t[..., None] - phone_lead + np.arange(phone_lead + 1)  # slots t..t+L, as rows of ph
+    phone_now = inter(np.zeros((C, P, phone_lead + 1, fpp), np.int64), ph[np.maximum(window, 0)])
     phone_target = inter(np.full((C, P, fpp), IGNORE), ph[t])
     transcript_target = inter(st["user"][s], np.full((C, P), IGNORE))
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])

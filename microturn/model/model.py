@@ -119,8 +119,11 @@ class InteractionModel(nn.Module):
             self.phone_token = nn.Embedding(m.vocab_size, d)
             self.phone_head = nn.Linear(d, self.frames * m.n_phones)
             # ... and the phones of the very slot being voiced, straight to the flow head (the
-            # trunk sees them only as an input two output positions back)
+            # trunk sees them only as an input two output positions back), and those of the
+            # `phone_ahead` slots after it (what comes next shapes how a sound is said)
             self.phone_now = nn.Embedding(self.frames * m.n_phones, d)
+            if m.phone_ahead:
+                self.phone_next = nn.Embedding(m.phone_ahead * self.frames * m.n_phones, d)
         # Per-channel log-mel statistics of the training data: the flow head works in
         # standardised units; these map to and from log10 mel (saved with the weights).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
@@ -156,6 +159,8 @@ class InteractionModel(nn.Module):
                 self.phone_embed.weight.zero_()
                 self.phone_token.weight.zero_()
                 self.phone_now.weight.zero_()
+                if self.cfg.model.phone_ahead:
+                    self.phone_next.weight.zero_()
 
     # --- forward ---------------------------------------------------------------------------
     def forward(
@@ -258,11 +263,22 @@ class InteractionModel(nn.Module):
 
     def audio_cond(self, hidden: torch.Tensor, phones: torch.Tensor | None) -> torch.Tensor:
         """What the flow head is conditioned on: hidden (..., d) plus, with a phone stream, the
-        phones of the slot being voiced, (..., frames_per_position) ids."""
-        if not self.cfg.model.n_phones or phones is None:
+        phones of the slot being voiced and of the slots after it, (..., 1 + k,
+        frames_per_position) ids with k >= `phone_ahead` (the first 1 + phone_ahead are read)."""
+        m = self.cfg.model
+        if not m.n_phones or phones is None:
             return hidden
-        offset = torch.arange(self.frames, device=phones.device) * self.cfg.model.n_phones
-        return hidden + self.phone_now(phones + offset).sum(-2)
+        assert phones.shape[-2] > m.phone_ahead, (
+            f"phones must cover the voiced slot and {m.phone_ahead} after it, got "
+            f"{tuple(phones.shape)}"
+        )
+        offset = torch.arange(self.frames, device=phones.device) * m.n_phones
+        out = hidden + self.phone_now(phones[..., 0, :] + offset).sum(-2)
+        if m.phone_ahead:
+            ahead = phones[..., 1 : 1 + m.phone_ahead, :].flatten(-2)
+            offset = torch.arange(ahead.shape[-1], device=phones.device) * m.n_phones
+            out = out + self.phone_next(ahead + offset).sum(-2)
+        return out
 
     # --- audio head helpers ----------------------------------------------------------------
     def flow_loss(
@@ -326,6 +342,8 @@ class InteractionModel(nn.Module):
         if m.n_phones:
             n -= self.phone_embed.weight.numel() + self.phone_token.weight.numel()
             n -= self.phone_now.weight.numel()
+            if m.phone_ahead:
+                n -= self.phone_next.weight.numel()
         n -= sum(p.numel() for p in self.patch_embed.parameters())
         if not m.tie_text_head:
             n -= self.text_embed.weight.numel()
@@ -360,8 +378,8 @@ class InteractionModel(nn.Module):
                 f"this code reads {FORMAT_VERSION}; convert it or use a matching microturn"
             )
         cfg = meta["config"]
-        if "n_phones" not in cfg.get("model", {}):  # saved before the phone stream existed
-            cfg = {**cfg, "model": {**cfg.get("model", {}), "n_phones": 0}}
+        old = {"n_phones": 0, "phone_ahead": 0}  # saved before these existed: off
+        cfg = {**cfg, "model": {**old, **cfg.get("model", {})}}
         model = cls(Config.from_dict(cfg))
         missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=False)
         if unexpected or (missing and strict):

@@ -207,15 +207,16 @@ class Engine:
             s.stream.own_token = chosen[s.slot] = k
             if k != PAD:
                 self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
-        now = torch.zeros(hp.shape[0], self.fpp, dtype=torch.long)  # phones of the slot voiced
+        # the phones of the slot voiced and of the phone_lead slots after it
+        now = torch.zeros(hp.shape[0], self.cfg.train.phone_lead + 1, self.fpp, dtype=torch.long)
         if self.cfg.model.n_phones:
             phones = self.model.phone_logits(hp, chosen).argmax(-1)  # (rows, fpp)
             for s in live:
                 past = s.stream.own_phones  # (phone_lead, fpp): chosen phone_lead rows ago ..
-                now[s.slot] = past[0]  # .. is this slot's
                 new = self._scripted_phones(s, int(slots[s.slot]))
                 new = phones[s.slot] if new is None else new
-                s.stream.own_phones = torch.cat([past[1:], new[None]])
+                now[s.slot] = torch.cat([past, new[None]])  # .. is this slot's, .., just chosen
+                s.stream.own_phones = now[s.slot, 1:].clone()
         logmel = self._mel(hp, live, now)
         for s in live:
             own = logmel[s.slot]

@@ -129,9 +129,11 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
     model = InteractionModel(cfg)
     if init:
         base = InteractionModel.from_pretrained(init, strict=False)
-        # a model without the phone stream may start one: its new weights begin at zero
-        grows = base.cfg.model.n_phones == 0 < cfg.model.n_phones
-        same = replace(base.cfg.model, n_phones=cfg.model.n_phones) if grows else base.cfg.model
+        # a model without the phone stream (or without the phones ahead) may start it: its
+        # new weights begin at zero
+        grown = {k: getattr(cfg.model, k) for k in ("n_phones", "phone_ahead")}
+        same = replace(base.cfg.model, **{k: v for k, v in grown.items()
+                                          if getattr(base.cfg.model, k) == 0})  # fmt: skip
         if same != cfg.model:
             raise ValueError(f"--init {init}: its model config differs from preset {cfg.name!r}")
         missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)

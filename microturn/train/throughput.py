@@ -53,7 +53,9 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
         pos=torch.arange(seq).expand(batch, seq).contiguous(),
         text_target=torch.where(out, torch.randint(0, V, (batch, seq), generator=g), -100),
         phone=torch.randint(0, max(cfg.model.n_phones, 1), (batch, seq, 2), generator=g),
-        phone_now=torch.randint(0, max(cfg.model.n_phones, 1), (batch, seq, 2), generator=g),
+        phone_now=torch.randint(
+            0, max(cfg.model.n_phones, 1), (batch, seq, cfg.train.phone_lead + 1, 2), generator=g
+        ),
         phone_target=torch.where(
             out[..., None], torch.randint(0, max(cfg.model.n_phones, 1), (batch, seq, 2)), -100
         ),
