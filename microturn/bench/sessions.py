@@ -14,13 +14,13 @@ def run_model(
     from its id (so a scenario's output does not depend on what it was batched with). 32 slots
     measured fastest here: 28.8x real time against 27.1x at 16 and 23.9x at 48 (2 cores).
     `agent` ("tools"): every session linked to that background agent (`model+agent`)."""
-    from microturn.agent.tool_agent import warm
     from microturn.runtime.engine import Engine
     from microturn.runtime.runner import load_model
 
     dispatcher = None
     if agent is not None:
         from microturn.agent.registry import dispatcher as make
+        from microturn.agent.tool_agent import warm
 
         dispatcher = make(agent)
         if agent == "tools":

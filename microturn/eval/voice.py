@@ -212,16 +212,15 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
-    if args.word_temperature is not None and args.word_temperature < 0:
-        p.error("--word-temperature must be >= 0")
     if args.flow_temperature < 0:
         p.error("--flow-temperature must be >= 0")
+    temps = {"word_temperature": args.word_temperature, "flow_temperature": args.flow_temperature}
+    try:
+        sampling = Sampling(**temps)  # it checks the word temperature itself
+    except ValueError:
+        p.error("--word-temperature must be >= 0")
     model = InteractionModel.from_pretrained(args.model).eval()
-    sampling = Sampling(
-        word_temperature=args.word_temperature, flow_temperature=args.flow_temperature
-    )
     r = measure(model, args.split, args.n, args.slots, sampling)
     print(table(r))
-    meta = {"model": args.model, "word_temperature": args.word_temperature}
-    meta["flow_temperature"] = args.flow_temperature
+    meta = {"model": args.model, **temps}
     print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | meta))
