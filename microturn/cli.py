@@ -106,7 +106,11 @@ def cmd_synth(args: argparse.Namespace) -> None:
         args.per_condition,
         fams,
     )
-    m = run(job, hours=args.hours, workers=args.workers, progress=not args.quiet)
+    if args.first_shard and args.split != "train":
+        raise SystemExit("microturn: error: --first-shard is for --split train")
+    m = run(
+        job, hours=args.hours, workers=args.workers, progress=not args.quiet, first=args.first_shard
+    )
     rate = m["hours"] * 3600 / max(m["wall_s"], 1e-9)
     print(
         f"{m['split']}: {m['scenarios']} scenarios, {m['hours']:.2f} h of dialogue in "
@@ -241,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", default="small")
     s.add_argument("--per-shard", type=int, default=32)
     s.add_argument("--families", default="", help="comma-separated subset (default: all)")
+    s.add_argument(
+        "--first-shard",
+        type=int,
+        default=0,
+        help="train: number shards from here (new seeds: a set beside another)",
+    )
     s.add_argument(
         "--audio",
         action=argparse.BooleanOptionalAction,

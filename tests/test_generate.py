@@ -58,3 +58,16 @@ def test_train_schedule_alternates_act_and_hold():
         "side_talk",
         "background",
     }
+
+
+def test_a_train_set_from_a_later_shard_holds_new_scenarios(tmp_path):
+    def train(out, first):
+        j = Job("train", str(out), preset("small").to_dict(), 1, False, 0, ("qa",))
+        return run(j, hours=1e-4, workers=1, progress=False, first=first)
+
+    a, b = train(tmp_path / "a", 0), train(tmp_path / "b", 7)
+    assert a["shards"] == ["shard-00000"] and b["shards"] == ["shard-00007"]
+    ids = [ShardReader(tmp_path / k).timeline(0).id for k in "ab"]
+    assert ids[0] != ids[1]
+    with pytest.raises(ValueError, match="train"):
+        run(job(tmp_path / "c"), workers=1, progress=False, first=1)

@@ -112,8 +112,14 @@ def make_shard(job: Job, i: int) -> tuple[int, float, int]:
     return i, total, count
 
 
-def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -> dict:
-    """Make shards until `hours` of audio (train) or all items (per_condition) exist."""
+def run(
+    job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True, first: int = 0
+) -> dict:
+    """Make shards until `hours` of audio (train) or all items (per_condition) exist.
+
+    `first` (train only) numbers the shards from there: a shard's scenarios are seeded by
+    their item indices, so a set made from a shard no other set reached holds new scenarios
+    (a second train set beside the first, e.g. more of one family)."""
     import multiprocessing as mp
 
     from tqdm import tqdm
@@ -122,6 +128,8 @@ def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -
     out.mkdir(parents=True, exist_ok=True)
     Config.from_dict(job.config).save(out / "config.json")
     limit = n_items(job)
+    if first and limit is not None:
+        raise ValueError("first shard > 0 is for train splits (dev/test items count from 0)")
     target = hours * 3600 if limit is None else None
     if limit is not None:
         n_shards = -(-limit // job.per_shard)
@@ -150,8 +158,8 @@ def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -
     ctx = mp.get_context("spawn" if workers > 1 else "fork")
     keep = None
     with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
-        for i, secs, cnt in pool.imap(_Call(job), range(n_shards)):
-            done[i] = (secs, cnt)
+        for i, secs, cnt in pool.imap(_Call(job), range(first, first + n_shards)):
+            done[i - first] = (secs, cnt)
             bar.update(round(secs / 3600, 4) if target else 1)
             keep = reached()
             if keep is not None:
@@ -162,13 +170,13 @@ def run(job: Job, hours: float = 0.0, workers: int = 2, progress: bool = True) -
     if keep is None:
         raise RuntimeError(f"{job.split}: ran out of shards before reaching {hours} h")
     for p in out.glob("shard-*.*"):  # shards past the target (from parallel overshoot)
-        if int(p.name.split("-")[1].split(".")[0]) >= keep:
+        if int(p.name.split("-")[1].split(".")[0]) >= first + keep:
             p.unlink()
     secs = sum(done[k][0] for k in range(keep))
     manifest = {
         "version": MANIFEST_VERSION,
         "split": job.split,
-        "shards": [shard_name(k) for k in range(keep)],
+        "shards": [shard_name(first + k) for k in range(keep)],
         "scenarios": sum(done[k][1] for k in range(keep)),
         "hours": round(secs / 3600, 4),
         "per_condition": job.per_condition,
