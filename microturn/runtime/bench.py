@@ -5,7 +5,8 @@
 Measured on this machine, `small` (weights from --checkpoint, or random: speed does not depend
 on what the weights say), input = noise bursts, every session active every tick:
 
-1. one session: per-tick step latency p50/p99, and its parts (model calls, flow head, vocoder);
+1. one session: per-tick step latency p50/p99, and two parts of the audio path: the flow head
+   (phones and mel frames, the engine's `_mel`: mean per tick) and the streaming vocoder;
 2. concurrency: the largest number of sessions whose ticks all finish within 200 ms
    (p99 < 200 ms and no tick over: no deadline misses);
 3. session age: per-tick latency and memory at minutes 1, 10 and 60 of a session's clock
@@ -80,7 +81,20 @@ def ms(x) -> float:
 
 def one_session(model, n: int, rng) -> dict:
     d = sessions(model, 1)
-    t = ticks(d, n, rng)
+    heads = []  # every flow-head call's seconds, timed around the engine's own method
+    mel = d.engine._mel
+
+    def timed_mel(*a, **k):
+        t0 = time.perf_counter()
+        out = mel(*a, **k)
+        heads.append(time.perf_counter() - t0)
+        return out
+
+    d.engine._mel = timed_mel
+    ticks(d, 0, rng)  # warm-up ticks, not counted
+    heads.clear()
+    t = ticks(d, n, rng, warmup=0)
+    d.engine._mel = mel
     # parts: time the vocoder alone on the same chunk shape
     s = next(iter(d.engine.sessions.values()))
     lm = torch.full((8, model.cfg.mel.n_mels), -3.0)
@@ -93,6 +107,7 @@ def one_session(model, n: int, rng) -> dict:
         "p50_ms": ms(np.median(t)),
         "p99_ms": ms(np.quantile(t, 0.99)),
         "vocoder_ms": ms(np.median(tv)),
+        "flow_head_ms": ms(sum(heads) / len(t)),
     }
 
 
@@ -224,6 +239,7 @@ def report(r: dict) -> None:
     print(f"| measure ({r['preset']}, {r['threads']} threads) | value | target |")
     print("|---|---|---|")
     print(f"| one session: tick p50 / p99 | {o['p50_ms']} / {o['p99_ms']} ms | p99 <= 10 ms |")
+    print(f"| ... of which the flow head (phones, mel frames) | {o['flow_head_ms']} ms | |")
     print(f"| ... of which the streaming vocoder | {o['vocoder_ms']} ms | |")
     c = r["concurrency"]
     print(f"| concurrent real-time sessions | {c['max_realtime_sessions']} | >= 32 |")
