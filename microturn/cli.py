@@ -323,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--video", default=None, help="uint8 .npy (frames, 80, 80, 3) at 5 fps")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument(
+        "--asr",
+        action="store_true",
+        help="also print `heard`: Whisper tiny.en's transcript of the model's audio",
+    )
+    r.add_argument(
         "--agent", choices=["tools", "llm"], default=None,
         help="answer the model's delegations: the tool agent, or an OpenAI-compatible LLM",
     )  # fmt: skip

@@ -148,4 +148,9 @@ def main(args) -> None:
         except ValueError as e:
             raise RunError(str(e)) from None
     summary = run_file(model, args.input, args.out, args.seed, events, video, agent=agent)
+    if getattr(args, "asr", False):  # what a listener hears: Whisper on the model's audio
+        from microturn.eval.asr import transcribe
+
+        sr = model.cfg.grid.sample_rate
+        summary["heard"] = transcribe(load(Path(args.out) / "model.wav", sr, mono="mix"), sr)
     print(json.dumps(summary))
