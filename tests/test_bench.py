@@ -181,3 +181,20 @@ def test_a_block_is_cached_by_its_content_not_only_its_ids(quick, monkeypatch):
     moved = [*scen[:6], replace(scen[6], tl=replace(scen[6].tl, duration=scen[6].tl.duration + 1))]
     after = suite.block_files("eager", "eager", moved + scen[7:], None, h, set())
     assert after[0] == before[0] and after[5] != before[5]
+
+
+def test_the_size_line_counts_the_scenarios_it_scored():
+    """A `--data` split of 3 per condition says 3, whatever `--per-condition` was left at."""
+    from types import SimpleNamespace
+
+    from microturn.bench.report import size_line
+
+    def sc(fam, cond):
+        return SimpleNamespace(tl=SimpleNamespace(family=fam, condition=cond))
+
+    scen = [sc("qa", "ask")] * 3 + [sc("qa", "aside")] * 3
+    assert size_line({"per_condition": 200}, scen) == "3 scenarios per condition"
+    uneven = scen + [sc("turn", "eot")]
+    assert size_line({"per_condition": 200, "blocks": 1}, uneven).startswith(
+        "**partial run**: the first 1 blocks (7 scenarios, 1–3 per condition) of the 200"
+    )

@@ -244,15 +244,17 @@ def asr_lines(results: dict) -> list[str]:
 
 
 def size_line(args: dict, scen: list) -> str:
-    """How many scenarios, saying so plainly when `--blocks` cut the run short."""
-    n = args["per_condition"]
-    if args.get("blocks") is None:
-        return f"{n} scenarios per condition"
+    """How many scenarios were scored per condition (counted, so a `--data` split of another
+    size reads true), saying so plainly when `--blocks` cut the run short."""
     per = defaultdict(int)
     for sc in scen:
         per[(sc.tl.family, sc.tl.condition)] += 1
+    lo, hi = min(per.values(), default=0), max(per.values(), default=0)
+    counted = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    if args.get("blocks") is None:
+        return f"{counted} scenarios per condition"
     return (f"**partial run**: the first {args['blocks']} blocks ({len(scen)} scenarios, "
-            f"{min(per.values())}–{max(per.values())} per condition) of the {n}-per-condition "
+            f"{counted} per condition) of the {args['per_condition']}-per-condition "
             "list")  # fmt: skip
 
 
