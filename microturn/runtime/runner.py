@@ -148,7 +148,9 @@ def main(args) -> None:
         except ValueError as e:
             raise RunError(str(e)) from None
     summary = run_file(model, args.input, args.out, args.seed, events, video, agent=agent)
-    if getattr(args, "asr", False):  # what a listener hears: Whisper on the model's audio
+    if getattr(args, "asr", False):  # what a listener hears: Whisper on the model's audio,
+        # read back from the 16-bit file a listener plays (not the float samples: Whisper's
+        # transcript can differ between the two)
         from microturn.eval.asr import transcribe
 
         sr = model.cfg.grid.sample_rate
