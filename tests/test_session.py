@@ -1,5 +1,6 @@
 """Per-session sampling (`runtime/session.py: Sampling`): the split draw of `word_temperature`
-keeps when the model speaks and sharpens what it says."""
+keeps when the model speaks and sharpens what it says; an `allowed` mask (the lexicon) keeps
+when it speaks and says allowed pieces only."""
 
 import pytest
 import torch
@@ -8,9 +9,9 @@ from microturn.runtime.session import Sampling
 from microturn.tokenizer import PAD
 
 
-def draws(sampling: Sampling, logits: torch.Tensor, n: int = 4000) -> torch.Tensor:
+def draws(sampling: Sampling, logits: torch.Tensor, n: int = 4000, allowed=None) -> torch.Tensor:
     gen = torch.Generator().manual_seed(0)
-    return torch.tensor([sampling.token(logits, gen) for _ in range(n)])
+    return torch.tensor([sampling.token(logits, gen, allowed) for _ in range(n)])
 
 
 def test_word_temperature_keeps_when_and_sharpens_what():
@@ -41,3 +42,31 @@ def test_word_temperature_never_says_a_token_outside_the_top_k():
 def test_bad_word_temperature_is_refused():
     with pytest.raises(ValueError):
         Sampling(word_temperature=-0.1)
+
+
+def test_an_allowed_mask_keeps_when_and_says_only_allowed_pieces():
+    """The most likely words (0.2, 0.1) are not allowed: the <pad> share stays 0.5, and the
+    words said are the two allowed ones, in their 1 : 1 odds; at temperature 0 the likeliest
+    allowed one; with top_k the top k of the allowed ones, though none is in the overall top k."""
+    logits = torch.full((64,), float("-inf"))
+    w = [PAD + 10, PAD + 11, PAD + 12, PAD + 13]
+    logits[[PAD, *w]] = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1]).log()
+    allowed = torch.zeros(64, dtype=torch.bool)
+    allowed[[w[2], w[3]]] = True
+    x = draws(Sampling(temperature=1.0, top_k=0), logits, allowed=allowed)
+    assert (x == PAD).float().mean() == pytest.approx(0.5, abs=0.03)
+    said = x[x != PAD]
+    assert set(said.tolist()) == {w[2], w[3]}
+    assert (said == w[2]).float().mean() == pytest.approx(0.5, abs=0.05)
+    logits[w[3]] = logits[w[2]] + 0.5
+    logits[PAD] = -10.0
+    assert Sampling(temperature=0).token(logits, torch.Generator(), allowed) == w[3]
+    logits[PAD] = 5.0
+    assert Sampling(temperature=0).token(logits, torch.Generator(), allowed) == PAD
+    # top_k 2 over everything would keep <pad> and w[0]; over the allowed ones it keeps both
+    logits = torch.linspace(0, 5, 64)
+    logits[PAD] = -1.0
+    allowed = torch.zeros(64, dtype=torch.bool)
+    allowed[[20, 21, 22]] = True
+    x = draws(Sampling(temperature=1.0, top_k=2), logits, 500, allowed)
+    assert set(x.tolist()) == {21, 22}

@@ -155,6 +155,7 @@ def measure(
     lex = {
         "words": len(words),
         "in_lexicon": round(sum(w in known for w in words) / max(len(words), 1), 3),
+        "decoding": bool(sampling.lexicon if sampling is not None else Sampling.lexicon),
     }
     return {"split": split, "scenarios": n, "stages": rows, "lexicon": lex, "per_case": per}
 
@@ -185,7 +186,8 @@ def table(r: dict) -> str:
     lex = r["lexicon"]
     lines += [
         "",
-        f"free-running text: {lex['words']} words, {lex['in_lexicon']:.1%} in the lexicon",
+        f"free-running text: {lex['words']} words, {lex['in_lexicon']:.1%} in the lexicon"
+        + (" (decoded through the lexicon)" if lex.get("decoding") else ""),
     ]
     return "\n".join(lines)
 
@@ -209,12 +211,31 @@ def main(argv: list[str] | None = None) -> None:
         default=Sampling.flow_temperature,
         help="the flow head's noise (default: the runtime's)",
     )
+    p.add_argument(
+        "--lexicon",
+        action=argparse.BooleanOptionalAction,
+        default=Sampling.lexicon,
+        help="say only words of the data engine's language (runtime/words.py; default: the "
+        "runtime's)",
+    )
+    p.add_argument(
+        "--pronounce",
+        action=argparse.BooleanOptionalAction,
+        default=Sampling.pronounce,
+        help="phones along the pronunciations of the words said (runtime/pronunciation.py; "
+        "default: the runtime's)",
+    )
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
     if args.flow_temperature < 0:
         p.error("--flow-temperature must be >= 0")
-    temps = {"word_temperature": args.word_temperature, "flow_temperature": args.flow_temperature}
+    temps = {
+        "word_temperature": args.word_temperature,
+        "flow_temperature": args.flow_temperature,
+        "lexicon": args.lexicon,
+        "pronounce": args.pronounce,
+    }
     try:
         sampling = Sampling(**temps)  # it checks the word temperature itself
     except ValueError:
@@ -222,5 +243,5 @@ def main(argv: list[str] | None = None) -> None:
     model = InteractionModel.from_pretrained(args.model).eval()
     r = measure(model, args.split, args.n, args.slots, sampling)
     print(table(r))
-    meta = {"model": args.model, **temps}
+    meta = {"model": args.model} | {k: v for k, v in temps.items() if k != "lexicon"}
     print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | meta))

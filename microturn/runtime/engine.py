@@ -31,7 +31,9 @@ from microturn.model.fusion import patchify
 from microturn.model.invariant import pad_rows
 from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
+from microturn.runtime.pronunciation import lexicon_pronouncer
 from microturn.runtime.session import DITHER_DB, Sampling, Session
+from microturn.runtime.words import lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
 from microturn.voice.mel import MelAnalyzer
@@ -210,10 +212,16 @@ class Engine:
         # the phones of the slot voiced and of the phone_lead slots after it
         now = torch.zeros(hp.shape[0], self.cfg.train.phone_lead + 1, self.fpp, dtype=torch.long)
         if self.cfg.model.n_phones:
-            phones = self.model.phone_logits(hp, chosen).argmax(-1)  # (rows, fpp)
+            scores = self.model.phone_logits(hp, chosen)  # (rows, fpp, n_phones)
+            phones = scores.argmax(-1)  # (rows, fpp)
             for s in live:
                 past = s.stream.own_phones  # (phone_lead, fpp): chosen phone_lead rows ago ..
                 new = self._scripted_phones(s, int(slots[s.slot]))
+                if new is None and s.sampling.pronounce:  # along its words' phonemes
+                    s.stream.phone_walk, ids = lexicon_pronouncer().choose(
+                        s.stream.phone_walk, scores[s.slot].float()
+                    )
+                    new = torch.tensor(ids)
                 new = phones[s.slot] if new is None else new
                 now[s.slot] = torch.cat([past, new[None]])  # .. is this slot's, .., just chosen
                 s.stream.own_phones = now[s.slot, 1:].clone()
@@ -245,11 +253,24 @@ class Engine:
         return torch.as_tensor(ph[slot], dtype=torch.long) if slot < len(ph) else None
 
     def _token(self, s: Session, logits: torch.Tensor, slot: int) -> int:
-        """The session's next text token: its script's, or sampled with its settings."""
+        """The session's next text token: its script's, or sampled with its settings (from
+        the pieces that keep its words words, with `Sampling.lexicon`); the lexicon's walk
+        and the phone walk follow it when the session uses them."""
+        st, sp = s.stream, s.sampling
         if s.script is not None:
             tk = s.script["tokens"]
-            return int(tk[slot]) if slot < len(tk) else PAD
-        return s.sampling.token(logits, s.stream.gen_text)
+            k = int(tk[slot]) if slot < len(tk) else PAD
+        elif sp.lexicon:
+            k = sp.token(logits, st.gen_text, lexicon_words().allowed(st.word_node))
+        else:
+            k = sp.token(logits, st.gen_text)
+        if sp.lexicon or sp.pronounce:
+            before, st.word_node = st.word_node, lexicon_words().step(st.word_node, k)
+            if sp.pronounce:
+                st.phone_walk = lexicon_pronouncer().on_token(
+                    st.phone_walk, before, k, st.word_node
+                )
+        return k
 
     def _said(self, s: Session, k: int, t: float) -> None:
         """Token k, heard at t: a word piece, or a delegation (the session's hook is called)."""

@@ -17,6 +17,8 @@ import torch
 
 from microturn.grid import Grid
 from microturn.runtime.events import Event, ToolResult
+from microturn.runtime.pronunciation import PhoneWalk
+from microturn.runtime.words import ROOT
 from microturn.tokenizer import PAD, RESULT, Tokenizer
 from microturn.voice.mel import MelAnalyzer
 from microturn.voice.vocoder import Vocoder, VocoderState
@@ -32,13 +34,23 @@ class Sampling:
     (`<pad>` or not) is drawn as before, at `temperature` over the top k, so when the model
     speaks is untouched; *which* piece it says is then drawn from the other tokens at
     `word_temperature` (0: the most likely), so that it says the words it means and not a
-    rarer piece that makes a non-word."""
+    rarer piece that makes a non-word.
+
+    `lexicon` (True: on) splits the draw the same way and then draws the piece from those that
+    keep the session's words words of the data engine's language (`runtime/words.py`), at
+    `word_temperature` when set, else at `temperature` over the top k.
+
+    `pronounce` (True: on) lets the phone head choose only phonemes that walk along the
+    pronunciations of the words the text says (`runtime/pronunciation.py`): the head keeps
+    when each phoneme starts, the words decide which it is."""
 
     temperature: float = 0.8
     top_k: int = 50
     flow_steps: int = 8
     flow_temperature: float = 0.7
     word_temperature: float | None = None
+    lexicon: bool = False
+    pronounce: bool = False
 
     def __post_init__(self) -> None:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
@@ -46,25 +58,41 @@ class Sampling:
         if self.word_temperature is not None and self.word_temperature < 0:
             raise ValueError(f"bad sampling settings: {self}")
 
-    def token(self, logits: torch.Tensor, gen: torch.Generator) -> int:
+    def token(
+        self, logits: torch.Tensor, gen: torch.Generator, allowed: torch.Tensor | None = None
+    ) -> int:
         """logits (vocab,) -> a token id: argmax at temperature 0, else a draw from the top k
-        (all when top_k is 0) at this temperature (in two steps with `word_temperature`)."""
-        if self.temperature == 0:
-            return int(logits.argmax())
-        if self.top_k:
-            kth = logits.topk(min(self.top_k, logits.numel())).values[-1]
-            logits = logits.masked_fill(logits < kth, float("-inf"))
-        probs = torch.softmax(logits / self.temperature, -1)
-        if self.word_temperature is None:
+        (all when top_k is 0) at this temperature; in two steps (speak or not, then which
+        piece) with `word_temperature` or an `allowed` mask (vocab,) bool of pieces."""
+        if self.temperature == 0:  # the most likely; if that is a piece, the likeliest allowed
+            k = int(logits.argmax())
+            if k == PAD or allowed is None:
+                return k
+            return int(logits.masked_fill(~allowed, float("-inf")).argmax())
+        speak = _top_k(logits, self.top_k)
+        probs = torch.softmax(speak / self.temperature, -1)
+        if allowed is None and self.word_temperature is None:
             return int(torch.multinomial(probs, 1, generator=gen))
         if float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1:
             return PAD
-        words = logits.clone()
+        if allowed is None:  # which piece: among the top k
+            words = speak.clone()
+        else:  # among the top k of the allowed pieces
+            words = _top_k(logits.masked_fill(~allowed, float("-inf")), self.top_k)
         words[PAD] = float("-inf")
-        if self.word_temperature == 0:
+        t = self.temperature if self.word_temperature is None else self.word_temperature
+        if t == 0:
             return int(words.argmax())
-        return int(torch.multinomial(torch.softmax(words / self.word_temperature, -1), 1,
-                                     generator=gen))  # fmt: skip
+        return int(torch.multinomial(torch.softmax(words / t, -1), 1, generator=gen))
+
+
+def _top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """logits with all but the k largest finite ones at -inf (all kept when k is 0)."""
+    finite = int(torch.isfinite(logits).sum())
+    if not k or k >= finite:
+        return logits
+    kth = logits.topk(k).values[-1]
+    return logits.masked_fill(logits < kth, float("-inf"))
 
 
 @dataclass
@@ -77,6 +105,8 @@ class Stream:
     vocoder: VocoderState  # its output stream (Vocoder.step_many)
     own_dmel: torch.Tensor  # (frames_per_position, n_mels) uint8: what it said in its last slot
     own_token: int  # its last text token
+    word_node: int  # where its words stand in the lexicon's trie (runtime/words.py)
+    phone_walk: PhoneWalk  # its words' phonemes still to say (runtime/pronunciation.py)
     own_phones: torch.Tensor  # (phone_lead, frames_per_position) long: its last choices, oldest
     # first (the oldest are the phones of the slot it voices next)
     gen_text: torch.Generator  # text sampling
@@ -90,6 +120,8 @@ class Stream:
             self.vocoder.clone(),
             self.own_dmel.clone(),
             self.own_token,
+            self.word_node,
+            self.phone_walk,
             self.own_phones.clone(),
             self.gen_text.clone_state(),
             self.gen_flow.clone_state(),
@@ -145,6 +177,8 @@ class Session:
             vocoder=vocoder.init_state(seed),
             own_dmel=analyzer.dmel(rest)[-g.cfg.frames_per_position :],
             own_token=PAD,
+            word_node=ROOT,
+            phone_walk=PhoneWalk(),
             own_phones=torch.zeros(phone_lead, g.cfg.frames_per_position, dtype=torch.long),
             gen_text=torch.Generator().manual_seed(seed),
             gen_flow=torch.Generator().manual_seed(seed + 1),
