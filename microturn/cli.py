@@ -328,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print `heard`: Whisper tiny.en's transcript of the model's audio",
     )
     r.add_argument(
+        "--lexicon", action=argparse.BooleanOptionalAction, default=None,
+        help="say only words of the data engine's language (runtime/words.py; default: the "
+        "runtime's)",
+    )  # fmt: skip
+    r.add_argument(
+        "--pronounce", action=argparse.BooleanOptionalAction, default=None,
+        help="lay the phone stream out from the words said (runtime/pronunciation.py; "
+        "default: the runtime's)",
+    )  # fmt: skip
+    r.add_argument(
         "--agent", choices=["tools", "llm"], default=None,
         help="answer the model's delegations: the tool agent, or an OpenAI-compatible LLM",
     )  # fmt: skip

@@ -45,8 +45,8 @@ def test_the_lexicon_holds_the_words_the_data_engine_says():
 
 
 def test_teacher_mode_says_the_heads_audio_over_the_true_history(two):
-    """text-forced and teacher sessions say the reference words; the teacher's audio is its
-    flow head's, not the script's (which a plain scripted session says back)."""
+    """text-forced, own-phones and teacher sessions say the reference words; the teacher's
+    audio is its flow head's, not the script's (which a plain scripted session says back)."""
     torch.manual_seed(0)
     model = InteractionModel(preset("tiny")).eval()
     said = speak(model, two, slots=6)
@@ -54,7 +54,7 @@ def test_teacher_mode_says_the_heads_audio_over_the_true_history(two):
     from microturn.tokenizer import PAD, Tokenizer
 
     forced = normalize(Tokenizer().decode([int(k) for k in c.tokens if k != PAD]))
-    for mode in ("teacher", "text-forced"):
+    for mode in ("teacher", "text-forced", "own-phones"):
         assert said[(c.id, mode)][1] == forced
     d = Driver(Engine(model, slots=1))
     s = d.open(c.feed)

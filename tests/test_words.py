@@ -95,12 +95,11 @@ def test_a_session_with_the_lexicon_says_words(babbler):
 
 
 def test_the_shipped_pronunciations_cover_the_language_and_match_espeak():
+    from microturn.data.corpus import corpus
     from microturn.data.voices import MODEL_VOICE
     from microturn.synth.espeak import render
     from microturn.voice.phones import phone_id
     from microturn.voice.pronounce import frames_of, pronunciations
-
-    from microturn.data.corpus import corpus
 
     prons = pronunciations()
     assert set(prons) == set(corpus_words())
@@ -138,8 +137,8 @@ def test_the_phone_stream_follows_the_words_frame_by_frame(tok):
         walk, node, got, want = PhoneWalk(), ROOT, [], [0, 0]  # one silent row first
         walk, ids = pr.choose(walk, torch.randn(2, 20, generator=gen))
         got += ids
-        plan = [*[(k, word) for k in tok.word(word)], (None, None), (tok.word(c)[0], c)]
-        for k, w in plan:
+        plan = [*tok.word(word), None, tok.word(c)[0]]  # its pieces, a silent row, the next
+        for k in plan:
             if k is not None:
                 before, node = node, lex.step(node, k)
                 walk = pr.on_token(walk, before, k, node)

@@ -3,7 +3,7 @@
 On the model's side of held-out scenarios whose replies are sentences (`POOL`: a tool result
 woven back, a refusal, an elapsed time, a corrected request, in turn; the test split holds out
 templates, lexicon items and user voices, festival included), Whisper (`eval/asr.py`: greedy,
-WER per scenario capped at 1) transcribes the model's channel at five stages, always on the
+WER per scenario capped at 1) transcribes the model's channel at six stages, always on the
 same scenarios:
 
     raw          the data engine's model voice (espeak-ng) saying the reference reply
@@ -12,9 +12,12 @@ same scenarios:
                  flow head says at each slot, vocoded as the runtime does
     text-forced  the reference text and phones forced; the audio its own (it hears what its
                  head said)
+    own-phones   the reference text forced; the phones and the audio its own (the phone
+                 head's, or laid out from the text with `--pronounce`): what free running
+                 would sound like if its words were the reference's
     free         free running; WER against its own text stream (the words it meant to say)
 
-The first four are scored against the reference reply; `free` against the model's own words,
+The first five are scored against the reference reply; `free` against the model's own words,
 over the scenarios where it said any (how many it did is reported), with the share of those
 words that are words of the data engine's lexicon (every word its corpus uses). Each row:
 mean, median and a 95 % bootstrap interval of the mean. The model rows go through `Engine`
@@ -47,11 +50,11 @@ from microturn.tokenizer import Tokenizer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
 
-STAGES = ("raw", "ceiling", "teacher", "text-forced", "free")
+STAGES = ("raw", "ceiling", "teacher", "text-forced", "own-phones", "free")
 # (family, condition) whose model side is sentences, not single words (`qa` answers one word,
 # which a recogniser misses alone); scenario i is POOL[i % 4] with seed i // 4
 POOL = (("delegate", "delegate"), ("refusal", "harmful"), ("elapsed", "ask"), ("repair", "plain"))
-MODES = ("teacher", "text-forced", "free")  # the stages the model speaks
+MODES = ("teacher", "text-forced", "own-phones", "free")  # the stages the model speaks
 
 
 @dataclass
@@ -102,7 +105,9 @@ def speak(
         while jobs and len(live) < slots:
             c, mode = jobs.pop(0)
             s = driver.open(c.feed, f"{c.id}/{mode}", zlib.crc32(c.id.encode()), sampling)
-            if mode != "free":
+            if mode == "own-phones":
+                s.script = {"tokens": c.tokens}
+            elif mode != "free":
                 s.script = {"tokens": c.tokens, "phones": c.phones}
             if mode == "teacher":
                 s.script |= {"logmel": c.logmel, "head_audio": True}
@@ -130,7 +135,7 @@ def summary(x: list[float], seed: int = 0) -> dict:
 def measure(
     model: InteractionModel, split: str, n: int, slots: int = 24, sampling: Sampling | None = None
 ) -> dict:
-    """The five stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
+    """The six stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
     summaries (what `main` prints)."""
     cfg = model.cfg
     todo = cases(cfg, split, n)
@@ -144,7 +149,7 @@ def measure(
         seed = zlib.crc32(c.id.encode())
         voc = stream(vocoder, torch.from_numpy(c.logmel), seed).numpy()
         per["ceiling"].append(wer(ref, transcribe(voc)))
-        for mode in ("teacher", "text-forced"):
+        for mode in ("teacher", "text-forced", "own-phones"):
             per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))
         audio, own = said[(c.id, "free")]
         if own.split():

@@ -74,6 +74,10 @@ class Engine:
         if not free:
             raise RuntimeError(f"all {self.cache.slots} session slots are busy")
         slot = free[0]
+        if sampling is not None and (sampling.lexicon or sampling.pronounce):
+            lexicon_words()  # built once per process, here rather than inside a tick
+            if sampling.pronounce:
+                lexicon_pronouncer()
         self.cache.reset(slot)
         s = Session.open(
             id or f"s{slot}", slot, seed, self.analyzer, self.vocoder, sampling,

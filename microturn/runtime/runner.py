@@ -84,10 +84,12 @@ def run_file(
     invariant: bool = True,
     script: dict | None = None,
     agent=None,
+    sampling=None,
 ) -> dict:
     """Stream `wav` through one session; write the four files into `out`; return a summary.
     `script` teacher-forces what the model says (see `Session.script`); `agent` (an
-    `agent.dispatcher.Dispatcher`) answers its delegations."""
+    `agent.dispatcher.Dispatcher`) answers its delegations; `sampling` (a
+    `runtime.session.Sampling`) replaces the runtime's default settings."""
     from microturn.runtime.driver import drive
     from microturn.runtime.engine import Engine
 
@@ -95,11 +97,11 @@ def run_file(
     user = load(wav, engine.grid.sample_rate, mono="mix")
     feed = Feed(user, text_events or [], video)
     if agent is None:
-        result = drive(engine, feed, "run", seed, script=script)
+        result = drive(engine, feed, "run", seed, sampling, script=script)
     else:
         from microturn.agent.link import drive as drive_with_agent
 
-        result = drive_with_agent(engine, feed, agent, "run", seed, script=script)
+        result = drive_with_agent(engine, feed, agent, "run", seed, sampling, script=script)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save(out / "model.wav", result.audio)
@@ -147,7 +149,13 @@ def main(args) -> None:
             agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
         except ValueError as e:
             raise RunError(str(e)) from None
-    summary = run_file(model, args.input, args.out, args.seed, events, video, agent=agent)
+    from microturn.runtime.session import Sampling
+
+    chosen = {k: getattr(args, k, None) for k in ("lexicon", "pronounce")}
+    sampling = Sampling(**{k: v for k, v in chosen.items() if v is not None})
+    summary = run_file(
+        model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling
+    )
     if getattr(args, "asr", False):  # what a listener hears: Whisper on the model's audio,
         # read back from the 16-bit file a listener plays (not the float samples: Whisper's
         # transcript can differ between the two)
