@@ -169,3 +169,30 @@ def test_a_session_that_pronounces_runs_the_same_twice(babbler):
     sp = Sampling(temperature=4.0, top_k=0, lexicon=True, pronounce=True)
     a, b = speak(babbler, sp, seed=2), speak(babbler, sp, seed=2)
     assert a == b and len(a.split()) >= 3
+
+
+def test_a_pronouncing_session_begins_a_word_only_once_its_voice_is_done(babbler, tok):
+    """With `pronounce`, the next word's first piece comes no earlier than the current word's
+    laid-out frames allow (all but PACE of them said): the untrained babbler, which would
+    say a piece every slot, is held back to the model voice's pace."""
+    from microturn.runtime.pronunciation import PACE, lexicon_pronouncer
+    from microturn.runtime.words import lexicon_words
+
+    lex, pr = lexicon_words(), lexicon_pronouncer()
+    eng = Engine(babbler, slots=1)
+    s = eng.open(seed=4, sampling=Sampling(temperature=4.0, top_k=0, lexicon=True, pronounce=True))
+    rng = np.random.default_rng(4)
+    for _ in range(16):
+        s.push_audio((0.1 * rng.standard_normal(3200)).astype(np.float32))
+        eng.step()
+    said = [e for e in s.events if isinstance(e, ModelText)]
+    starts = [i for i, e in enumerate(said) if e.text.startswith(" ")]
+    assert len(starts) >= 4
+    for a, b in zip(starts, starts[1:], strict=False):
+        word, node = "".join(e.text for e in said[a:b]).strip(), ROOT
+        for k in tok.word(word):  # a word is complete when the next begins
+            node = lex.step(node, k)
+        assert lex.complete[node], word
+        shortest = min(len(c) for c in pr.candidates(node))
+        gap = round((said[b].t - said[a].t) / 0.025)
+        assert gap >= shortest - PACE, (said[a].text, gap, shortest)

@@ -31,9 +31,9 @@ from microturn.model.fusion import patchify
 from microturn.model.invariant import pad_rows
 from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
-from microturn.runtime.pronunciation import lexicon_pronouncer
+from microturn.runtime.pronunciation import PACE, lexicon_pronouncer
 from microturn.runtime.session import DITHER_DB, Sampling, Session
-from microturn.runtime.words import lexicon_words
+from microturn.runtime.words import ROOT, lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
 from microturn.voice.mel import MelAnalyzer
@@ -264,6 +264,16 @@ class Engine:
         if s.script is not None:
             tk = s.script["tokens"]
             k = int(tk[slot]) if slot < len(tk) else PAD
+        elif sp.pronounce and lexicon_pronouncer().left(st.phone_walk) > PACE:
+            # its voice is still on the current word: only that word's pieces, if any are left
+            words = lexicon_words()
+            going = words.children[st.word_node]
+            if not going:
+                k = PAD
+            else:
+                allowed = torch.zeros_like(words.allowed(ROOT))
+                allowed[list(going)] = True
+                k = sp.token(logits, st.gen_text, allowed)
         elif sp.lexicon:
             k = sp.token(logits, st.gen_text, lexicon_words().allowed(st.word_node))
         else:

@@ -11,7 +11,9 @@ the model voice's phonemes and durations for that word (`voice/pronounce.py`); u
 word begins, silence. Where the word is not yet known (its first piece begins several words)
 or has several pronunciations, the phone head chooses among the candidates' phonemes at each
 frame; a later piece drops the candidates it rules out. The text decides when each word
-starts; the head only breaks ties.
+starts, but not before the voice is done with the last one (`PACE`: a new word may begin
+once at most one slot of it is left; the engine holds the text back until then); the head
+only breaks ties.
 
 The walk is an immutable `PhoneWalk` on the session's stream; `Pronouncer` is read-only and
 shared by every session of an engine.
@@ -28,6 +30,8 @@ from microturn.runtime.words import ROOT, Words, lexicon_words
 from microturn.tokenizer import SPECIALS
 from microturn.voice.phones import SILENCE
 from microturn.voice.pronounce import pronunciations
+
+PACE = 2  # frames of the current word that may still be left when the next one begins
 
 
 class PhoneWalk(NamedTuple):
@@ -63,6 +67,12 @@ class Pronouncer:
         said = walk.candidates[0][: walk.frame]
         kept = tuple(c for c in cands if _at(c, range(walk.frame)) == said)
         return PhoneWalk(kept or cands, walk.frame)
+
+    def left(self, walk: PhoneWalk) -> int:
+        """Frames of the current word still to say (its shortest candidate's); 0 when none."""
+        if not walk.candidates:
+            return 0
+        return max(0, min(len(c) for c in walk.candidates) - walk.frame)
 
     def options(self, walk: PhoneWalk) -> set[int] | None:
         """The phonemes the next frame may sound (None: no constraint)."""
