@@ -196,3 +196,20 @@ def test_a_pronouncing_session_begins_a_word_only_once_its_voice_is_done(babbler
         shortest = min(len(c) for c in pr.candidates(node))
         gap = round((said[b].t - said[a].t) / 0.025)
         assert gap >= shortest - PACE, (said[a].text, gap, shortest)
+
+
+def test_a_model_without_a_phone_stream_is_not_held_back_by_pronounce(tok):
+    """`pronounce` lays out phones; a checkpoint without a phone stream has none to lay out,
+    so its words are not paced by them (the walk never advances there)."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    cfg = preset("tiny")
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, n_phones=0))
+    m = InteractionModel(cfg).eval()
+    with torch.no_grad():
+        m.text_head.proj.weight.normal_(0, 0.5)
+    sp = dict(temperature=4.0, top_k=0, lexicon=True)
+    plain = speak(m, Sampling(**sp), seed=5)
+    assert len(plain.split()) >= 4
+    assert speak(m, Sampling(**sp, pronounce=True), seed=5) == plain

@@ -264,7 +264,11 @@ class Engine:
         if s.script is not None:
             tk = s.script["tokens"]
             k = int(tk[slot]) if slot < len(tk) else PAD
-        elif sp.pronounce and lexicon_pronouncer().left(st.phone_walk) > PACE:
+        elif (
+            sp.pronounce
+            and self.cfg.model.n_phones
+            and lexicon_pronouncer().left(st.phone_walk) > PACE
+        ):
             # its voice is still on the current word: only that word's pieces, if any are left
             words = lexicon_words()
             going = words.children[st.word_node]
