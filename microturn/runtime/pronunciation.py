@@ -64,7 +64,7 @@ class Pronouncer:
         cands = self.candidates(after)
         if self.words.begins(before, k) or cands is None or not walk.candidates:
             return PhoneWalk(cands, 0)
-        said = walk.candidates[0][: walk.frame]
+        said = _at(walk.candidates[0], range(walk.frame))
         kept = tuple(c for c in cands if _at(c, range(walk.frame)) == said)
         return PhoneWalk(kept or cands, walk.frame)
 
