@@ -321,3 +321,33 @@ def test_with_an_agent_a_delegation_comes_back_as_cards(with_agent):
             kinds[card["kind"]] = card
     assert "agent_call" in kinds and kinds["agent_result"]["status"] == "failed"
     assert kinds["agent_result"]["text"] == "i couldn't get that"  # it heard no request
+
+
+@pytest.fixture(scope="module")
+def wordy(model):
+    with Background(model, ServerConfig(port=0, max_sessions=1, lexicon=True, pronounce=True)) as s:
+        yield s
+
+
+def test_serve_lexicon_and_pronounce_reach_every_session(wordy):
+    """`serve --lexicon --pronounce`: a session's words (its audio transcript) are words of the
+    data engine's language; the last one may be cut off when the test stops listening."""
+    from microturn.runtime.words import corpus_words
+
+    pcm = pcm24(QA)
+    said = []
+    with _ws(wordy) as ws:
+        recv(ws, "session.created")
+        for i in range(0, len(pcm), 48000):
+            piece = base64.b64encode(pcm[i : i + 48000]).decode()
+            ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": piece}))
+        t, end = 0.0, time.monotonic() + 60
+        while t < 7.8 and time.monotonic() < end:
+            e = json.loads(ws.recv(timeout=30))
+            if e["type"] == "microturn.tick":
+                t = e["t"]
+            elif e["type"] == "response.output_audio_transcript.delta":
+                said.append(e["delta"])
+    words = "".join(said).split()
+    assert words, "the model said nothing to the question"
+    assert all(w in corpus_words() for w in words[:-1]), words

@@ -53,6 +53,8 @@ class ServerConfig:
     model_name: str = "microturn"
     threads: int = 0  # torch threads on the tick thread (0: torch's default)
     seed: int = 0  # every session's seed: the same input gives the same output
+    lexicon: bool = False  # every session's text through the lexicon (runtime/words.py)
+    pronounce: bool = False  # its phones laid out from its words (runtime/pronunciation.py)
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -93,6 +95,9 @@ class Server:
         # when the main thread had loaded the model, 83 ms when one thread does everything.
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
         self.driver = self.pool.submit(_driver, model, cfg).result()
+        from microturn.runtime.session import Sampling
+
+        self.sampling = Sampling(lexicon=cfg.lexicon, pronounce=cfg.pronounce)
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
         self.convs: dict[str, Conversation] = {}
@@ -290,7 +295,7 @@ class Server:
         for conv in self.convs.values():
             if conv.session is None:
                 conv.session = self.pool.submit(
-                    self.driver.open, id=conv.id, seed=self.cfg.seed
+                    self.driver.open, id=conv.id, seed=self.cfg.seed, sampling=self.sampling
                 ).result()
                 if self.agent is not None:
                     from microturn.agent.link import AgentLink
@@ -340,6 +345,13 @@ def _driver(model, cfg: ServerConfig):
         torch.set_num_threads(cfg.threads)
     if not isinstance(model, torch.nn.Module):
         model = load_model(model)
+    if cfg.lexicon or cfg.pronounce:  # their tables, built now rather than at a first session
+        from microturn.runtime.pronunciation import lexicon_pronouncer
+        from microturn.runtime.words import lexicon_words
+
+        lexicon_words()
+        if cfg.pronounce:
+            lexicon_pronouncer()
     return Driver(Engine(model, slots=cfg.max_sessions))
 
 
@@ -390,6 +402,8 @@ def main(args) -> None:
         limits=Limits(send_queue=args.send_queue, prebuffer_s=args.prebuffer_ms / 1000),
         model_name=Path(args.model).name if args.model else "microturn-small",
         threads=args.threads,
+        lexicon=args.lexicon,
+        pronounce=args.pronounce,
     )
     agent = None
     if args.agent:
