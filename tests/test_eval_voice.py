@@ -12,6 +12,7 @@ from microturn.eval.voice import POOL, cases, speak, summary
 from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver
 from microturn.runtime.engine import Engine
+from microturn.tokenizer import PAD
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
@@ -51,11 +52,14 @@ def test_teacher_mode_says_the_heads_audio_over_the_true_history(two):
     model = InteractionModel(preset("tiny")).eval()
     said = speak(model, two, slots=6)
     c = two[0]
-    from microturn.tokenizer import PAD, Tokenizer
+    from microturn.tokenizer import Tokenizer
 
     forced = normalize(Tokenizer().decode([int(k) for k in c.tokens if k != PAD]))
     for mode in ("teacher", "text-forced", "own-phones"):
         assert said[(c.id, mode)][1] == forced
+    right, pieces = said[(c.id, "teacher")][2]  # the text head read on the true history
+    assert pieces == int((c.tokens[4:] != PAD).sum()) and 0 <= right <= pieces
+    assert said[(c.id, "free")][2] is None
     d = Driver(Engine(model, slots=1))
     s = d.open(c.feed)
     s.script = {"tokens": c.tokens, "logmel": c.logmel}
@@ -76,3 +80,16 @@ def test_summary():
     assert s["n"] == 4 and s["mean"] == 0.5 and s["median"] == 0.5
     assert 0.0 <= s["ci"][0] < 0.5 < s["ci"][1] <= 1.0
     assert summary([])["mean"] is None
+
+
+def test_pieces_right_reads_the_trace_against_the_reference():
+    """Trace row i speaks for slot 4 + i; <pad> aside, the likeliest piece is compared with the
+    reference's at its piece slots only: right at slots 4 and 6, wrong at 8."""
+    from microturn.eval.voice import pieces_right
+
+    tokens = np.array([0, 0, 0, 0, 7, 0, 9, 0, 5])
+    rows = torch.zeros(5, 16)
+    rows[0, 7] = 1.0
+    rows[2, PAD], rows[2, 9] = 3.0, 1.0  # <pad> likelier, but the piece is right
+    rows[4, 3] = 1.0
+    assert pieces_right([{"logits": r} for r in rows], tokens, 4) == (2, 3)

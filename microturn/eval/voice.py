@@ -46,7 +46,7 @@ from microturn.runtime.driver import Driver, Feed, SideText
 from microturn.runtime.engine import Engine
 from microturn.runtime.events import ModelText
 from microturn.runtime.session import Sampling
-from microturn.tokenizer import Tokenizer
+from microturn.tokenizer import PAD, Tokenizer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
 
@@ -70,6 +70,7 @@ class Case:
     logmel: np.ndarray
     tokens: np.ndarray
     phones: np.ndarray
+    family: str = ""  # its family in `POOL`
 
 
 def cases(cfg, split: str, n: int) -> list[Case]:
@@ -79,7 +80,8 @@ def cases(cfg, split: str, n: int) -> list[Case]:
     grid, tok, t = Grid(cfg.grid), Tokenizer(), cfg.train
     out = []
     for i in range(n):
-        tl = make_scenario(*POOL[i % len(POOL)], split, i // len(POOL))
+        family, condition = POOL[i % len(POOL)]
+        tl = make_scenario(family, condition, split, i // len(POOL))
         s = featurize(tl, cfg, audio=True)
         user = from_int16(s.arrays["user_audio"])
         n_slots = len(user) // grid.samples_per_chunk * grid.positions_per_chunk
@@ -89,7 +91,9 @@ def cases(cfg, split: str, n: int) -> list[Case]:
         model_audio = from_int16(s.arrays["model_audio"])
         logmel = s.arrays["model_mel"].astype(np.float32)
         phones = phone_slots(tl, n_slots, grid, t.phone_lead)
-        out.append(Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"], phones))
+        out.append(
+            Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"], phones, family)
+        )
     return out
 
 
@@ -97,7 +101,8 @@ def speak(
     model: InteractionModel, todo: list[Case], slots: int = 24, sampling: Sampling | None = None
 ) -> dict:
     """Every case in each model mode, `slots` sessions at a time, sampled with `sampling` (the
-    runtime's default when None) -> {(case id, mode): (audio, its own words)}."""
+    runtime's default when None) -> {(case id, mode): (audio, its own words, (text pieces
+    right, reference pieces) on the true history: teacher mode only, else None)}."""
     driver = Driver(Engine(model, slots=slots))
     jobs = [(c, m) for c in todo for m in MODES]
     live, out = {}, {}
@@ -111,14 +116,30 @@ def speak(
                 s.script = {"tokens": c.tokens, "phones": c.phones}
             if mode == "teacher":
                 s.script |= {"logmel": c.logmel, "head_audio": True}
+                s.record = True  # its text logits: `pieces_right`
             live[s.slot] = (c, mode, s)
         driver.tick()
         for slot in [k for k, (_, _, s) in live.items() if driver.done(s)]:
             c, mode, s = live.pop(slot)
             said = driver.close(s)
             own = "".join(e.text for e in said.events if isinstance(e, ModelText))
-            out[(c.id, mode)] = (said.audio, normalize(own))
+            P = driver.engine.grid.positions_per_chunk
+            text = pieces_right(s.trace, c.tokens, P) if mode == "teacher" else None
+            out[(c.id, mode)] = (said.audio, normalize(own), text)
     return out
+
+
+def pieces_right(trace: list[dict], tokens: np.ndarray, P: int) -> tuple[int, int]:
+    """A teacher-forced session's recorded text logits against the reference text: at each
+    slot where the reference says a piece, is it the head's likeliest piece (<pad> aside)?
+    -> (right, pieces). Trace row i speaks for slot P + i (the first output slot of chunk 0
+    is slot P: `Engine.step`)."""
+    logits = torch.stack([t["logits"] for t in trace])
+    ref = torch.as_tensor(np.asarray(tokens[P : P + len(logits)]), dtype=torch.long)
+    logits = logits[: len(ref)].clone()
+    logits[:, PAD] = float("-inf")
+    say = ref != PAD
+    return int((logits.argmax(-1)[say] == ref[say]).sum()), int(say.sum())
 
 
 def summary(x: list[float], seed: int = 0) -> dict:
@@ -143,7 +164,12 @@ def measure(
     said = speak(model, todo, slots, sampling)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
     words: list[str] = []
+    text: dict[str, list[int]] = {}  # family -> [pieces right, pieces] on the true history
     for c in todo:
+        right, n_pieces = said[(c.id, "teacher")][2]
+        for k in ("all", c.family):
+            t = text.setdefault(k, [0, 0])
+            t[0], t[1] = t[0] + right, t[1] + n_pieces
         ref = normalize(c.text)
         per["raw"].append(wer(ref, transcribe(c.audio)))
         seed = zlib.crc32(c.id.encode())
@@ -151,7 +177,7 @@ def measure(
         per["ceiling"].append(wer(ref, transcribe(voc)))
         for mode in ("teacher", "text-forced", "own-phones"):
             per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))
-        audio, own = said[(c.id, "free")]
+        audio, own, _ = said[(c.id, "free")]
         if own.split():
             per["free"].append(wer(own, transcribe(audio)))
             words += own.split()
@@ -162,7 +188,14 @@ def measure(
         "in_lexicon": round(sum(w in known for w in words) / max(len(words), 1), 3),
         "decoding": bool(sampling.lexicon if sampling is not None else Sampling.lexicon),
     }
-    return {"split": split, "scenarios": n, "stages": rows, "lexicon": lex, "per_case": per}
+    return {
+        "split": split,
+        "scenarios": n,
+        "stages": rows,
+        "lexicon": lex,
+        "text": {k: {"right": a, "pieces": b} for k, (a, b) in text.items()},
+        "per_case": per,
+    }
 
 
 def lexicon() -> set[str]:
@@ -194,6 +227,14 @@ def table(r: dict) -> str:
         f"free-running text: {lex['words']} words, {lex['in_lexicon']:.1%} in the lexicon"
         + (" (decoded through the lexicon)" if lex.get("decoding") else ""),
     ]
+    if r.get("text"):
+        share = lambda t: f"{t['right'] / max(t['pieces'], 1):.1%}"  # noqa: E731
+        fams = ", ".join(f"{k} {share(t)}" for k, t in r["text"].items() if k != "all")
+        a = r["text"]["all"]
+        lines.append(
+            f"text head on the true history: the reference's piece is its likeliest at "
+            f"{share(a)} of {a['pieces']} reference pieces ({fams})"
+        )
     return "\n".join(lines)
 
 
