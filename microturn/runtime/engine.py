@@ -33,7 +33,7 @@ from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.pronunciation import PACE, lexicon_pronouncer
 from microturn.runtime.session import DITHER_DB, Sampling, Session
-from microturn.runtime.words import ROOT, lexicon_words
+from microturn.runtime.words import lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
 from microturn.voice.mel import MelAnalyzer
@@ -74,10 +74,7 @@ class Engine:
         if not free:
             raise RuntimeError(f"all {self.cache.slots} session slots are busy")
         slot = free[0]
-        if sampling is not None and (sampling.lexicon or sampling.pronounce):
-            lexicon_words()  # built once per process, here rather than inside a tick
-            if sampling.pronounce:
-                lexicon_pronouncer()
+        self.prepare(sampling)
         self.cache.reset(slot)
         s = Session.open(
             id or f"s{slot}", slot, seed, self.analyzer, self.vocoder, sampling,
@@ -85,6 +82,15 @@ class Engine:
         )  # fmt: skip
         self.sessions[slot] = s
         return s
+
+    @staticmethod
+    def prepare(sampling: Sampling | None) -> None:
+        """Build the tables these settings use (once per process, 1.3 s), so that no tick
+        builds them."""
+        if sampling is not None and (sampling.lexicon or sampling.pronounce):
+            lexicon_words()
+            if sampling.pronounce:
+                lexicon_pronouncer()
 
     def close(self, s: Session) -> None:
         self.sessions.pop(s.slot, None)
@@ -271,13 +277,10 @@ class Engine:
         ):
             # its voice is still on the current word: only that word's pieces, if any are left
             words = lexicon_words()
-            going = words.children[st.word_node]
-            if not going:
+            if not words.children[st.word_node]:
                 k = PAD
             else:
-                allowed = torch.zeros_like(words.allowed(ROOT))
-                allowed[list(going)] = True
-                k = sp.token(logits, st.gen_text, allowed)
+                k = sp.token(logits, st.gen_text, words.within(st.word_node))
         elif sp.lexicon:
             k = sp.token(logits, st.gen_text, lexicon_words().allowed(st.word_node))
         else:

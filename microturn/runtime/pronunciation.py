@@ -64,8 +64,8 @@ class Pronouncer:
         cands = self.candidates(after)
         if self.words.begins(before, k) or cands is None or not walk.candidates:
             return PhoneWalk(cands, 0)
-        said = _at(walk.candidates[0], range(walk.frame))
-        kept = tuple(c for c in cands if _at(c, range(walk.frame)) == said)
+        said = _at(walk.candidates[0], walk.frame)
+        kept = tuple(c for c in cands if _at(c, walk.frame) == said)
         return PhoneWalk(kept or cands, walk.frame)
 
     def left(self, walk: PhoneWalk) -> int:
@@ -80,14 +80,14 @@ class Pronouncer:
             return None
         if not walk.candidates:
             return {SILENCE}
-        return {_at(c, [walk.frame])[0] for c in walk.candidates}
+        return {_frame(c, walk.frame) for c in walk.candidates}
 
     def on_phone(self, walk: PhoneWalk, p: int) -> PhoneWalk:
         """The frame sounds phoneme p (one of `options`)."""
         if not walk.candidates:
             return walk
         f = walk.frame
-        kept = tuple(c for c in walk.candidates if _at(c, [f])[0] == p)
+        kept = tuple(c for c in walk.candidates if _frame(c, f) == p)
         return PhoneWalk(kept or walk.candidates, f + 1)
 
     def choose(self, walk: PhoneWalk, logits: torch.Tensor) -> tuple[PhoneWalk, list[int]]:
@@ -108,9 +108,14 @@ class Pronouncer:
         return walk, out
 
 
-def _at(c: tuple[int, ...], frames) -> tuple[int, ...]:
-    """A frame stream at these frames; silence after its end."""
-    return tuple(c[f] if f < len(c) else SILENCE for f in frames)
+def _frame(c: tuple[int, ...], f: int) -> int:
+    """A frame stream's phone at frame f; silence after its end."""
+    return c[f] if f < len(c) else SILENCE
+
+
+def _at(c: tuple[int, ...], n: int) -> tuple[int, ...]:
+    """A frame stream's first n frames, silence after its end."""
+    return tuple(_frame(c, f) for f in range(n))
 
 
 @cache

@@ -48,6 +48,7 @@ class Words:
         if self.n_words == 0:
             raise ValueError("no words to build a lexicon from")
         self._masks: dict[int, torch.Tensor] = {}
+        self._within: dict[int, torch.Tensor] = {}
 
     def allowed(self, node: int) -> torch.Tensor:
         """(vocab,) bool: the pieces that may follow at `node` (besides <pad>): continuations
@@ -61,6 +62,16 @@ class Words:
                 ids += list(self.children[ROOT])
             m[ids] = True
             self._masks[node] = m
+        return m
+
+    def within(self, node: int) -> torch.Tensor:
+        """(vocab,) bool: only the current word's continuations at `node` (none once it has
+        none left)."""
+        m = self._within.get(node)
+        if m is None:
+            m = torch.zeros(self.vocab_size, dtype=torch.bool)
+            m[list(self.children[node])] = True
+            self._within[node] = m
         return m
 
     def under(self, node: int) -> list[str]:

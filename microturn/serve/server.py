@@ -94,10 +94,10 @@ class Server:
         # calling thread, and two teams on 2 cores fight. Measured here: a 16-slot tick 177 ms
         # when the main thread had loaded the model, 83 ms when one thread does everything.
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
-        self.driver = self.pool.submit(_driver, model, cfg).result()
         from microturn.runtime.session import Sampling
 
         self.sampling = Sampling(lexicon=cfg.lexicon, pronounce=cfg.pronounce)
+        self.driver = self.pool.submit(_driver, model, cfg, self.sampling).result()
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
         self.convs: dict[str, Conversation] = {}
@@ -333,7 +333,7 @@ class Server:
         }
 
 
-def _driver(model, cfg: ServerConfig):
+def _driver(model, cfg: ServerConfig, sampling):
     """The server's driver, built on the tick thread (see `Server.__init__`)."""
     import torch
 
@@ -345,14 +345,9 @@ def _driver(model, cfg: ServerConfig):
         torch.set_num_threads(cfg.threads)
     if not isinstance(model, torch.nn.Module):
         model = load_model(model)
-    if cfg.lexicon or cfg.pronounce:  # their tables, built now rather than at a first session
-        from microturn.runtime.pronunciation import lexicon_pronouncer
-        from microturn.runtime.words import lexicon_words
-
-        lexicon_words()
-        if cfg.pronounce:
-            lexicon_pronouncer()
-    return Driver(Engine(model, slots=cfg.max_sessions))
+    engine = Engine(model, slots=cfg.max_sessions)
+    engine.prepare(sampling)  # the sessions' tables now, not at a first session in the loop
+    return Driver(engine)
 
 
 class Background:
