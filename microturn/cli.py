@@ -24,6 +24,7 @@
     microturn tokenizer [--out PATH]                  (retrain the BPE on the data's corpus)
     microturn eval voice --model M [--split test] [--n 100]   (WER: raw, ceiling, model stages)
     microturn eval replies --model M [--split test] [--n 100] (answered? how long?)
+    microturn eval text --model M --data data/dev-text [--against M2] (the next piece, by family)
 
 Known failures (bad audio, a missing synthesizer, a broken data directory) print one line
 and exit with status 2; anything else is a bug and keeps its traceback.
@@ -276,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser(
-        "eval", help="`microturn eval voice | replies`: the voice yardstick, whole replies"
+        "eval",
+        help="`microturn eval voice | replies | text`: the voice yardstick, whole replies, "
+        "the text head on the recorded history",
     )
 
     x = sub.add_parser("export", help="a trained model -> a shippable checkpoint (bf16 weights)")
@@ -440,6 +443,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.eval.replies import main as replies_main
 
         return replies_main(argv[2:])
+    if argv[:2] == ["eval", "text"]:
+        from microturn.eval.text import main as text_main
+
+        return text_main(argv[2:])
     if argv[:2] == ["bench", "agent"]:
         from microturn.agent.bench import main as agent_bench_main
 

@@ -163,6 +163,7 @@ class TrainConfig:
     self_feed: float = 0.0  # share of own-dMel inputs that are its own voice (train/self_feed.py)
     self_feed_passes: int = 1  # ... said again from that history, this many times (rollout depth)
     train_only: str = ""  # e.g. "flow,phone_now": train only parameters with these name prefixes
+    keep: float = 0.0  # hold the --init model's speak-or-pad decision (losses.py: keep_term)
     transcript_weight: float = 0.5
     flow_weight: float = 1.0
     flow_draws: int = 4  # noise draws per hidden state (rectified flow)
@@ -185,6 +186,8 @@ class TrainConfig:
             raise ConfigError(f"own_noise={self.own_noise} must be in [0, 2] (log10 units)")
         if not 0 <= self.self_feed <= 1:
             raise ConfigError(f"self_feed={self.self_feed} must be a share in [0, 1]")
+        if self.keep < 0:
+            raise ConfigError(f"keep={self.keep} must be >= 0")
         if not 0 <= self.augment <= 2:
             raise ConfigError(f"augment={self.augment} must be in [0, 2]")
         if not 0 <= self.min_lr <= self.lr:

@@ -15,7 +15,7 @@ def test_timed_pass_makes_fresh_shards_and_exports_the_checkpoint_it_was_killed_
 
     out = tmp_path / "pass"
     main([
-        "--out", str(out), "--preset", "tiny", "--synth-s", "15", "--end-s", "35",
+        "--out", str(out), "--preset", "tiny", "--synth-s", "15", "--end-s", "50",
         "--steps", "5000", "--batch-size", "2", "--workers", "2", "--per-shard", "2",
         "--dev-per-condition", "1", "--turn-from", "7", "--all-from", "40",
         "--set", "ckpt_every=2", "--set", "eval_every=1000", "--set", "max_chunks=20",

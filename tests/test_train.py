@@ -313,3 +313,41 @@ def test_train_only_moves_the_named_parameters_alone(data, tmp_path):
     bad = dataclasses.replace(cfg.train, train_only="nothing")
     with pytest.raises(ValueError, match="names no parameter"):
         make_optimizer(InteractionModel(cfg), bad)
+
+
+def test_keep_holds_when_to_speak_and_leaves_which_piece_free(data, tmp_path):
+    """keep_term: zero when the student's speak-or-pad split is the teacher's, however the
+    pieces share it; positive otherwise. A fine-tune with keep > 0 starts at zero (the student
+    is its --init), then measures a drift; keep without --init is an error."""
+    import torch
+
+    from microturn.model import InteractionModel
+    from microturn.tokenizer import PAD
+    from microturn.train.losses import keep_term
+
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.randn(2, 5, 16, generator=g)
+    valid = torch.ones(2, 5)
+    assert keep_term(teacher, teacher, valid).item() == pytest.approx(0.0, abs=1e-6)
+    pieces = teacher.clone()  # the same mass on "a piece", shared out differently
+    p = pieces.softmax(-1)
+    speak = 1 - p[..., PAD]
+    share = torch.rand(2, 5, 15, generator=g)
+    share = share / share.sum(-1, keepdim=True) * speak[..., None]
+    pieces = p.clone()
+    pieces[..., torch.arange(16) != PAD] = share
+    pieces = pieces.log()
+    assert keep_term(pieces, teacher, valid).item() == pytest.approx(0.0, abs=1e-5)
+    louder = teacher.clone()
+    louder[..., PAD] -= 3.0  # more eager to speak than its teacher
+    assert keep_term(louder, teacher, valid).item() > 0.1
+    assert keep_term(louder, teacher, torch.zeros(2, 5)).item() == 0.0
+
+    cfg = cfg_for("--preset", "tiny", "--steps", "3", "--no-bf16", "--set", "keep=1.0",
+                  "--set", "lr=0.01", "--set", "warmup=0")  # fmt: skip
+    InteractionModel(cfg).save_pretrained(tmp_path / "start")
+    train(cfg, str(data), str(tmp_path / "r"), progress=False, init=str(tmp_path / "start"))
+    keep = [r["keep"] for r in rows(tmp_path / "r")]
+    assert keep[0] == pytest.approx(0.0, abs=1e-6) and keep[-1] > 0, keep
+    with pytest.raises(ValueError, match="give --init"):
+        train(cfg, str(data), str(tmp_path / "r2"), progress=False)

@@ -12,6 +12,9 @@ CE at input positions, MoE balance. With `augment` > 0 the train loader perturbs
 user dMel, with `own_noise` > 0 the model's own dMel input (`data/augment.py`); with
 `self_feed` > 0 that share of the own-dMel inputs is what the model itself said there
 (`self_feed.py`: a pass without gradients, the flow head sampled as the runtime samples it).
+With `keep` > 0 (a fine-tune from `--init`) a KL term holds the init model's choice between
+saying nothing and saying a piece at every text position, so the text can learn *what* to
+say while *when* stays where the init model had it (`losses.keep_term`).
 
 Every term is a *global* mean: each rank sums its share, token counts are all-reduced, so two
 ranks with half the batch each give the same gradient as one process with all of it.

@@ -50,6 +50,7 @@ def train(
     )
     device = _device()
     model = _initial_model(cfg, reader, init).to(device)
+    teacher = _teacher(cfg, reader, init, device) if t.keep > 0 else None
     opt = make_optimizer(model, t)
     gen = torch.Generator(device).manual_seed(t.seed + 1000 * rank)
     step = load_checkpoint(run, model, opt, loader, gen) if checkpoint_dir(run) else 0
@@ -71,7 +72,7 @@ def train(
     while step < t.steps:
         b = to_device(loader.next(rank, world), device)
         lr = lr_at(step, t)
-        ls, gnorm = _update(ddp, model, opt, b, cfg, gen, lr)
+        ls, gnorm = _update(ddp, model, opt, b, cfg, gen, lr, teacher)
         step += 1
         tokens += b.n_tokens * world
         bar.update(1)
@@ -145,13 +146,22 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
     return model
 
 
+def _teacher(cfg: Config, reader: ShardReader, init: str | None, device) -> InteractionModel:
+    """The `--init` model, frozen: `keep` holds its speak-or-pad decisions (losses.keep_term)."""
+    if not init:
+        raise ValueError("keep > 0 holds the --init model's decisions: give --init")
+    teacher = _initial_model(cfg, reader, init).to(device).eval()
+    return teacher.requires_grad_(False)
+
+
 def _update(
-    ddp, model, opt, b: Batch, cfg: Config, gen: torch.Generator, lr: float
+    ddp, model, opt, b: Batch, cfg: Config, gen: torch.Generator, lr: float, teacher=None
 ) -> tuple[Losses, float]:
     """One optimizer step on batch `b` at learning rate `lr`: (its losses, the gradient norm
-    before clipping). `ddp` is `model`, or its DistributedDataParallel wrapper."""
+    before clipping). `ddp` is `model`, or its DistributedDataParallel wrapper; `teacher` the
+    frozen `--init` model when `keep` > 0."""
     set_lr(opt, lr)
-    ls = losses(ddp, b, cfg, gen)
+    ls = losses(ddp, b, cfg, gen, teacher=teacher)
     opt.zero_grad(set_to_none=True)
     ls.total.backward()
     gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip).item()

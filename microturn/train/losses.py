@@ -69,6 +69,22 @@ def phone_terms(model: InteractionModel, hidden: torch.Tensor, b: Batch, pad_wei
     return w, ce.view_as(w)
 
 
+def keep_term(student: torch.Tensor, teacher: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || student) of the two-way choice "say nothing (<pad>) or say a piece" at
+    each text position, weighted (B, T) and summed: text logits (B, T, vocab) -> (). It holds
+    *when* the model speaks where its teacher (the `--init` model) decided, and leaves *which*
+    piece free, as the runtime samples it in two steps (runtime/session.py: Sampling)."""
+
+    def two_way(logits: torch.Tensor) -> torch.Tensor:  # (B, T, 2) log [pad, a piece]
+        lse = logits.logsumexp(-1)
+        speak = torch.cat([logits[..., :PAD], logits[..., PAD + 1 :]], -1).logsumexp(-1)
+        return torch.stack([logits[..., PAD] - lse, speak - lse], -1)
+
+    log_s, log_t = two_way(student.float()), two_way(teacher.float())
+    kl = (log_t.exp() * (log_t - log_s)).sum(-1)
+    return (kl * weight).sum()
+
+
 @dataclass
 class Losses:
     total: torch.Tensor
@@ -76,9 +92,15 @@ class Losses:
 
 
 def losses(
-    model: InteractionModel, b: Batch, cfg: Config, gen: torch.Generator, distributed: bool = True
+    model: InteractionModel,
+    b: Batch,
+    cfg: Config,
+    gen: torch.Generator,
+    distributed: bool = True,
+    teacher: InteractionModel | None = None,
 ) -> Losses:
-    """Global-mean losses (see the package docstring); `parts` are the per-term global means."""
+    """Global-mean losses (see the package docstring); `parts` are the per-term global means.
+    `teacher` (with `keep` > 0): the frozen `--init` model, for `keep_term`."""
     t = cfg.train
     world = rank_and_world()[1] if distributed else 1
     device = b.text.device.type
@@ -86,6 +108,9 @@ def losses(
     with autocast(device, t):
         inp = self_feed(core, b, model_input(b), t.self_feed, gen, t.self_feed_passes)
         out = model(inp)
+        if teacher is not None:
+            with torch.no_grad():
+                held = teacher(inp).text_logits
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
     quiet = b.listen & (b.text_target == PAD)  # not talking over the user's words
@@ -105,19 +130,26 @@ def losses(
     cond = core.audio_cond(out.hidden.float(), b.phone_now)
     flow_mean = core.flow_loss(cond, mel, b.mel_mask, n_draws=t.flow_draws, generator=gen)
     ph_w, ce_ph = phone_terms(core, out.hidden, b, t.pad_weight)
-    counts = torch.stack([text_w.sum(), tr_w.sum(), b.mel_mask.sum().float(), ph_w.sum()]).detach()
+    # the turn-taking decisions weigh as much as in the text loss
+    keep_w = torch.where(b.decide, t.decision_weight, 1.0) * (b.text_target != IGNORE)
+    keep = keep_term(out.text_logits, held, keep_w) if teacher is not None else keep_w.new_zeros(())
+    counts = torch.stack(
+        [text_w.sum(), tr_w.sum(), b.mel_mask.sum().float(), ph_w.sum(), keep_w.sum()]
+    ).detach()
     local = counts.clone()
     if world > 1:
         dist.all_reduce(counts)
-    n_text, n_tr, n_mel, n_ph = counts.clamp_min(1.0)
+    n_text, n_tr, n_mel, n_ph, n_keep = counts.clamp_min(1.0)
     text = (ce_text * text_w).sum() / n_text
     trans = (ce_tr * tr_w).sum() / n_tr
     flow = flow_mean * local[2] / n_mel
     phone = (ce_ph * ph_w).sum() / n_ph
+    keep = keep / n_keep
     total = t.text_weight * text + t.transcript_weight * trans + t.flow_weight * flow
+    total = total + t.keep * keep
     total = total + t.phone_weight * phone + t.aux_weight * out.aux_loss / world
     # DDP averages gradients over ranks; scale so the sum of rank shares is the global mean
-    parts = torch.stack([text, trans, flow, phone]).detach()
+    parts = torch.stack([text, trans, flow, phone, keep]).detach()
     if world > 1:
         dist.all_reduce(parts)
     return Losses(
@@ -127,6 +159,7 @@ def losses(
             "transcript": parts[1].item(),
             "flow": parts[2].item(),
             **({"phone": parts[3].item()} if core.cfg.model.n_phones else {}),
+            **({"keep": parts[4].item()} if teacher is not None else {}),
             "aux": out.aux_loss.item(),
         },
     )
