@@ -50,6 +50,11 @@ def parts(tl, tok: Tokenizer, n: int) -> list[str]:
     return (out + ["delegate/reply"] * n)[:n]
 
 
+def likeliest_piece(logits: torch.Tensor) -> torch.Tensor:
+    """(..., vocab) text logits -> (...) the likeliest piece, <pad> aside."""
+    return logits.masked_fill(torch.arange(logits.shape[-1]) == PAD, float("-inf")).argmax(-1)
+
+
 @torch.no_grad()
 def score(model: InteractionModel, data: str, batch: int = 16) -> list[dict]:
     """Per sample: {"family", "right": {part: k}, "pieces": {part: n}, "speak": {part: sum of
@@ -63,8 +68,7 @@ def score(model: InteractionModel, data: str, batch: int = 16) -> list[dict]:
         b = loader.collate(ids)
         logits = model(model_input(b)).text_logits.float()
         speak = 1 - logits.softmax(-1)[..., PAD]
-        logits[..., PAD] = float("-inf")
-        best = logits.argmax(-1)
+        best = likeliest_piece(logits)
         for k, i in enumerate(ids):
             tl = reader.timeline(i)
             t = b.text_target[k]
@@ -107,10 +111,11 @@ def summarize(rows: list[dict], against: list[dict] | None = None, seed: int = 0
     rng = np.random.default_rng(seed)
     res = {}
     for g in groups(rows):
-        idx = [i for i, r in enumerate(rows) if _in(r, g)[1]]
+        counts = [_in(r, g) for r in rows]
+        idx = [i for i, (_, n) in enumerate(counts) if n]
         if not idx:
             continue
-        rk = np.array([_in(rows[i], g) for i in idx], dtype=np.float64)
+        rk = np.array([counts[i] for i in idx], dtype=np.float64)
         fam = [r for r in rows if g == "all" or r["family"] == g.split("/")[0]]
         pads = sum(r["pads"] for r in fam)
         said = sum(r["speak"][k] for r in rows for k in _keys(r, g))
@@ -123,11 +128,11 @@ def summarize(rows: list[dict], against: list[dict] | None = None, seed: int = 0
         }
         if against is not None:
             ok = np.array([_in(against[i], g)[0] for i in idx], dtype=np.float64)
-            delta = (rk[:, 0] - ok) / rk[:, 1].sum()
+            delta = (rk[:, 0].sum() - ok.sum()) / rk[:, 1].sum()
             boot = rng.choice(len(idx), (2000, len(idx)))
             d = (rk[boot, 0] - ok[boot]).sum(1) / rk[boot, 1].sum(1)
             lo, hi = np.quantile(d, [0.025, 0.975])
-            row |= {"delta": round(float(delta.sum()), 4), "ci": [round(lo, 4), round(hi, 4)]}
+            row |= {"delta": round(float(delta), 4), "ci": [round(lo, 4), round(hi, 4)]}
         res[g] = row
     return res
 

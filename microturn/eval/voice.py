@@ -40,6 +40,7 @@ from microturn.audio import from_int16
 from microturn.data.generate import featurize
 from microturn.data.layout import phone_slots, streams
 from microturn.eval.asr import normalize, transcribe, wer
+from microturn.eval.text import likeliest_piece
 from microturn.grid import Grid
 from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver, Feed, SideText
@@ -136,10 +137,8 @@ def pieces_right(trace: list[dict], tokens: np.ndarray, P: int) -> tuple[int, in
     is slot P: `Engine.step`)."""
     logits = torch.stack([t["logits"] for t in trace])
     ref = torch.as_tensor(np.asarray(tokens[P : P + len(logits)]), dtype=torch.long)
-    logits = logits[: len(ref)].clone()
-    logits[:, PAD] = float("-inf")
     say = ref != PAD
-    return int((logits.argmax(-1)[say] == ref[say]).sum()), int(say.sum())
+    return int((likeliest_piece(logits[: len(ref)])[say] == ref[say]).sum()), int(say.sum())
 
 
 def summary(x: list[float], seed: int = 0) -> dict:
