@@ -360,12 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     v.add_argument("--send-queue", type=int, default=1024, help="events queued for a slow client")
     v.add_argument(
-        "--lexicon", action="store_true",
-        help="every session says only words of the data engine's language (runtime/words.py)",
+        "--lexicon", action=argparse.BooleanOptionalAction, default=None,
+        help="every session says only words of the data engine's language (runtime/words.py; "
+        "default: the runtime's, on)",
     )  # fmt: skip
     v.add_argument(
-        "--pronounce", action="store_true",
-        help="every session's phone stream laid out from its words (runtime/pronunciation.py)",
+        "--pronounce", action=argparse.BooleanOptionalAction, default=None,
+        help="every session's phone stream laid out from its words (runtime/pronunciation.py; "
+        "default: the runtime's, on)",
     )  # fmt: skip
     v.add_argument(
         "--prebuffer-ms", type=int, default=200, help="input held before a session's clock starts"

@@ -1,7 +1,7 @@
 """A time-boxed training pass, for a machine lent or rented by the minute: synthesize fresh
 scenarios on every core until one deadline, fine-tune on them until a second, export in bf16.
 
-    python -m scripts.timed_pass --init checkpoints/small-turn --out runs/pass \\
+    python -m scripts.timed_pass --init checkpoints/small --out runs/pass \\
         --synth-s 230 --end-s 500 --steps 1200 --batch-size 64 --workers 15 --loaders 7 \\
         --set lr=1e-3 --set warmup=100 --set transcript_weight=1.0 --set augment=1 \\
         --set listen_weight=1.0 --variant low:lr=3e-4 --variant low:min_lr=3e-5

@@ -1,6 +1,6 @@
 """`microturn serve` against real clients: the official `openai` SDK and raw WebSockets.
 
-One server per module (the shipped `small-turn` checkpoint, CPU), each test its own session.
+One server per module (the shipped `small` checkpoint, CPU), each test its own session.
 Every standard server event is validated against the SDK's typed model of its type.
 """
 
@@ -50,7 +50,7 @@ def conforms(ev: dict) -> None:
 def model():
     from microturn.runtime.runner import load_model
 
-    return load_model(ROOT / "checkpoints" / "small-turn")
+    return load_model(ROOT / "checkpoints" / "small")
 
 
 @pytest.fixture(scope="module")
@@ -327,14 +327,30 @@ def test_with_an_agent_a_delegation_comes_back_as_cards(with_agent):
 def wordy(model):
     # sessions are seeded (ServerConfig.seed); the candidate stays silent after this question
     # on some seeds (on 2 of 10 in `microturn run`, the README): one where it answers
-    cfg = ServerConfig(port=0, max_sessions=1, lexicon=True, pronounce=True, seed=2)
+    cfg = ServerConfig(port=0, max_sessions=1, seed=2)
     with Background(model, cfg) as s:
         yield s
 
 
-def test_serve_lexicon_and_pronounce_reach_every_session(wordy):
-    """`serve --lexicon --pronounce`: a session's words (its audio transcript) are words of the
-    data engine's language; the last one may be cut off when the test stops listening."""
+def test_the_servers_sampling_follows_its_config(model):
+    """`serve` decodes through the lexicon and lays phones out from the words by default (the
+    runtime's `Sampling`); `--no-lexicon --no-pronounce` turn both off for every session."""
+    from microturn.serve.server import Server
+
+    for cfg, on in (
+        (ServerConfig(port=0), True),
+        (ServerConfig(port=0, lexicon=False, pronounce=False), False),
+    ):
+        s = Server(model, cfg)
+        try:
+            assert s.sampling.lexicon is on and s.sampling.pronounce is on
+        finally:
+            s.pool.shutdown()
+
+
+def test_served_sessions_say_words_of_the_lexicon(wordy):
+    """By default a served session's words (its audio transcript) are words of the data
+    engine's language, each said whole; the last may be cut when the test stops listening."""
     from microturn.runtime.words import corpus_words
 
     pcm = pcm24(QA)

@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def server():
     from microturn.runtime.runner import load_model
 
-    model = load_model(ROOT / "checkpoints" / "small-turn")
+    model = load_model(ROOT / "checkpoints" / "small")
     with Background(model, ServerConfig(port=0, max_sessions=2)) as s:
         yield s
 

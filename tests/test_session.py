@@ -22,7 +22,7 @@ def test_word_temperature_keeps_when_and_sharpens_what():
     w = [PAD + 10, PAD + 11, PAD + 12, PAD + 13]
     p = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1])
     logits[[PAD, *w]] = p.log()
-    plain = draws(Sampling(temperature=1.0, top_k=0), logits)
+    plain = draws(Sampling(temperature=1.0, top_k=0, word_temperature=None), logits)
     sharp = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.0), logits)
     warm = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.5), logits)
     for x in (plain, sharp, warm):

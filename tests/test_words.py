@@ -81,13 +81,22 @@ def speak(model, sampling: Sampling, seed: int, n_chunks: int = 12) -> str:
 
 def test_a_session_with_the_lexicon_says_words(babbler):
     known = corpus_words()
-    free = speak(babbler, Sampling(temperature=4.0, top_k=0), seed=1).split()
-    said = speak(babbler, Sampling(temperature=4.0, top_k=0, lexicon=True), seed=1).split()
+    free = speak(
+        babbler,
+        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=False, pronounce=False),
+        seed=1,
+    )
+    free = free.split()
+    said = speak(
+        babbler, Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True), seed=1
+    ).split()
     assert len(said) >= 5
     # the last word may be cut off by the end of the run
     assert all(w in known for w in said[:-1]), said
     assert any(w not in known for w in free[:-1]), free  # the control babbles
-    again = speak(babbler, Sampling(temperature=4.0, top_k=0, lexicon=True), seed=1).split()
+    again = speak(
+        babbler, Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True), seed=1
+    ).split()
     assert again == said
 
 
@@ -166,7 +175,7 @@ def test_a_word_without_a_pronunciation_leaves_the_head_free(tok):
 
 
 def test_a_session_that_pronounces_runs_the_same_twice(babbler):
-    sp = Sampling(temperature=4.0, top_k=0, lexicon=True, pronounce=True)
+    sp = Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True, pronounce=True)
     a, b = speak(babbler, sp, seed=2), speak(babbler, sp, seed=2)
     assert a == b and len(a.split()) >= 3
 
@@ -180,7 +189,12 @@ def test_a_pronouncing_session_begins_a_word_only_once_its_voice_is_done(babbler
 
     lex, pr = lexicon_words(), lexicon_pronouncer()
     eng = Engine(babbler, slots=1)
-    s = eng.open(seed=4, sampling=Sampling(temperature=4.0, top_k=0, lexicon=True, pronounce=True))
+    s = eng.open(
+        seed=4,
+        sampling=Sampling(
+            temperature=4.0, top_k=0, word_temperature=None, lexicon=True, pronounce=True
+        ),
+    )
     rng = np.random.default_rng(4)
     for _ in range(16):
         s.push_audio((0.1 * rng.standard_normal(3200)).astype(np.float32))
@@ -209,7 +223,72 @@ def test_a_model_without_a_phone_stream_is_not_held_back_by_pronounce(tok):
     m = InteractionModel(cfg).eval()
     with torch.no_grad():
         m.text_head.proj.weight.normal_(0, 0.5)
-    sp = dict(temperature=4.0, top_k=0, lexicon=True)
-    plain = speak(m, Sampling(**sp), seed=5)
+    sp = dict(temperature=4.0, top_k=0, word_temperature=None, lexicon=True)
+    plain = speak(m, Sampling(**sp, pronounce=False), seed=5)
     assert len(plain.split()) >= 4
     assert speak(m, Sampling(**sp, pronounce=True), seed=5) == plain
+
+
+class _HalfPads(torch.nn.Module):
+    """A text head that says <pad> half the time at temperature T, whatever the hidden state:
+    the babbler's head with the pad logit set to T * logsumexp(other logits / T)."""
+
+    def __init__(self, head: torch.nn.Module, T: float):
+        super().__init__()
+        self.head, self.T = head, T
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x = self.head(h)
+        others = torch.cat([x[..., :PAD], x[..., PAD + 1 :]], -1)
+        return x.index_copy(
+            -1, torch.tensor([PAD]), self.T * torch.logsumexp(others / self.T, -1, True)
+        )
+
+
+def test_a_word_once_begun_is_said_whole_in_consecutive_slots(babbler):
+    """With the lexicon, the speak-or-pad draw is made only between words: inside one the next
+    piece follows in the next slot, as in the training data, so a word is never left cut. The
+    control (no lexicon) splits words with pads, the same model and seed."""
+    import copy
+
+    m = copy.deepcopy(babbler)
+    m.text_head = _HalfPads(m.text_head, 4.0)
+    slot = Engine(m, slots=1).grid.slot_s
+
+    def gaps(sampling: Sampling) -> list[float]:
+        eng = Engine(m, slots=1)
+        s = eng.open(seed=3, sampling=sampling)
+        rng = np.random.default_rng(3)
+        for _ in range(16):
+            s.push_audio((0.1 * rng.standard_normal(3200)).astype(np.float32))
+            eng.step()
+        said = [e for e in s.events if isinstance(e, ModelText)]
+        return [
+            b.t - a.t for a, b in zip(said, said[1:], strict=False) if not b.text.startswith(" ")
+        ]
+
+    plain = gaps(
+        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=False, pronounce=False)
+    )
+    assert any(g > slot * 1.5 for g in plain), plain  # the control: pads inside words
+    for sp in (
+        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True),
+        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True, pronounce=True),
+    ):
+        inside = gaps(sp)
+        assert len(inside) >= 3, inside
+        assert all(abs(g - slot) < 1e-6 for g in inside), (sp, inside)
+
+
+def test_a_piece_is_drawn_when_one_must_be():
+    """`Sampling.token(..., piece=True)` never gives <pad>, even when <pad> is all but certain,
+    at any temperature, and keeps to the allowed pieces."""
+    logits = torch.zeros(50)
+    logits[PAD] = 30.0
+    allowed = torch.zeros(50, dtype=torch.bool)
+    allowed[[7, 9]] = True
+    gen = torch.Generator().manual_seed(0)
+    for sp in (Sampling(temperature=0.0), Sampling(), Sampling(word_temperature=0.0)):
+        ks = {sp.token(logits, gen, allowed, piece=True) for _ in range(50)}
+        assert ks <= {7, 9}, (sp, ks)
+        assert sp.token(logits, gen, allowed) == PAD

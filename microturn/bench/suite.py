@@ -56,6 +56,7 @@ from microturn.bench.harness import Harness, SmartTurn, run_harness, vad_probs, 
 from microturn.bench.score import SCORER_VERSION, Output, score, summarize
 from microturn.bench.sessions import run_model
 from microturn.data.shards import ShardReader
+from microturn.runtime.session import Sampling
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
 MIN_BARGES = (0.2, 0.5)
@@ -237,6 +238,8 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     ck = Path(arg if model and arg else checkpoint or "checkpoints/small")
     files = sorted(ck.glob("*")) if model and ck.is_dir() else []  # only it reads them
     stamp = [(f.name, hashlib.sha1(f.read_bytes()).hexdigest()) for f in files if f.is_file()]
+    if model:  # the runtime's sampling defaults decide what the model says
+        stamp.append(("sampling", repr(Sampling())))
     names = {}
     for b in range(0, len(scen), BLOCK):
         ids = [s.id for s in scen[b : b + BLOCK]]

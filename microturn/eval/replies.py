@@ -8,7 +8,7 @@ benchmark's one output VAD (`bench/vad.py`). A question is *answered* when a spe
 that is not a backchannel begins inside the scenario's answer window; the reply's length is
 that segment's, set beside the reference answer's (the data engine's model voice saying it).
 
-    microturn eval replies --model checkpoints/small-turn --split test --n 100
+    microturn eval replies --model checkpoints/small --split test --n 100
 
 Prints a table per user engine (answered share with a Wilson 95 % interval; reply length
 p10 / p50 / p90 beside the reference's; the median ratio of a reply to its reference, and the

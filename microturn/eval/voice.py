@@ -13,7 +13,7 @@ same scenarios:
     text-forced  the reference text and phones forced; the audio its own (it hears what its
                  head said)
     own-phones   the reference text forced; the phones and the audio its own (the phone
-                 head's, or laid out from the text with `--pronounce`): what free running
+                 head's with `--no-pronounce`, else laid out from the text): what free running
                  would sound like if its words were the reference's
     free         free running; WER against its own text stream (the words it meant to say)
 

@@ -33,7 +33,7 @@ from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.pronunciation import PACE, lexicon_pronouncer
 from microturn.runtime.session import DITHER_DB, Sampling, Session
-from microturn.runtime.words import lexicon_words
+from microturn.runtime.words import ROOT, lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
 from microturn.voice.mel import MelAnalyzer
@@ -270,14 +270,17 @@ class Engine:
         if s.script is not None:
             tk = s.script["tokens"]
             k = int(tk[slot]) if slot < len(tk) else PAD
+        elif (sp.lexicon or sp.pronounce) and not lexicon_words().complete[st.word_node]:
+            # inside a word: its next piece (in the training data a pad never splits a word)
+            k = sp.token(logits, st.gen_text, lexicon_words().within(st.word_node), piece=True)
         elif (
             sp.pronounce
             and self.cfg.model.n_phones
             and lexicon_pronouncer().left(st.phone_walk) > PACE
         ):
-            # its voice is still on the current word: only that word's pieces, if any are left
+            # its voice is still on the word just said: only its continuations, if any, or <pad>
             words = lexicon_words()
-            if not words.children[st.word_node]:
+            if st.word_node == ROOT or not words.children[st.word_node]:
                 k = PAD
             else:
                 k = sp.token(logits, st.gen_text, words.within(st.word_node))

@@ -6,7 +6,9 @@ engine's language (`microturn.data.corpus`, the vocabulary the model was trained
 run, and a session walks it as it speaks: at each text slot the pieces that keep the current
 word on the way to a real word are allowed, and a new word may begin only once the current
 one is complete. `Sampling(lexicon=True)` draws from the allowed pieces only once the model
-has decided to speak, so when it speaks is untouched and what it says is made of words.
+has decided to speak, so when it speaks is untouched and what it says is made of words; inside
+a word it draws the next piece at once (the engine: `piece=True`), as the training data lays a
+word's pieces out in consecutive slots, so a word once begun is never left cut.
 
 The walk's state is one int per session (`Stream.word_node`); this object is read-only and
 shared by every session of an engine.
@@ -89,10 +91,12 @@ class Words:
         return k >= len(SPECIALS) and (node == ROOT or k not in self.children[node])
 
     def step(self, node: int, k: int) -> int:
-        """The walk's state after token k: specials (<pad>, <delegate>) leave it where it is;
-        a piece outside the lexicon (a scripted or unconstrained token) ends the word."""
+        """The walk's state after token k: specials (<pad>, <delegate>) end a complete word
+        (a word's pieces are said in consecutive slots, so none goes on after a pad) and leave
+        an unfinished one (only a script pads inside a word) where it is; a piece outside the
+        lexicon (a scripted or unconstrained token) ends the word."""
         if k < len(SPECIALS):
-            return node
+            return ROOT if self.complete[node] else node
         nxt = self.children[node].get(k)
         if nxt is None:
             nxt = self.children[ROOT].get(k, ROOT)

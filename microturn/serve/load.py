@@ -1,6 +1,6 @@
 """`microturn bench serve`: the live server under real loopback clients.
 
-    microturn bench serve [--checkpoint checkpoints/small-turn] [--sessions 4 8 16 24]
+    microturn bench serve [--checkpoint checkpoints/small] [--sessions 4 8 16 24]
                           [--seconds 20] [--fuzz-frames 10000] [--cycles 100]
                           [--only load,fuzz,cycles,jitter] [--threads 2] [--out DIR]
 
@@ -322,7 +322,7 @@ async def slow_run(srv: Served, audio: np.ndarray, seconds: float = 20.0) -> dic
 # --- the verb --------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="microturn bench serve", description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "small-turn"))
+    p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "small"))
     p.add_argument("--sessions", type=int, nargs="+", default=[4, 8, 16, 24])
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--fuzz-frames", type=int, default=10000)

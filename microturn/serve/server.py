@@ -1,6 +1,6 @@
 """`microturn serve`: an OpenAI-Realtime-compatible WebSocket server over one engine.
 
-    microturn serve [--model checkpoints/small-turn] [--host 127.0.0.1] [--port 8765]
+    microturn serve [--model checkpoints/small] [--host 127.0.0.1] [--port 8765]
                     [--max-sessions 16] [--token T] [--allow-origin URL ...]
 
 One asyncio loop (the `websockets` library, the one the `openai` SDK's realtime client uses)
@@ -53,8 +53,10 @@ class ServerConfig:
     model_name: str = "microturn"
     threads: int = 0  # torch threads on the tick thread (0: torch's default)
     seed: int = 0  # every session's seed: the same input gives the same output
-    lexicon: bool = False  # every session's text through the lexicon (runtime/words.py)
-    pronounce: bool = False  # its phones laid out from its words (runtime/pronunciation.py)
+    # every session's text through the lexicon (runtime/words.py) and its phones laid out from
+    # its words (runtime/pronunciation.py); None: the runtime's default (`Sampling`, both on)
+    lexicon: bool | None = None
+    pronounce: bool | None = None
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -96,7 +98,8 @@ class Server:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
         from microturn.runtime.session import Sampling
 
-        self.sampling = Sampling(lexicon=cfg.lexicon, pronounce=cfg.pronounce)
+        chosen = {"lexicon": cfg.lexicon, "pronounce": cfg.pronounce}
+        self.sampling = Sampling(**{k: v for k, v in chosen.items() if v is not None})
         self.driver = self.pool.submit(_driver, model, cfg, self.sampling).result()
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
