@@ -151,8 +151,7 @@ def main(args) -> None:
             raise RunError(str(e)) from None
     from microturn.runtime.session import Sampling
 
-    chosen = {k: getattr(args, k, None) for k in ("lexicon", "pronounce")}
-    sampling = Sampling(**{k: v for k, v in chosen.items() if v is not None})
+    sampling = Sampling.chosen(**{k: getattr(args, k, None) for k in ("lexicon", "pronounce")})
     summary = run_file(
         model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling
     )

@@ -54,6 +54,11 @@ class Sampling:
     lexicon: bool = True
     pronounce: bool = True
 
+    @classmethod
+    def chosen(cls, **settings) -> Sampling:
+        """The defaults with every setting given that is not None (a flag left unset)."""
+        return cls(**{k: v for k, v in settings.items() if v is not None})
+
     def __post_init__(self) -> None:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
             raise ValueError(f"bad sampling settings: {self}")

@@ -98,8 +98,7 @@ class Server:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
         from microturn.runtime.session import Sampling
 
-        chosen = {"lexicon": cfg.lexicon, "pronounce": cfg.pronounce}
-        self.sampling = Sampling(**{k: v for k, v in chosen.items() if v is not None})
+        self.sampling = Sampling.chosen(lexicon=cfg.lexicon, pronounce=cfg.pronounce)
         self.driver = self.pool.submit(_driver, model, cfg, self.sampling).result()
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
