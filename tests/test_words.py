@@ -54,6 +54,27 @@ def test_the_data_engine_language_walks(tok):
     assert all(walk(lex, tok, " ".join(sorted(words))))
 
 
+def test_extended_adds_words_and_keeps_every_node(tok, monkeypatch):
+    base = Words(["twenty", "four"], tok)
+    ext = base.extended(["Quokka", "four", "", "quokka"], tok)
+    assert ext is not base and ext.n_words == 3 and ext.n_extra == 1
+    assert all(walk(ext, tok, "quokka twenty four")) and not all(walk(base, tok, "quokka"))
+    assert base.n_words == 2 and len(base.children) < len(ext.children)  # the base untouched
+    for node, kids in enumerate(base.children):  # a walk on the base goes on in the new trie
+        assert ext.children[node].items() >= kids.items()
+        assert ext.complete[node] == base.complete[node]
+    assert base.extended(["four", "twenty"], tok) is base  # nothing new
+    monkeypatch.setattr("microturn.runtime.words.MAX_EXTRA_WORDS", 2)
+    capped = base.extended(["aa", "bb", "cc"], tok)
+    assert capped.n_extra == 2 and capped.extended(["dd"], tok) is capped
+
+
+def test_side_words_are_said_words():
+    from microturn.runtime.words import side_words
+
+    assert side_words("It's 12°C in Zanzibar.") == ["it's", "12", "c", "in", "zanzibar"]
+
+
 def test_no_words_is_an_error(tok):
     with pytest.raises(ValueError, match="no words"):
         Words([], tok)
@@ -278,6 +299,60 @@ def test_a_word_once_begun_is_said_whole_in_consecutive_slots(babbler):
         inside = gaps(sp)
         assert len(inside) >= 3, inside
         assert all(abs(g - slot) < 1e-6 for g in inside), (sp, inside)
+
+
+class _Wants(torch.nn.Module):
+    """A text head that wants to say one word's pieces (and <pad> as much), whatever it hears."""
+
+    def __init__(self, vocab: int, ids: list[int]):
+        super().__init__()
+        self.vocab, self.ids = vocab, ids
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x = torch.zeros(*h.shape[:-1], self.vocab)
+        x[..., self.ids] = 8.0
+        x[..., PAD] = 8.0
+        return x
+
+
+@pytest.mark.parametrize("pronounce", [False, True])
+def test_a_session_may_say_a_word_it_read(babbler, tok, pronounce):
+    """A word outside the data engine's language ("quokka"), which the head wants to say, is
+    refused by the lexicon until side text brings it; then the session says it, the shared
+    lexicon unchanged. The control without the lexicon says its pieces all along (in any
+    order: the head does not know their order; the trie does)."""
+    import copy
+
+    from microturn.runtime.words import lexicon_words
+
+    assert "quokka" not in corpus_words()
+    m = copy.deepcopy(babbler)
+    m.text_head = _Wants(babbler.text_head.proj.out_features, list(tok.word("quokka")))
+
+    def run(sampling: Sampling) -> tuple[str, str]:
+        eng = Engine(m, slots=1)
+        s = eng.open(seed=6, sampling=sampling)
+        rng = np.random.default_rng(6)
+        said = []
+        for i in range(16):
+            if i == 8:
+                said.append("".join(e.text for e in s.events if isinstance(e, ModelText)))
+                s.inject_text("a quokka", tok)
+            s.push_audio((0.1 * rng.standard_normal(3200)).astype(np.float32))
+            eng.step()
+        said.append("".join(e.text for e in s.events if isinstance(e, ModelText)))
+        return said[0], said[1]  # before the text came, and in all
+
+    free = Sampling(temperature=1.0, top_k=0, word_temperature=None, lexicon=False, pronounce=False)
+    assert all(" qu" in part and "ok" in part for part in run(free))
+    sp = Sampling(
+        temperature=1.0, top_k=0, word_temperature=None, lexicon=True, pronounce=pronounce
+    )
+    before, said = run(sp)
+    assert before.split() and "quokka" not in before.split()
+    assert "quokka" in said.split()
+    assert all(w in corpus_words() or w == "quokka" for w in said.split()[:-1])
+    assert lexicon_words().extended(["quokka"], tok) is not lexicon_words()  # still not in it
 
 
 def test_a_piece_is_drawn_when_one_must_be():

@@ -267,32 +267,32 @@ class Engine:
         the pieces that keep its words words, with `Sampling.lexicon`); the lexicon's walk
         and the phone walk follow it when the session uses them."""
         st, sp = s.stream, s.sampling
+        words = st.words or lexicon_words()  # the session's own once side text added words
         if s.script is not None:
             tk = s.script["tokens"]
             k = int(tk[slot]) if slot < len(tk) else PAD
-        elif (sp.lexicon or sp.pronounce) and not lexicon_words().complete[st.word_node]:
+        elif (sp.lexicon or sp.pronounce) and not words.complete[st.word_node]:
             # inside a word: its next piece (in the training data a pad never splits a word)
-            k = sp.token(logits, st.gen_text, lexicon_words().within(st.word_node), piece=True)
+            k = sp.token(logits, st.gen_text, words.within(st.word_node), piece=True)
         elif (
             sp.pronounce
             and self.cfg.model.n_phones
             and lexicon_pronouncer().left(st.phone_walk) > PACE
         ):
             # its voice is still on the word just said: only its continuations, if any, or <pad>
-            words = lexicon_words()
             if st.word_node == ROOT or not words.children[st.word_node]:
                 k = PAD
             else:
                 k = sp.token(logits, st.gen_text, words.within(st.word_node))
         elif sp.lexicon:
-            k = sp.token(logits, st.gen_text, lexicon_words().allowed(st.word_node))
+            k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
         else:
             k = sp.token(logits, st.gen_text)
         if sp.lexicon or sp.pronounce:
-            before, st.word_node = st.word_node, lexicon_words().step(st.word_node, k)
+            before, st.word_node = st.word_node, words.step(st.word_node, k)
             if sp.pronounce:
                 st.phone_walk = lexicon_pronouncer().on_token(
-                    st.phone_walk, before, k, st.word_node
+                    st.phone_walk, before, k, st.word_node, words
                 )
         return k
 

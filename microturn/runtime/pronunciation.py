@@ -56,13 +56,18 @@ class Pronouncer:
                 out[v] = None
         return tuple(out) or None
 
-    def on_token(self, walk: PhoneWalk, before: int, k: int, after: int) -> PhoneWalk:
-        """The text walk went from node `before` to `after` on token k: a new word starts its
-        frames now; a continuation keeps the candidates that agree with the frames chosen."""
+    def on_token(
+        self, walk: PhoneWalk, before: int, k: int, after: int, words: Words | None = None
+    ) -> PhoneWalk:
+        """The text walk went from node `before` to `after` on token k (in `words`: a
+        session's trie that side text extended, default this pronouncer's): a new word starts
+        its frames now; a continuation keeps the candidates that agree with the frames chosen.
+        A word side text added has no pronunciation here: the phone head voices it."""
         if k < len(SPECIALS):
             return walk  # <pad>, <delegate>: the current word goes on
-        cands = self.candidates(after)
-        if self.words.begins(before, k) or cands is None or not walk.candidates:
+        words = words or self.words
+        cands = self.candidates(after) if after < len(self.words.children) else None
+        if words.begins(before, k) or cands is None or not walk.candidates:
             return PhoneWalk(cands, 0)
         said = _at(walk.candidates[0], walk.frame)
         kept = tuple(c for c in cands if _at(c, walk.frame) == said)

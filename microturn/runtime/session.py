@@ -18,7 +18,7 @@ import torch
 from microturn.grid import Grid
 from microturn.runtime.events import Event, ToolResult
 from microturn.runtime.pronunciation import PhoneWalk
-from microturn.runtime.words import ROOT
+from microturn.runtime.words import ROOT, Words, lexicon_words, side_words
 from microturn.tokenizer import PAD, RESULT, Tokenizer
 from microturn.voice.mel import MelAnalyzer
 from microturn.voice.vocoder import Vocoder, VocoderState
@@ -38,9 +38,9 @@ class Sampling:
     the first, free-running WER on 100 dev replies for the second (docs/RESULTS.md §6d).
 
     `lexicon` (on by default) splits the draw the same way and then draws the piece from those
-    that keep the session's words words of the data engine's language (`runtime/words.py`), at
-    `word_temperature` when set, else at `temperature` over the top k; inside a word its next
-    piece comes at once, as in the training data.
+    that keep the session's words words of the data engine's language or of the side text it
+    has read (`runtime/words.py`), at `word_temperature` when set, else at `temperature` over
+    the top k; inside a word its next piece comes at once, as in the training data.
 
     `pronounce` (on by default) lays the phone stream out from the words the text says, with
     the model voice's phonemes and durations (`runtime/pronunciation.py`); the phone head only
@@ -126,6 +126,9 @@ class Stream:
     gen_text: torch.Generator  # text sampling
     gen_flow: torch.Generator  # flow-head noise
     gen_dither: np.random.Generator  # the input's dither
+    # its trie of words, once side text has added words to the shared lexicon's (None: that
+    # one); never changed in place (`Words.extended` makes a new one), so a clone shares it
+    words: Words | None = None
 
     def clone(self) -> Stream:
         return Stream(
@@ -140,6 +143,7 @@ class Stream:
             self.gen_text.clone_state(),
             self.gen_flow.clone_state(),
             copy.deepcopy(self.gen_dither),
+            self.words,
         )
 
 
@@ -210,8 +214,13 @@ class Session:
     def inject_text(self, text: str, tok: Tokenizer, t: float | None = None) -> None:
         """Side text (a tool result, a typed message) enters the model's input text slots,
         one token per slot: from slot round-down(t / 50 ms) when `t` is given and lies in the
-        coming tick or later (as in training), else from the next tick's first slot."""
+        coming tick or later (as in training), else from the next tick's first slot. When the
+        session speaks through the lexicon, the text's words join its words: it may say what
+        it reads (a result in words the data engine never used)."""
         g = self.grid
+        if self.sampling.lexicon or self.sampling.pronounce:
+            known = self.stream.words or lexicon_words()
+            self.stream.words = known.extended(side_words(text), tok)
         if t is not None and not self.side_in:
             wait = int(t / g.slot_s + 1e-9)
             self.side_in.extend([PAD] * max(0, wait - self.stream.chunk * g.positions_per_chunk))

@@ -11,11 +11,16 @@ a word it draws the next piece at once (the engine: `piece=True`), as the traini
 word's pieces out in consecutive slots, so a word once begun is never left cut.
 
 The walk's state is one int per session (`Stream.word_node`); this object is read-only and
-shared by every session of an engine.
+shared by every session of an engine. Side text a session receives (a tool's or an LLM's
+result, a typed message) brings words the model may read and then say: `extended` makes the
+session its own trie with those words added, the shared one untouched and every node id of it
+kept, so a walk goes on where it stands (`Session.inject_text`).
 """
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterable
 from functools import cache
 
@@ -24,6 +29,7 @@ import torch
 from microturn.tokenizer import DELEGATE, SPECIALS, Tokenizer
 
 ROOT = 0  # between words: any first token may follow
+MAX_EXTRA_WORDS = 2000  # words side text may add to one session's trie (bounded memory)
 
 
 class Words:
@@ -49,8 +55,49 @@ class Words:
             self.n_words += 1
         if self.n_words == 0:
             raise ValueError("no words to build a lexicon from")
+        self.n_extra = 0  # words added by `extended`
         self._masks: dict[int, torch.Tensor] = {}
         self._within: dict[int, torch.Tensor] = {}
+
+    def extended(self, words: Iterable[str], tok: Tokenizer) -> Words:
+        """A new trie with `words` added (lowercased; those already in, those that encode to
+        a special token, and any beyond `MAX_EXTRA_WORDS` added in all are left out): every
+        node of this one keeps its id, so a walk on this trie goes on in the new one; this one
+        is not changed. Returns self when nothing is new."""
+        runs = {w: tok.word(w) for w in dict.fromkeys(x.lower() for x in words) if w}
+        new = [w for w, r in runs.items() if min(r) >= len(SPECIALS) and not self._has(r)]
+        new = new[: max(0, MAX_EXTRA_WORDS - self.n_extra)]
+        if not new:
+            return self
+        out = copy.copy(self)
+        out.children, out.complete = list(self.children), list(self.complete)
+        out.word, out._masks, out._within = dict(self.word), {}, {}
+        own: set[int] = set()  # nodes whose children dict is out's own copy
+        for w in new:
+            node = ROOT
+            for k in runs[w]:
+                if node not in own:
+                    out.children[node] = dict(out.children[node])
+                    own.add(node)
+                nxt = out.children[node].get(k)
+                if nxt is None:
+                    nxt = out.children[node][k] = len(out.children)
+                    out.children.append({})
+                    out.complete.append(False)
+                node = nxt
+            out.complete[node], out.word[node] = True, w
+        out.n_words += len(new)
+        out.n_extra += len(new)
+        return out
+
+    def _has(self, run: Iterable[int]) -> bool:
+        """The token run is a word of this trie."""
+        node = ROOT
+        for k in run:
+            node = self.children[node].get(k)
+            if node is None:
+                return False
+        return self.complete[node] and node != ROOT
 
     def allowed(self, node: int) -> torch.Tensor:
         """(vocab,) bool: the pieces that may follow at `node` (besides <pad>): continuations
@@ -101,6 +148,12 @@ class Words:
         if nxt is None:
             nxt = self.children[ROOT].get(k, ROOT)
         return nxt
+
+
+def side_words(text: str) -> list[str]:
+    """The words of a side text as the model would say them: lowercase runs of letters,
+    digits and apostrophes ("It's 12°C." -> ["it's", "12", "c"])."""
+    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 @cache
