@@ -183,6 +183,28 @@ def test_a_block_is_cached_by_its_content_not_only_its_ids(quick, monkeypatch):
     assert after[0] == before[0] and after[5] != before[5]
 
 
+def test_the_cache_keys_a_model_by_its_weights_and_config_not_its_card(quick, monkeypatch):
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:5]
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    for name, body in (("config.json", "{}"), ("model.safetensors", "w1"), ("README.md", "a")):
+        (ck / name).write_text(body)
+    h = Harness(0.3, 0.2)
+
+    def names():
+        return suite.block_files("m", f"model:{ck}", scen, None, h, set())
+
+    before = names()
+    (ck / "README.md").write_text("the card, edited")
+    assert names() == before
+    (ck / "model.safetensors").write_text("w2")
+    assert names() != before
+
+
 def test_the_size_line_counts_the_scenarios_it_scored():
     """A `--data` split of 3 per condition says 3, whatever `--per-condition` was left at."""
     from types import SimpleNamespace

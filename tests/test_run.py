@@ -130,10 +130,10 @@ def test_the_shipped_checkpoint_answers_the_example(tmp_path):
 
 def test_asr_prints_what_a_listener_hears_beside_what_the_model_said(tmp_path):
     """`--asr`: Whisper on the model's own audio, beside its text stream. The shipped model says
-    "one hundred twenty three" to the example with seed 1 (a wrong answer), and that is what
-    Whisper hears (the README's side by side)."""
-    r = cli(EXAMPLE, "--out", tmp_path / "o", "--seed", "1", "--asr")
+    the answer, "twenty four", to the example with seed 4, and Whisper hears "when before" in
+    its voice (the README's side by side)."""
+    r = cli(EXAMPLE, "--out", tmp_path / "o", "--seed", "4", "--asr")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert summary["said"] == "one hundred twenty three"
-    assert summary["heard"] == "one hundred twenty three"
+    assert summary["said"] == "twenty four"
+    assert summary["heard"] == "when before"

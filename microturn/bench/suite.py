@@ -236,8 +236,14 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     kind, _, arg = spec.partition(":")
     model = kind in ("model", "model+agent")
     ck = Path(arg if model and arg else checkpoint or "checkpoints/small")
-    files = sorted(ck.glob("*")) if model and ck.is_dir() else []  # only it reads them
-    stamp = [(f.name, hashlib.sha1(f.read_bytes()).hexdigest()) for f in files if f.is_file()]
+    # only the model reads them: its weights and config, not its card (an edit of the card
+    # must not make the benchmark run again)
+    files = sorted(ck.glob("*")) if model and ck.is_dir() else []
+    stamp = [
+        (f.name, hashlib.sha1(f.read_bytes()).hexdigest())
+        for f in files
+        if f.is_file() and f.suffix != ".md"
+    ]
     if model:  # the runtime's sampling defaults decide what the model says
         stamp.append(("sampling", repr(Sampling())))
     names = {}
