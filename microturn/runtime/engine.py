@@ -267,11 +267,14 @@ class Engine:
         the pieces that keep its words words, with `Sampling.lexicon`); the lexicon's walk
         and the phone walk follow it when the session uses them."""
         st, sp = s.stream, s.sampling
-        words = st.words or lexicon_words()  # the session's own once side text added words
+        walk = sp.lexicon or sp.pronounce
+        # the session's own trie once side text added words; none built for a session that
+        # does not walk one
+        words = (st.words or lexicon_words()) if walk else None
         if s.script is not None:
             tk = s.script["tokens"]
             k = int(tk[slot]) if slot < len(tk) else PAD
-        elif (sp.lexicon or sp.pronounce) and not words.complete[st.word_node]:
+        elif walk and not words.complete[st.word_node]:
             # inside a word: its next piece (in the training data a pad never splits a word)
             k = sp.token(logits, st.gen_text, words.within(st.word_node), piece=True)
         elif (
@@ -288,7 +291,7 @@ class Engine:
             k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
         else:
             k = sp.token(logits, st.gen_text)
-        if sp.lexicon or sp.pronounce:
+        if walk:
             before, st.word_node = st.word_node, words.step(st.word_node, k)
             if sp.pronounce:
                 st.phone_walk = lexicon_pronouncer().on_token(

@@ -40,19 +40,10 @@ class Words:
         self.word: dict[int, str] = {}  # a complete node -> its word
         self.n_words = 0
         for w in sorted(set(words)):
-            node = ROOT
-            for k in tok.word(w):
-                if k < len(SPECIALS):
-                    raise ValueError(f"word {w!r} encodes to a special token")
-                nxt = self.children[node].get(k)
-                if nxt is None:
-                    nxt = self.children[node][k] = len(self.children)
-                    self.children.append({})
-                    self.complete.append(False)
-                node = nxt
-            self.complete[node] = True
-            self.word[node] = w
-            self.n_words += 1
+            run = tok.word(w)
+            if any(k < len(SPECIALS) for k in run):
+                raise ValueError(f"word {w!r} encodes to a special token")
+            self._add(run, w)
         if self.n_words == 0:
             raise ValueError("no words to build a lexicon from")
         self.n_extra = 0  # words added by `extended`
@@ -65,30 +56,40 @@ class Words:
         node of this one keeps its id, so a walk on this trie goes on in the new one; this one
         is not changed. Returns self when nothing is new."""
         runs = {w: tok.word(w) for w in dict.fromkeys(x.lower() for x in words) if w}
-        new = [w for w, r in runs.items() if min(r) >= len(SPECIALS) and not self._has(r)]
+        new = [
+            w for w, r in runs.items() if all(k >= len(SPECIALS) for k in r) and not self._has(r)
+        ]
         new = new[: max(0, MAX_EXTRA_WORDS - self.n_extra)]
         if not new:
             return self
         out = copy.copy(self)
         out.children, out.complete = list(self.children), list(self.complete)
         out.word, out._masks, out._within = dict(self.word), {}, {}
-        own: set[int] = set()  # nodes whose children dict is out's own copy
+        own: set[int] = set()  # nodes whose children dict is out's own, not shared with self
         for w in new:
-            node = ROOT
-            for k in runs[w]:
-                if node not in own:
-                    out.children[node] = dict(out.children[node])
-                    own.add(node)
-                nxt = out.children[node].get(k)
-                if nxt is None:
-                    nxt = out.children[node][k] = len(out.children)
-                    out.children.append({})
-                    out.complete.append(False)
-                node = nxt
-            out.complete[node], out.word[node] = True, w
-        out.n_words += len(new)
+            out._add(runs[w], w, own)
         out.n_extra += len(new)
         return out
+
+    def _add(self, run: Iterable[int], w: str, own: set[int] | None = None) -> None:
+        """Add word w, its token run, as a path from the root. `own`: the nodes whose
+        children dict this trie owns (a copy made by `extended` shares the rest with its base
+        and copies each one before changing it); None: it owns every one."""
+        node = ROOT
+        for k in run:
+            if own is not None and node not in own:
+                self.children[node] = dict(self.children[node])
+                own.add(node)
+            nxt = self.children[node].get(k)
+            if nxt is None:
+                nxt = self.children[node][k] = len(self.children)
+                self.children.append({})
+                self.complete.append(False)
+                if own is not None:
+                    own.add(nxt)  # a new node's dict is this trie's from the start
+            node = nxt
+        self.complete[node], self.word[node] = True, w
+        self.n_words += 1
 
     def _has(self, run: Iterable[int]) -> bool:
         """The token run is a word of this trie."""
