@@ -15,9 +15,9 @@
     microturn bench   vocoder [--n-iter 32] [--limit N]        (dMel + vocoder round trip)
     microturn bench   agent [--checkpoint PATH]                (delegations in flight vs the tick)
     microturn run     INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl] [--seed S]
-                      [--agent tools|llm --agent-url URL --agent-model NAME]
+                      [--agent tools|llm --agent-url URL --agent-model NAME --agent-hearing H]
     microturn serve   [--model PATH] [--host 127.0.0.1] [--port 8765] [--max-sessions 16]
-                      [--agent tools|llm --agent-url URL --agent-model NAME]
+                      [--agent tools|llm --agent-url URL --agent-model NAME --agent-hearing H]
     microturn talk    --server ws://127.0.0.1:8765 INPUT.wav --out DIR [--fast]
     microturn bench   serve [--sessions 8 16 24] [--fuzz-frames 10000]   (the live server)
     microturn check-matching --split train --n 100   (act vs hold sides: cheap-cue KS tests)
@@ -347,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--agent-url", default=None, help="the LLM's base URL (…/v1)")
     r.add_argument("--agent-model", default=None, help="the LLM's model name")
     r.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
+    r.add_argument(
+        "--agent-hearing", choices=["whisper", "transcript"], default="whisper",
+        help="how the agent gets the request: it hears the user's audio (Whisper tiny.en), "
+        "or reads the model's transcript head",
+    )  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
     v = sub.add_parser("serve", help="an OpenAI-Realtime-compatible server and its browser page")
@@ -379,6 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--agent-url", default=None, help="the LLM's base URL (…/v1)")
     v.add_argument("--agent-model", default=None, help="the LLM's model name")
     v.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
+    v.add_argument(
+        "--agent-hearing", choices=["whisper", "transcript"], default="whisper",
+        help="how the agent gets the request: it hears the user's audio (Whisper tiny.en), "
+        "or reads the model's transcript head",
+    )  # fmt: skip
     v.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")

@@ -33,6 +33,7 @@ class Result:
     error: str = ""
     due: float | None = None
     asked: float = 0.0  # the delegation's time (a result is not heard before it)
+    request: str = ""  # the words the agent acted on
 
 
 class Job:
@@ -62,7 +63,14 @@ class Job:
             if self.running and text.strip():
                 self.said += 1
                 self._put(
-                    Result(self.session, self.id, text.strip(), "partial", asked=self.context.t)
+                    Result(
+                        self.session,
+                        self.id,
+                        text.strip(),
+                        "partial",
+                        asked=self.context.t,
+                        request=self.context.request,
+                    )
                 )
 
     def later(self, delay_s: float, text: str) -> None:
@@ -72,7 +80,15 @@ class Job:
                 self.said += 1
                 due = self.context.t + delay_s
                 self._put(
-                    Result(self.session, self.id, text, "later", due=due, asked=self.context.t)
+                    Result(
+                        self.session,
+                        self.id,
+                        text,
+                        "later",
+                        due=due,
+                        asked=self.context.t,
+                        request=self.context.request,
+                    )
                 )
 
     def finish(self, status: str, text: str = "", error: str = "") -> bool:
@@ -86,7 +102,8 @@ class Job:
                 self.cancelled.set()
             said = text.strip() if status == "ok" else FAILURE_TEXT
             if said:
-                self._put(Result(self.session, self.id, said, status, error, asked=self.context.t))
+                self._put(Result(self.session, self.id, said, status, error,
+                                 asked=self.context.t, request=self.context.request))  # fmt: skip
             return True
 
 

@@ -7,11 +7,16 @@ blocking: each result that has arrived enters the session's side-text input at o
 the next tick's first slot, or the delegation's own slot if that is later:
 `Session.inject_text`) with an `AgentResult` event; the user saying
 "never mind" (in the transcript since the last delegation) cancels the session's jobs.
-`close()` ends them when the session closes. `drive()` is `runtime.driver.drive` with an
-agent: the loop `microturn run --agent` uses.
+`close()` ends them when the session closes. When the agent hears (`hearing.py`), the
+session keeps its last `HEARD_S` of user audio and each package carries the request's stretch.
+`drive()` is `runtime.driver.drive` with an agent: the loop `microturn run --agent` uses.
 """
 
 from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
 
 from microturn.agent import context
 from microturn.agent.dispatcher import Dispatcher
@@ -24,21 +29,32 @@ from microturn.runtime.session import Sampling, Session
 from microturn.tokenizer import Tokenizer
 
 HEARD_CHARS = 200  # the user's words kept for the "never mind" check
+HEARD_S = 15.0  # user audio kept for an agent that hears (3 s over the longest request)
 
 
 class AgentLink:
     def __init__(self, dispatcher: Dispatcher, session: Session, tok: Tokenizer):
         self.dispatcher, self.session, self.tok = dispatcher, session, tok
         session.on_delegate = self.delegate
+        if getattr(dispatcher.agent, "hears", False):
+            session.heard = deque(maxlen=round(HEARD_S / session.grid.chunk_s))
         self._scanned = len(session.events)  # events already read for "never mind"
         self._heard = ""  # the user's words since the last delegation
 
     def delegate(self, s: Session, t: float) -> None:
         """The `on_delegate` hook (called inside the tick): package, submit, log."""
-        ctx = context.build(s.id, s.events, t)
+        ctx = context.build(s.id, s.events, t, heard=self._kept_audio(s))
         job = self.dispatcher.submit(s.id, ctx)
         s.events.append(AgentCall(t, job.id, self.dispatcher.agent.name, ctx.request))
         self._heard = ""
+
+    def _kept_audio(self, s: Session) -> tuple[float, np.ndarray] | None:
+        """The user audio the session kept: (its start time, samples), through the chunk of
+        the tick running now."""
+        if not s.heard:
+            return None
+        t0 = (s.stream.chunk + 1 - len(s.heard)) * s.grid.chunk_s
+        return round(t0, 3), np.concatenate(list(s.heard))
 
     def after_tick(self) -> list[Result]:
         """Weave in what has arrived (never blocks); returns the results handed in."""
@@ -55,13 +71,14 @@ class AgentLink:
             t = round(max(s.time, r.asked), 3)  # not heard before the delegation is said
             if r.text:
                 s.inject_text(r.text, self.tok, t=t)
-            s.events.append(AgentResult(t, r.job, r.status, r.text, r.error))
+            s.events.append(AgentResult(t, r.job, r.status, r.text, r.error, r.request))
         self._scanned = len(s.events)
         return results
 
     def close(self) -> None:
         self.dispatcher.close(self.session.id)
         self.session.on_delegate = None
+        self.session.heard = None
 
 
 def drive(

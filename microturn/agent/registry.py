@@ -1,23 +1,45 @@
-"""Agents by name: the `--agent tools|llm` choice of `microturn run` (and a server)."""
+"""Agents by name: the `--agent tools|llm` choice of `microturn run` (and a server), and how
+they hear the request: `--agent-hearing whisper|transcript`."""
 
 from __future__ import annotations
+
+import importlib.util
 
 from microturn.agent.dispatcher import Dispatcher
 
 AGENTS = ("tools", "llm")
+HEARINGS = ("whisper", "transcript")  # the first is the default
 
 
 def dispatcher(
-    kind: str, url: str | None = None, model: str | None = None, timeout_s: float = 30.0
+    kind: str,
+    url: str | None = None,
+    model: str | None = None,
+    timeout_s: float = 30.0,
+    hearing: str = HEARINGS[0],
 ) -> Dispatcher:
-    """A dispatcher running the named agent; ValueError for an unknown name or missing
-    LLM settings."""
+    """A dispatcher running the named agent; `hearing` "whisper": it hears the request's
+    audio itself (`hearing.py`), "transcript": it reads the model's transcript head.
+    ValueError for an unknown name, missing LLM settings or a recogniser not installed."""
+    if hearing not in HEARINGS:
+        raise ValueError(f"unknown hearing {hearing!r}; known: {', '.join(HEARINGS)}")
     if kind == "tools":
         from microturn.agent.tool_agent import ToolAgent
 
-        return Dispatcher(ToolAgent(), timeout_s=timeout_s)
-    if kind == "llm":
+        agent = ToolAgent()
+    elif kind == "llm":
         from microturn.agent.llm_agent import LLMAgent, LLMConfig
 
-        return Dispatcher(LLMAgent(LLMConfig(url or "", model or "")), timeout_s=timeout_s)
-    raise ValueError(f"unknown agent {kind!r}; known: {', '.join(AGENTS)}")
+        agent = LLMAgent(LLMConfig(url or "", model or ""))
+    else:
+        raise ValueError(f"unknown agent {kind!r}; known: {', '.join(AGENTS)}")
+    if hearing == "whisper":
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise ValueError(
+                "an agent that hears needs the recogniser: pip install -e .[agent] "
+                "(or --agent-hearing transcript)"
+            )
+        from microturn.agent.hearing import Hearing
+
+        agent = Hearing(agent)
+    return Dispatcher(agent, timeout_s=timeout_s)

@@ -8,12 +8,17 @@ import zlib
 
 
 def run_model(
-    checkpoint: str | None, scen: list, slots: int = 32, agent: str | None = None
+    checkpoint: str | None,
+    scen: list,
+    slots: int = 32,
+    agent: str | None = None,
+    hearing: str = "whisper",
 ) -> list[tuple]:
     """All scenarios through one engine, `slots` at a time: each a session of its own, seeded
     from its id (so a scenario's output does not depend on what it was batched with). 32 slots
     measured fastest here: 28.8x real time against 27.1x at 16 and 23.9x at 48 (2 cores).
-    `agent` ("tools"): every session linked to that background agent (`model+agent`)."""
+    `agent` ("tools"): every session linked to that background agent (`model+agent`), which
+    gets the request as `hearing` says (`agent.registry`)."""
     from microturn.runtime.engine import Engine
     from microturn.runtime.runner import load_model
 
@@ -22,9 +27,13 @@ def run_model(
         from microturn.agent.registry import dispatcher as make
         from microturn.agent.tool_agent import warm
 
-        dispatcher = make(agent)
+        dispatcher = make(agent, hearing=hearing)
         if agent == "tools":
             warm()
+        if hearing == "whisper":
+            from microturn.agent.hearing import warm as warm_ears
+
+            warm_ears()
     return run_sessions(Engine(load_model(checkpoint), slots=slots), scen, dispatcher)
 
 

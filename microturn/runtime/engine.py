@@ -171,7 +171,10 @@ class Engine:
         text = torch.full((N, 2 * P), PAD, dtype=torch.long)
         base = torch.zeros(N, dtype=torch.long)
         for s in live:
-            x = torch.from_numpy(s.audio_in.popleft())
+            chunk = s.audio_in.popleft()
+            if s.heard is not None:
+                s.heard.append(chunk)
+            x = torch.from_numpy(chunk)
             x = x + 10 ** (DITHER_DB / 20) * torch.from_numpy(
                 s.stream.gen_dither.standard_normal(len(x)).astype(np.float32)
             )

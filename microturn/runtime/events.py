@@ -72,12 +72,14 @@ class AgentCall(_Timed):
 class AgentResult(_Timed):
     """A background agent's result entering the side text, at the tick it arrived: `status`
     ok | partial | later | failed | timeout | cancelled; a failure's `text` is the short
-    failure result the model can say, its `error` what went wrong."""
+    failure result the model can say, its `error` what went wrong, `request` the words the
+    agent acted on (the package's, or what an agent that hears heard: `agent/hearing.py`)."""
 
     job: str
     status: str
     text: str
     error: str = ""
+    request: str = ""
     kind: ClassVar[str] = "agent_result"
 
 

@@ -2,7 +2,8 @@
 
     microturn run INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl]
                   [--video FRAMES.npy] [--seed S]
-                  [--agent tools|llm [--agent-url URL --agent-model NAME] [--agent-timeout S]]
+                  [--agent tools|llm [--agent-url URL --agent-model NAME] [--agent-timeout S]
+                   [--agent-hearing whisper|transcript]]
 
 The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick by the
 session driver (`driver.py`), so `model.wav` is time-aligned with the input: what the model
@@ -146,7 +147,10 @@ def main(args) -> None:
         from microturn.agent.registry import dispatcher
 
         try:
-            agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
+            agent = dispatcher(
+                args.agent, args.agent_url, args.agent_model, args.agent_timeout,
+                getattr(args, "agent_hearing", "whisper"),
+            )  # fmt: skip
         except ValueError as e:
             raise RunError(str(e)) from None
     from microturn.runtime.session import Sampling

@@ -159,6 +159,9 @@ class Session:
     side_in: deque = field(default_factory=deque)  # token ids waiting for input text slots
     video_in: deque = field(default_factory=deque)  # (side, side, 3) uint8 frames, one a chunk
     audio_out: list = field(default_factory=list)  # (samples_per_chunk,) float32, one a tick
+    # the user's audio as heard, the last chunks, kept only when something reads it (an agent
+    # link whose agent hears the request: `agent/hearing.py`); None: not kept
+    heard: deque | None = None
     events: list[Event] = field(default_factory=list)  # on the conversation clock
     on_delegate: object = None  # callable(session, t) when the model emits <delegate>
     # teacher forcing (tests, the voice yardstick): {"tokens": (slots,) ids} is said instead of

@@ -406,7 +406,10 @@ def main(args) -> None:
     if args.agent:
         from microturn.agent.registry import dispatcher
 
-        agent = dispatcher(args.agent, args.agent_url, args.agent_model, args.agent_timeout)
+        agent = dispatcher(
+            args.agent, args.agent_url, args.agent_model, args.agent_timeout,
+            getattr(args, "agent_hearing", "whisper"),
+        )  # fmt: skip
     server = Server(args.model, cfg, agent)
     ready = asyncio.Event()
 

@@ -1,0 +1,69 @@
+"""The background agent hears the request: a recogniser on the user's own audio.
+
+The context package's `request` is the interaction model's transcript head, which keeps the
+rhythm of held-out voices but garbles their words ("can you starts a for twenty two minutes
+please" for a timer), and a tool agent acting on such words fetches the wrong thing. A
+background model has time the tick has not, so here it listens itself: `Hearing(agent)` runs
+a speech recogniser (Whisper tiny.en, `eval/asr.py`) on the request's stretch of the user's
+audio, which the session kept (`context.request_audio`), in the agent's worker thread, and
+hands the agent a package whose `request` is what it heard (`heard_by` names the
+recogniser). Nothing of this runs in the tick.
+
+The transcript's request stays the fallback: no audio kept, too little of it, a recogniser
+that hears nothing or fails (logged on `microturn.agent`; the job goes on).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from microturn.agent.context import SAMPLE_RATE
+from microturn.agent.job import Agent, Job
+
+log = logging.getLogger("microturn.agent")
+
+MIN_AUDIO_S = 0.3  # less user audio than this is no request to hear
+RECOGNISER = "whisper-tiny.en"
+
+_lock = threading.Lock()  # one recognition at a time: the model is loaded once, on 1 thread
+
+
+def whisper(audio: np.ndarray) -> str:
+    """16 kHz float audio -> lower-case words (Whisper tiny.en, greedy, int8)."""
+    from microturn.eval.asr import transcribe
+
+    with _lock:
+        return transcribe(audio, SAMPLE_RATE)
+
+
+def warm() -> None:
+    """Load the recogniser now (a server, a benchmark: not on the first request)."""
+    whisper(np.zeros(SAMPLE_RATE // 2, np.float32))
+
+
+class Hearing:
+    """An agent that hears the request before `agent` acts on it."""
+
+    hears = True
+
+    def __init__(self, agent: Agent, recognise: Callable[[np.ndarray], str] = whisper):
+        self.agent, self.recognise = agent, recognise
+        self.name = agent.name
+
+    def run(self, job: Job) -> str | None:
+        ctx = job.context
+        audio = ctx.audio
+        if audio is not None and len(audio) >= MIN_AUDIO_S * SAMPLE_RATE:
+            try:
+                words = self.recognise(audio).strip()
+            except Exception as e:  # the transcript's words are still there
+                log.error("job %s: the recogniser failed: %s: %s", job.id, type(e).__name__, e)
+                words = ""
+            if words and not job.cancelled.is_set():
+                job.context = replace(ctx, request=words, heard_by=RECOGNISER)
+        return self.agent.run(job)
