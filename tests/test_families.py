@@ -176,3 +176,22 @@ def test_a_hold_carries_its_prosody_into_the_pause():
             seen["complete"] += 1
             assert prosody == "cut", tl.id
     assert min(seen.values()) >= 2, seen  # every case above was exercised
+
+
+def test_a_fast_tool_answers_during_the_acknowledgement_in_train_only():
+    """Train delegations include results that arrive while "one moment" is still said (a
+    local tool); the held-out splits keep the slow tools they were made with."""
+    from microturn.data.families.requests import FAST_LATENCIES_S, LATENCIES_S
+
+    seen = {}
+    for split in ("train", "test"):
+        tls = [make_scenario("delegate", "delegate", split, i) for i in range(60)]
+        seen[split] = {tl.meta["tool_latency"] for tl in tls}
+        for tl in tls:
+            (ack,) = [e for e in tl.on("model") if e.kind == "ack"]
+            (res,) = tl.on("side_text", "tool_result")
+            (said,) = [e for e in tl.on("model") if e.kind == "result"]
+            assert res.t_on == pytest.approx(ack.t_on + tl.meta["tool_latency"])
+            assert said.t_on > max(res.t_on, ack.t_off)  # said after it exists, after the ack
+    assert seen["test"] <= set(LATENCIES_S)
+    assert set(FAST_LATENCIES_S) <= seen["train"]

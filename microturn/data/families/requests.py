@@ -21,8 +21,11 @@ from microturn.data.scene import Scene
 from microturn.data.voices import voice_pool
 from microturn.timeline import Event
 
-
 # --- T7 delegation with the result woven back ----------------------------------------------
+LATENCIES_S = (1.0, 3.0, 6.0, 10.0)  # a tool's latency after the acknowledgement's onset
+FAST_LATENCIES_S = (0.2, 0.5)  # a local tool (the calculator, a look-up) answering at once
+
+
 def build_delegate(s: Scene, cond: str) -> float:
     """act "delegate": a request that needs a tool; the model acknowledges, hands it to the
     background model (tool channel), keeps chatting, and says the result when it arrives and
@@ -50,7 +53,9 @@ def build_delegate(s: Scene, cond: str) -> float:
         )
     )
     s.want("delegate", t_end, t_end + 2.0, a["tool"])
-    latency = rng.choice([1.0, 3.0, 6.0, 10.0])
+    # a slow tool, or (train only, so that the held-out splits stay as they were) a local
+    # one whose result arrives while the acknowledgement is still being said
+    latency = rng.choice(LATENCIES_S + (FAST_LATENCIES_S if split == "train" else ()))
     t_res = ack.t_on + latency
     s.add(Event("tool", "tool_result", t_res, t_res, a["result"], attrs={"tool": a["tool"]}))
     s.add(Event("side_text", "tool_result", t_res, t_res, a["result"]))
