@@ -348,9 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--agent-model", default=None, help="the LLM's model name")
     r.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
     r.add_argument(
-        "--agent-hearing", choices=["whisper", "transcript"], default="whisper",
-        help="how the agent gets the request: it hears the user's audio (Whisper tiny.en), "
-        "or reads the model's transcript head",
+        "--agent-hearing", choices=["transcript", "whisper"], default="transcript",
+        help="how the agent gets the request: it reads the model's transcript head, or hears "
+        "the user's audio (Whisper tiny.en; it needs a core of its own: docs/agent.md)",
     )  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
@@ -385,9 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--agent-model", default=None, help="the LLM's model name")
     v.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
     v.add_argument(
-        "--agent-hearing", choices=["whisper", "transcript"], default="whisper",
-        help="how the agent gets the request: it hears the user's audio (Whisper tiny.en), "
-        "or reads the model's transcript head",
+        "--agent-hearing", choices=["transcript", "whisper"], default="transcript",
+        help="how the agent gets the request: it reads the model's transcript head, or hears "
+        "the user's audio (Whisper tiny.en; it needs a core of its own: docs/agent.md)",
     )  # fmt: skip
     v.set_defaults(fn=cmd_serve)
 

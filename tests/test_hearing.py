@@ -136,12 +136,12 @@ def test_a_failing_recogniser_leaves_the_transcript_and_logs(model, caplog):
     assert "the recogniser failed" in caplog.text and "no recogniser here" in caplog.text
 
 
-def test_registry_hears_by_default():
+def test_registry_hears_when_asked():
     pytest.importorskip("faster_whisper")
     from microturn.agent.registry import dispatcher
 
-    assert isinstance(dispatcher("tools").agent, Hearing)
-    assert not isinstance(dispatcher("tools", hearing="transcript").agent, Hearing)
+    assert not isinstance(dispatcher("tools").agent, Hearing)  # the default: the transcript
+    assert isinstance(dispatcher("tools", hearing="whisper").agent, Hearing)
     with pytest.raises(ValueError, match="unknown hearing"):
         dispatcher("tools", hearing="telepathy")
     assert RECOGNISER.startswith("whisper")

@@ -10,7 +10,9 @@ hands the agent a package whose `request` is what it heard (`heard_by` names the
 recogniser). Nothing of this runs in the tick.
 
 The transcript's request stays the fallback: no audio kept, too little of it, a recogniser
-that hears nothing or fails (logged on `microturn.agent`; the job goes on).
+that hears nothing or fails (logged on `microturn.agent`; the job goes on). It is not the
+default (`--agent-hearing whisper`): the recogniser needs a core of its own, or it slows the
+tick (docs/agent.md).
 """
 
 from __future__ import annotations
@@ -37,8 +39,7 @@ def whisper(audio: np.ndarray) -> str:
     """16 kHz float audio -> lower-case words (Whisper tiny.en, greedy, int8)."""
     from microturn.eval.asr import transcribe
 
-    with _lock:
-        return transcribe(audio, SAMPLE_RATE)
+    return transcribe(audio, SAMPLE_RATE)
 
 
 def warm() -> None:
@@ -59,11 +60,14 @@ class Hearing:
         ctx = job.context
         audio = ctx.audio
         if audio is not None and len(audio) >= MIN_AUDIO_S * SAMPLE_RATE:
-            try:
-                words = self.recognise(audio).strip()
-            except Exception as e:  # the transcript's words are still there
-                log.error("job %s: the recogniser failed: %s: %s", job.id, type(e).__name__, e)
-                words = ""
+            words = ""
+            with _lock:  # a job cancelled while it waited here is not heard
+                if not job.cancelled.is_set():
+                    try:
+                        words = self.recognise(audio).strip()
+                    except Exception as e:  # the transcript's words are still there
+                        log.error("job %s: the recogniser failed: %s: %s", job.id,
+                                  type(e).__name__, e)  # fmt: skip
             if words and not job.cancelled.is_set():
                 job.context = replace(ctx, request=words, heard_by=RECOGNISER)
         return self.agent.run(job)

@@ -8,7 +8,7 @@ import importlib.util
 from microturn.agent.dispatcher import Dispatcher
 
 AGENTS = ("tools", "llm")
-HEARINGS = ("whisper", "transcript")  # the first is the default
+HEARINGS = ("transcript", "whisper")  # the first is the default (docs/agent.md: its cost)
 
 
 def dispatcher(
@@ -35,10 +35,7 @@ def dispatcher(
         raise ValueError(f"unknown agent {kind!r}; known: {', '.join(AGENTS)}")
     if hearing == "whisper":
         if importlib.util.find_spec("faster_whisper") is None:
-            raise ValueError(
-                "an agent that hears needs the recogniser: pip install -e .[agent] "
-                "(or --agent-hearing transcript)"
-            )
+            raise ValueError("an agent that hears needs the recogniser: pip install -e .[agent]")
         from microturn.agent.hearing import Hearing
 
         agent = Hearing(agent)

@@ -12,7 +12,7 @@ def run_model(
     scen: list,
     slots: int = 32,
     agent: str | None = None,
-    hearing: str = "whisper",
+    hearing: str = "transcript",
 ) -> list[tuple]:
     """All scenarios through one engine, `slots` at a time: each a session of its own, seeded
     from its id (so a scenario's output does not depend on what it was batched with). 32 slots

@@ -12,10 +12,9 @@ generated split with audio, otherwise they are generated here. System specs:
     model+agent[:PATH]  the same, every session linked to the real tool agent
                      (`microturn run --agent tools`): in T7 scenarios it hears no scripted
                      tool result; each delegation's real result enters its side text at the
-                     tick the agent returns it, and the scorer times T7 by that result;
-                     the agent hears the request's audio (`agent/hearing.py`)
-    model+agent+transcript[:PATH]  the same, the agent reading the model's transcript
-                     head's words of the request instead
+                     tick the agent returns it, and the scorer times T7 by that result
+    model+agent+hearing[:PATH]  the same, the agent hearing the request's audio itself
+                     (`--agent-hearing whisper`, `agent/hearing.py`)
     vad[:THETA,M]    the VAD harness; bare `vad` is tuned on `--dev` (theta, m sweep)
     vad+timer        the tuned VAD harness scaffolded with a timer tool (T5)
     vad+tool[:THETA,M]         the VAD harness with a blocking tool call (T7): a request
@@ -165,7 +164,7 @@ def run_harnesses(h: Harness | None, scen: list[Scenario], cache: dict) -> list[
     return outs
 
 
-AGENT_SYSTEMS = ("model+agent", "model+agent+transcript", "vad+tool", "vad+tool+filler")
+AGENT_SYSTEMS = ("model+agent", "model+agent+hearing", "vad+tool", "vad+tool+filler")
 # (these hear no scripted result)
 
 
@@ -238,7 +237,7 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
     """The cache file name of each block (by its first index), a hash of everything its
     results depend on."""
     kind, _, arg = spec.partition(":")
-    model = kind in ("model", "model+agent", "model+agent+transcript")
+    model = kind in ("model", "model+agent", "model+agent+hearing")
     ck = Path(arg if model and arg else checkpoint or "checkpoints/small")
     # only the model reads them: its weights and config, not its card (an edit of the card
     # must not make the benchmark run again)
@@ -354,8 +353,8 @@ def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
     kind, _, arg = spec.partition(":")
     if kind == "model":
         return run_model(arg or checkpoint, scen)
-    if kind in ("model+agent", "model+agent+transcript"):
-        hearing = "transcript" if kind.endswith("transcript") else "whisper"
+    if kind in ("model+agent", "model+agent+hearing"):
+        hearing = "whisper" if kind.endswith("hearing") else "transcript"
         return run_model(arg or checkpoint, scen, agent="tools", hearing=hearing)
     if kind == "vad":
         return run_harnesses(harness_of(arg, tuned), scen, cache)

@@ -3,7 +3,7 @@
     microturn run INPUT.wav --out DIR [--checkpoint PATH] [--text EVENTS.jsonl]
                   [--video FRAMES.npy] [--seed S]
                   [--agent tools|llm [--agent-url URL --agent-model NAME] [--agent-timeout S]
-                   [--agent-hearing whisper|transcript]]
+                   [--agent-hearing transcript|whisper]]
 
 The input is cut into 200 ms chunks (the last one zero-padded) and fed one per tick by the
 session driver (`driver.py`), so `model.wav` is time-aligned with the input: what the model
@@ -149,7 +149,7 @@ def main(args) -> None:
         try:
             agent = dispatcher(
                 args.agent, args.agent_url, args.agent_model, args.agent_timeout,
-                getattr(args, "agent_hearing", "whisper"),
+                getattr(args, "agent_hearing", "transcript"),
             )  # fmt: skip
         except ValueError as e:
             raise RunError(str(e)) from None

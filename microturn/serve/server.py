@@ -408,7 +408,7 @@ def main(args) -> None:
 
         agent = dispatcher(
             args.agent, args.agent_url, args.agent_model, args.agent_timeout,
-            getattr(args, "agent_hearing", "whisper"),
+            getattr(args, "agent_hearing", "transcript"),
         )  # fmt: skip
     server = Server(args.model, cfg, agent)
     ready = asyncio.Event()
