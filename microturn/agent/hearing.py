@@ -18,8 +18,11 @@ tick (docs/agent.md).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -32,14 +35,29 @@ log = logging.getLogger("microturn.agent")
 MIN_AUDIO_S = 0.3  # less user audio than this is no request to hear
 RECOGNISER = "whisper-tiny.en"
 
-_lock = threading.Lock()  # one recognition at a time: the model is loaded once, on 1 thread
+_lock = threading.Lock()  # one recognition at a time: one recogniser process, on 1 thread
+_pool: ProcessPoolExecutor | None = None
+NICE = 19  # the recogniser's priority: the tick's threads come first
 
 
-def whisper(audio: np.ndarray) -> str:
-    """16 kHz float audio -> lower-case words (Whisper tiny.en, greedy, int8)."""
+def _lowly() -> None:
+    os.nice(NICE)
+
+
+def _transcribe(audio: np.ndarray) -> str:
     from microturn.eval.asr import transcribe
 
     return transcribe(audio, SAMPLE_RATE)
+
+
+def whisper(audio: np.ndarray) -> str:
+    """16 kHz float audio -> lower-case words (Whisper tiny.en, greedy, int8), in a process of
+    its own at the lowest priority: it shares no interpreter lock with the tick and takes
+    only the CPU the tick leaves."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), _lowly)
+    return _pool.submit(_transcribe, np.asarray(audio, np.float32)).result()
 
 
 def warm() -> None:
