@@ -185,7 +185,7 @@ def test_a_fast_tool_answers_during_the_acknowledgement_in_train_only():
 
     seen = {}
     for split in ("train", "test"):
-        tls = [make_scenario("delegate", "delegate", split, i) for i in range(60)]
+        tls = [make_scenario("delegate", "delegate", split, i) for i in range(24)]
         seen[split] = {tl.meta["tool_latency"] for tl in tls}
         for tl in tls:
             (ack,) = [e for e in tl.on("model") if e.kind == "ack"]
