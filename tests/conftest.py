@@ -28,3 +28,17 @@ def delegate_data(tmp_path_factory):
               per_condition=3, families=("delegate",))  # fmt: skip
     run(job, workers=1, progress=False)
     return str(d)
+
+
+@pytest.fixture(scope="session")
+def deaf_model():
+    """The tiny model with a silent transcript head: a test says what its transcript holds."""
+    from microturn.config import preset
+    from microturn.model import InteractionModel
+
+    torch.manual_seed(0)
+    m = InteractionModel(preset("tiny")).eval()
+    with torch.no_grad():
+        for p in m.transcript_head.parameters():
+            p.zero_()
+    return m

@@ -7,32 +7,18 @@ import logging
 
 import numpy as np
 import pytest
-import torch
 
 from microturn.agent import context
 from microturn.agent.dispatcher import Dispatcher
 from microturn.agent.hearing import RECOGNISER, Hearing
 from microturn.agent.link import AgentLink
 from microturn.agent.tool_agent import ToolAgent
-from microturn.config import preset
-from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver
 from microturn.runtime.engine import Engine
 from microturn.runtime.events import AgentCall, AgentResult, ModelText, UserText
 from microturn.tokenizer import DELEGATE, PAD
 
 SR = context.SAMPLE_RATE
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The tiny model with a silent transcript head: the test says what its transcript holds."""
-    torch.manual_seed(0)
-    m = InteractionModel(preset("tiny")).eval()
-    with torch.no_grad():
-        for p in m.transcript_head.parameters():
-            p.zero_()
-    return m
 
 
 def test_the_request_audio_starts_before_its_first_heard_word():
@@ -99,10 +85,10 @@ def drive_until_result(d, s, link, chunks):
     return [e for e in s.events if isinstance(e, AgentResult)]
 
 
-def test_the_agent_hears_the_request_it_was_given_garbled(model):
+def test_the_agent_hears_the_request_it_was_given_garbled(deaf_model):
     pytest.importorskip("faster_whisper")
     words = "what is thirty seven times twenty four"
-    d, s, chunks = spoken_session(model, words, "what is dirty seven tines twenty for")
+    d, s, chunks = spoken_session(deaf_model, words, "what is dirty seven tines twenty for")
     link = AgentLink(Dispatcher(Hearing(ToolAgent())), s, d.engine.tok)
     assert s.heard is not None  # the session keeps what it hears for this agent
     (r,) = drive_until_result(d, s, link, chunks)
@@ -114,8 +100,8 @@ def test_the_agent_hears_the_request_it_was_given_garbled(model):
     assert s.heard is None
 
 
-def test_without_hearing_the_garbled_words_are_all_it_has(model):
-    d, s, chunks = spoken_session(model, "what is thirty seven times twenty four",
+def test_without_hearing_the_garbled_words_are_all_it_has(deaf_model):
+    d, s, chunks = spoken_session(deaf_model, "what is thirty seven times twenty four",
                                   "what is dirty seven tines twenty for")  # fmt: skip
     link = AgentLink(Dispatcher(ToolAgent()), s, d.engine.tok)
     assert s.heard is None
@@ -123,11 +109,11 @@ def test_without_hearing_the_garbled_words_are_all_it_has(model):
     assert r.text != "eight hundred eighty eight" and r.request.startswith("what is dirty")
 
 
-def test_a_failing_recogniser_leaves_the_transcript_and_logs(model, caplog):
+def test_a_failing_recogniser_leaves_the_transcript_and_logs(deaf_model, caplog):
     def broken(audio):
         raise RuntimeError("no recogniser here")
 
-    d, s, chunks = spoken_session(model, "what is thirty seven times twenty four",
+    d, s, chunks = spoken_session(deaf_model, "what is thirty seven times twenty four",
                                   "what is thirty seven times twenty four")  # fmt: skip
     link = AgentLink(Dispatcher(Hearing(ToolAgent(), recognise=broken)), s, d.engine.tok)
     with caplog.at_level(logging.ERROR, logger="microturn.agent"):

@@ -18,25 +18,12 @@ from microturn.agent.link import AgentLink, drive
 from microturn.agent.llm_agent import LLMAgent, LLMConfig
 from microturn.agent.tool_agent import ToolAgent
 from microturn.agent.tools import TOOLS, Tool
-from microturn.config import preset
-from microturn.model import InteractionModel
 from microturn.runtime.driver import Driver, Feed
 from microturn.runtime.engine import Engine
 from microturn.runtime.events import AgentCall, AgentResult, Delegation, ToolResult, UserText
 from microturn.tokenizer import DELEGATE, PAD, RESULT
 
 SPC = 3200
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The tiny model with a silent transcript head: the test says what the user said."""
-    torch.manual_seed(0)
-    m = InteractionModel(preset("tiny")).eval()
-    with torch.no_grad():
-        for p in m.transcript_head.parameters():
-            p.zero_()
-    return m
 
 
 def session(model, dispatcher, delegate_at=(8,), words="what is thirty seven times twenty four"):
@@ -67,8 +54,8 @@ def results(s):
     return [e for e in s.events if isinstance(e, AgentResult)]
 
 
-def test_a_result_is_woven_into_the_side_text_at_the_tick_it_arrives(model):
-    d, s, link = session(model, Dispatcher(ToolAgent()))
+def test_a_result_is_woven_into_the_side_text_at_the_tick_it_arrives(deaf_model):
+    d, s, link = session(deaf_model, Dispatcher(ToolAgent()))
     run_until(d, s, link, lambda s: results(s))
     (call,) = [e for e in s.events if isinstance(e, AgentCall)]
     (dele,) = [e for e in s.events if isinstance(e, Delegation)]
@@ -124,10 +111,10 @@ def free_port():
     ],
 )  # fmt: skip
 def test_failures_are_spoken_and_logged_and_the_session_goes_on(
-    model, caplog, name, dispatcher, status, error
+    deaf_model, caplog, name, dispatcher, status, error
 ):
     with caplog.at_level(logging.WARNING, "microturn.agent"):
-        d, s, link = session(model, dispatcher())
+        d, s, link = session(deaf_model, dispatcher())
         run_until(d, s, link, lambda s: results(s))
     (r,) = results(s)
     assert (r.status, r.text) == (status, FAILURE_TEXT) and error in r.error
@@ -140,8 +127,8 @@ def test_failures_are_spoken_and_logged_and_the_session_goes_on(
     link.close()
 
 
-def test_never_mind_cancels_what_is_in_flight(model):
-    d, s, link = session(model, Dispatcher(ToolAgent(hanging_toolbox()), timeout_s=30))
+def test_never_mind_cancels_what_is_in_flight(deaf_model):
+    d, s, link = session(deaf_model, Dispatcher(ToolAgent(hanging_toolbox()), timeout_s=30))
     run_until(d, s, link, lambda s: link.dispatcher.in_flight(s.id) == 1)
     s.events += [UserText(s.time, " oh"), UserText(s.time, " never"), UserText(s.time, " mind")]
     run_until(d, s, link, lambda s: results(s))
@@ -150,19 +137,19 @@ def test_never_mind_cancels_what_is_in_flight(model):
     assert link.dispatcher.in_flight(s.id) == 0
 
 
-def test_drive_writes_calls_and_results_and_closing_cancels(model):
+def test_drive_writes_calls_and_results_and_closing_cancels(deaf_model):
     d = Dispatcher(ToolAgent(hanging_toolbox()), timeout_s=30)
     feed = Feed(np.zeros(12 * SPC, np.float32))
     tokens = [PAD] * 100
     tokens[8] = DELEGATE
-    out = drive(Engine(model, slots=1), feed, d, "run", script={"tokens": tokens})
+    out = drive(Engine(deaf_model, slots=1), feed, d, "run", script={"tokens": tokens})
     kinds = [e.kind for e in out.events]
     assert "delegation" in kinds and "agent_call" in kinds
     assert d.in_flight() == 0  # the session closed with its job in flight: cancelled
     assert out.audio.shape == feed.audio.shape
 
 
-def test_microturn_run_with_an_agent_writes_its_events(model, tmp_path):
+def test_microturn_run_with_an_agent_writes_its_events(deaf_model, tmp_path):
     from microturn.audio import save
     from microturn.cli import build_parser
     from microturn.runtime.runner import run_file
@@ -174,7 +161,7 @@ def test_microturn_run_with_an_agent_writes_its_events(model, tmp_path):
     tokens = [PAD] * 100
     tokens[8] = DELEGATE
     d = Dispatcher(ToolAgent())
-    run_file(model, wav, tmp_path / "out", script={"tokens": tokens}, agent=d)
+    run_file(deaf_model, wav, tmp_path / "out", script={"tokens": tokens}, agent=d)
     lines = [json.loads(x) for x in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
     (call,) = [e for e in lines if e["kind"] == "agent_call"]
     assert call["agent"] == "tools" and call["request"] == ""  # it heard no words

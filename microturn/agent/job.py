@@ -62,34 +62,14 @@ class Job:
         with self._lock:
             if self.running and text.strip():
                 self.said += 1
-                self._put(
-                    Result(
-                        self.session,
-                        self.id,
-                        text.strip(),
-                        "partial",
-                        asked=self.context.t,
-                        request=self.context.request,
-                    )
-                )
+                self._put(self._result(text.strip(), "partial"))
 
     def later(self, delay_s: float, text: str) -> None:
         """A result due `delay_s` seconds after the delegation, on the session's clock."""
         with self._lock:
             if self.running:
                 self.said += 1
-                due = self.context.t + delay_s
-                self._put(
-                    Result(
-                        self.session,
-                        self.id,
-                        text,
-                        "later",
-                        due=due,
-                        asked=self.context.t,
-                        request=self.context.request,
-                    )
-                )
+                self._put(self._result(text, "later", due=self.context.t + delay_s))
 
     def finish(self, status: str, text: str = "", error: str = "") -> bool:
         """End the job (first call wins) and hand out its last result: `text` when ok, the
@@ -102,9 +82,13 @@ class Job:
                 self.cancelled.set()
             said = text.strip() if status == "ok" else FAILURE_TEXT
             if said:
-                self._put(Result(self.session, self.id, said, status, error,
-                                 asked=self.context.t, request=self.context.request))  # fmt: skip
+                self._put(self._result(said, status, error))
             return True
+
+    def _result(self, text: str, status: str, error: str = "", due: float | None = None) -> Result:
+        """A result of this job, stamped with its delegation's time and request."""
+        c = self.context
+        return Result(self.session, self.id, text, status, error, due, c.t, c.request)
 
 
 class Agent(Protocol):
