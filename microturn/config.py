@@ -99,6 +99,8 @@ class ModelConfig:
     # (checkpoints made before it existed load with 0 and run as they were trained).
     n_phones: int = 80
     phone_ahead: int = 2  # slots after the voiced one whose phones the flow head hears too
+    # The output positions also read the pending result's next unsaid piece (data/pending.py)
+    pending: bool = True
     flow_width: int = 256  # flow-matching mel head (MAR-style MLP with AdaLN)
     flow_depth: int = 3
     dropout: float = 0.0

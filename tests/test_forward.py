@@ -42,6 +42,7 @@ def streamed(model: InteractionModel):
     eng = Engine(model, slots=1)
     s = eng.open(seed=0, sampling=Sampling(temperature=1.5, top_k=0))
     s.record = True
+    s.inject_text("about ninety three metres", eng.tok, t=2.0)  # a pending result to read
     for _ in range(CHUNKS):
         x = rng.standard_normal(3200).astype(np.float32) * 0.1
         s.push_audio(x * np.repeat(rng.random(4) > 0.4, 800).astype(np.float32))
@@ -49,16 +50,17 @@ def streamed(model: InteractionModel):
     cat = lambda k: torch.cat([t[k] for t in s.trace])[None]  # noqa: E731
     text = cat("text")
     batch = ModelInput(cat("dmel"), torch.ones_like(text, dtype=torch.bool), text, cat("kind"),
-                       cat("pos"), phones=cat("phones"))  # fmt: skip
+                       cat("pos"), phones=cat("phones"), pending=cat("pending"))  # fmt: skip
     return batch, cat("hidden")[0]
 
 
 def speaking_phones(model):
-    """The phone stream starts at zero (a fresh model reads and writes silence): random
-    weights, so the streamed phones vary and enter the forward."""
+    """The phone stream and the pending result start at zero (a fresh model reads and writes
+    silence): random weights, so the streamed phones vary and both enter the forward."""
     with torch.no_grad():
         for p in (model.phone_embed.weight, model.phone_token.weight, model.phone_head.weight):
             p.normal_(0, 0.5)
+        model.pending_proj.weight.normal_(0, 0.1)
     return model
 
 
@@ -79,6 +81,7 @@ def test_runtime_stream_is_the_model_forward(name, covers):
     model = speaking_phones(InteractionModel(cfg).eval())
     batch, h_stream = streamed(model)
     assert batch.phones.any(), "the phone stream is exercised"
+    assert (batch.pending != 0).any(), "the pending result is exercised"
     T = batch.text.shape[1]
     assert h_stream.shape == (T, cfg.model.d_model) and T == CHUNKS * 8
     with torch.no_grad():

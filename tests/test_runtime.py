@@ -64,7 +64,7 @@ def replay(model, s, invariant=True):
     cat = lambda k: torch.cat([t[k] for t in s.trace])[None]  # noqa: E731
     text = cat("text")
     batch = ModelInput(cat("dmel"), torch.ones_like(text, dtype=torch.bool), text, cat("kind"),
-                       cat("pos"), phones=cat("phones"))  # fmt: skip
+                       cat("pos"), phones=cat("phones"), pending=cat("pending"))  # fmt: skip
     h = model(batch, cache=KVCache(model.cfg, 1, invariant), heads=False).hidden[0]
     return h, cat("hidden")[0]
 

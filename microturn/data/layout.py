@@ -7,6 +7,7 @@ reads 200 ms, then writes the 200 ms that will play next. A slot is 50 ms = 2 dM
     input  (k, j), slot s = 4k+j      output (k, j), slot t = 4k+4+j
     dmel   user frames of s           model's own frames of t-1 (it hears itself)
     text   side-text token at s       model's text token at t-1 (teacher forcing)
+    pending  -                        the newest result's next unsaid piece (data/pending.py)
     phone  -                          model's phones of slot t-1+L (one per dMel frame)
     now    -                          model's phones of slots t..t+L (to the flow head only)
     patch  video frame k, patch j     -
@@ -40,6 +41,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from microturn.data.pending import Pending
 from microturn.grid import Grid
 from microturn.timeline import Timeline
 from microturn.tokenizer import DELEGATE, PAD, RESULT, Tokenizer
@@ -62,6 +64,7 @@ class Layout:
 
     dmel: np.ndarray  # (T, 2, 80) uint8
     text: np.ndarray  # (T,) int64 input tokens
+    pending: np.ndarray  # (T,) int64 the pending result's next piece (output positions), PAD
     kind: np.ndarray  # (T,) int64
     pos: np.ndarray  # (T,) int64
     text_target: np.ndarray  # (T,) int64, IGNORE at input positions
@@ -112,6 +115,23 @@ def streams(
         "user": place(user, n_slots, slot_s, transcript_lag),
         "side": place(side, n_slots, slot_s, 0),
     }
+
+
+def pending_slots(side: np.ndarray, model: np.ndarray, P: int) -> np.ndarray:
+    """side (S,) and model (S + P,) token streams -> (C, P): what the output position of each
+    chunk's slot reads as the pending result's next piece. As the runtime steps them: a chunk's
+    input slots read their side text, then each output slot reads the pending piece and says
+    its token."""
+    C = len(side) // P
+    out = np.full((C, P), PAD, np.int64)
+    st = Pending()
+    for k in range(C):
+        for s in side[k * P : (k + 1) * P]:
+            st = st.read(int(s))
+        for j in range(P):
+            out[k, j] = st.next
+            st = st.said(int(model[(k + 1) * P + j]))
+    return out
 
 
 def phone_slots(tl: Timeline, n_slots: int, grid: Grid, lead: int) -> np.ndarray:
@@ -209,6 +229,7 @@ def _layout(
     prev = np.maximum(t - 1, 0)
     dmel = inter(ud[s], md[prev])
     text = inter(st["side"][s], st["model"][prev])
+    pending = inter(np.full((C, P), PAD), pending_slots(st["side"][:S], st["model"], P))
     kind_row, pos_row = chunk_rows(P)
     kind = np.tile(kind_row, C)
     pos = (P * np.arange(C)[:, None] + pos_row).reshape(-1)
@@ -225,9 +246,9 @@ def _layout(
     # decided at the chunk boundary (the model has read input slots up to 4k+3)
     taus = (np.arange(C) + 1) * P * slot_s
     speaking = speaking_chunks(tl, taus)
-    pending = decision_chunks(tl, taus, decide_s, text_lead * slot_s, speaking)
+    undecided = decision_chunks(tl, taus, decide_s, text_lead * slot_s, speaking)
     silent = st["model"][prev] == PAD
-    decide = inter(np.zeros((C, P), bool), silent & pending[:, None])
+    decide = inter(np.zeros((C, P), bool), silent & undecided[:, None])
     listen = inter(np.zeros((C, P), bool), silent & speaking[:, None])
     patches, patch_mask = None, np.zeros(len(kind), bool)
     video = arrays.get("video")
@@ -247,6 +268,7 @@ def _layout(
     return Layout(
         dmel,
         text.astype(np.int64),
+        pending.astype(np.int64),
         kind.astype(np.int64),
         pos.astype(np.int64),
         text_target.astype(np.int64),
@@ -269,6 +291,7 @@ class Batch:
 
     dmel: torch.Tensor
     text: torch.Tensor
+    pending: torch.Tensor
     kind: torch.Tensor
     pos: torch.Tensor
     text_target: torch.Tensor
@@ -320,6 +343,7 @@ def collate(items: list[Layout]) -> Batch:
     return Batch(
         pad("dmel", 0),
         pad("text", PAD),
+        pad("pending", PAD),
         pad("kind", INPUT),
         pad("pos", 0),
         pad("text_target", IGNORE),

@@ -60,6 +60,8 @@ class ModelInput:
     patch_mask  (B, T) bool: the position carries a patch (required with patches)
     phones      (B, T, frames_per_position) long phone ids (0 = silence), or None (all silence;
                 ignored by a model without a phone stream)
+    pending     (B, T) long: the pending result's next piece (data/pending.py), pad id where
+                there is none, or None (none anywhere; ignored by a model without it)
     attn_mask   (B, T, T) bool, True = query may attend key; ANDed with causality (it can only
                 remove keys, e.g. padding or packed documents), or None for plain causal
     """
@@ -73,6 +75,7 @@ class ModelInput:
     patch_mask: torch.Tensor | None = None
     attn_mask: torch.Tensor | None = None
     phones: torch.Tensor | None = None
+    pending: torch.Tensor | None = None
 
 
 @dataclass
@@ -124,6 +127,11 @@ class InteractionModel(nn.Module):
             self.phone_now = nn.Embedding(self.frames * m.n_phones, d)
             if m.phone_ahead:
                 self.phone_next = nn.Embedding(m.phone_ahead * self.frames * m.n_phones, d)
+        if m.pending:
+            # the pending piece, read through the text embedding (so that it is the same word
+            # as the one the tied text head would say) and its own projection, which starts at
+            # zero: a model fine-tuned from one without it begins as that model
+            self.pending_proj = nn.Linear(d, d, bias=False)
         # Per-channel log-mel statistics of the training data: the flow head works in
         # standardised units; these map to and from log10 mel (saved with the weights).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
@@ -161,6 +169,8 @@ class InteractionModel(nn.Module):
                 self.phone_now.weight.zero_()
                 if self.cfg.model.phone_ahead:
                     self.phone_next.weight.zero_()
+            if self.cfg.model.pending:
+                self.pending_proj.weight.zero_()
 
     # --- forward ---------------------------------------------------------------------------
     def forward(
@@ -217,6 +227,8 @@ class InteractionModel(nn.Module):
         masked (static shapes, no host sync); the hMLP is skipped only when the whole batch has
         no video. `pad`: GEMMs on at least MIN_ROWS rows (batch invariance)."""
         x = self.text_embed(batch.text) + self.kind_embed(batch.kind)
+        if self.cfg.model.pending and batch.pending is not None:
+            x = x + rows(self.pending_proj, self.text_embed(batch.pending), pad, lead=2)
         if self.cfg.model.n_phones and batch.phones is not None:
             offset = torch.arange(self.frames, device=x.device) * self.cfg.model.n_phones
             x = x + self.phone_embed(batch.phones + offset).sum(-2)
@@ -378,7 +390,7 @@ class InteractionModel(nn.Module):
                 f"this code reads {FORMAT_VERSION}; convert it or use a matching microturn"
             )
         cfg = meta["config"]
-        old = {"n_phones": 0, "phone_ahead": 0}  # saved before these existed: off
+        old = {"n_phones": 0, "phone_ahead": 0, "pending": False}  # saved before these: off
         cfg = {**cfg, "model": {**old, **cfg.get("model", {})}}
         model = cls(Config.from_dict(cfg))
         missing, unexpected = load_model(model, str(directory / "model.safetensors"), strict=False)

@@ -115,6 +115,7 @@ class Engine:
         run = torch.zeros(N, dtype=torch.bool)
         run[[s.slot for s in live]] = True
         dmel, text, base = self._heard(live)
+        pending = torch.full((N, 2 * P), PAD, dtype=torch.long)
         phones = torch.zeros(N, 2 * P, fpp, dtype=torch.long)
         patches, patch_mask = self._video(live)
         kind = self.kind_row.expand(N, -1)
@@ -125,6 +126,7 @@ class Engine:
             for s in live:
                 dmel[s.slot, P + j] = s.stream.own_dmel
                 text[s.slot, P + j] = s.stream.own_token
+                pending[s.slot, P + j] = s.stream.pending.next
                 phones[s.slot, P + j] = s.stream.own_phones[-1]
             a, b = (0, P + 1) if j == 0 else (P + j, P + j + 1)
             vid = (patches[:, a:b], patch_mask[:, a:b]) if patches is not None else (None, None)
@@ -136,6 +138,7 @@ class Engine:
                 pos[:, a:b],
                 *vid,
                 phones=phones[:, a:b],
+                pending=pending[:, a:b],
             )
             h = self.model(rows, cache=self.cache, run=run, heads=False).hidden
             if j == 0:
@@ -148,6 +151,7 @@ class Engine:
                         "dmel": dmel[i, a:b].clone(),
                         "text": text[i, a:b].clone(),
                         "phones": phones[i, a:b].clone(),
+                        "pending": pending[i, a:b].clone(),
                         "kind": kind[i, a:b].clone(),
                         "pos": pos[i, a:b].clone(),
                         "hidden": h[i].clone(),
@@ -180,7 +184,10 @@ class Engine:
             )
             lm, s.stream.mel = self.analyzer.step(x, s.stream.mel)
             dmel[s.slot, :P] = self.analyzer.quantize(lm).view(P, fpp, n_mels)
-            text[s.slot, :P] = torch.tensor(s.next_side_tokens(P))
+            side = s.next_side_tokens(P)
+            text[s.slot, :P] = torch.tensor(side)
+            for k in side:
+                s.stream.pending = s.stream.pending.read(k)
             base[s.slot] = s.stream.chunk * P
         return dmel, text, base
 
@@ -220,6 +227,7 @@ class Engine:
             slot = int(slots[s.slot])
             k = self._token(s, logits[s.slot], slot)
             s.stream.own_token = chosen[s.slot] = k
+            s.stream.pending = s.stream.pending.said(k)
             if k != PAD:
                 self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
         # the phones of the slot voiced and of the phone_lead slots after it

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from microturn.data.pending import Pending
 from microturn.grid import Grid
 from microturn.runtime.events import Event, ToolResult
 from microturn.runtime.pronunciation import PhoneWalk
@@ -129,6 +130,8 @@ class Stream:
     # its trie of words, once side text has added words to the shared lexicon's (None: that
     # one); never changed in place (`Words.extended` makes a new one), so a clone shares it
     words: Words | None = None
+    # the newest result's pieces it has not said yet (immutable, shared by a clone)
+    pending: Pending = field(default_factory=Pending)
 
     def clone(self) -> Stream:
         return Stream(
@@ -144,6 +147,7 @@ class Stream:
             self.gen_flow.clone_state(),
             copy.deepcopy(self.gen_dither),
             self.words,
+            self.pending,
         )
 
 

@@ -130,15 +130,16 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
     model = InteractionModel(cfg)
     if init:
         base = InteractionModel.from_pretrained(init, strict=False)
-        # a model without the phone stream (or without the phones ahead) may start it: its
-        # new weights begin at zero
-        grown = {k: getattr(cfg.model, k) for k in ("n_phones", "phone_ahead")}
+        # a model without the phone stream (or without the phones ahead, or the pending
+        # result) may start it: its new weights begin at zero
+        grown = {k: getattr(cfg.model, k) for k in ("n_phones", "phone_ahead", "pending")}
         same = replace(base.cfg.model, **{k: v for k, v in grown.items()
                                           if getattr(base.cfg.model, k) == 0})  # fmt: skip
         if same != cfg.model:
             raise ValueError(f"--init {init}: its model config differs from preset {cfg.name!r}")
         missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
-        assert not unexpected and all(k.startswith("phone_") for k in missing), missing
+        new = ("phone_", "pending_")
+        assert not unexpected and all(k.startswith(new) for k in missing), missing
     else:
         mean, std = mel_stats(reader)
         model.mel_mean.copy_(mean)

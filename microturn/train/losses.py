@@ -43,6 +43,7 @@ def model_input(b: Batch) -> ModelInput:
         patches=patches,
         patch_mask=b.patch_mask if patches is not None else None,
         phones=b.phone,
+        pending=b.pending,
     )
 
 
