@@ -99,7 +99,7 @@ def test_the_runtime_steps_the_same_stream_as_the_layout():
     assert np.array_equal(stepped, lay.pending)
 
 
-def test_the_pending_piece_starts_at_zero_and_an_old_checkpoint_loads_without_it(tmp_path):
+def test_the_pending_piece_and_copy_gate_start_at_zero_and_old_checkpoints_load_without(tmp_path):
     torch.manual_seed(0)
     cfg = preset("tiny")
     model = InteractionModel(cfg).eval()
@@ -115,9 +115,18 @@ def test_the_pending_piece_starts_at_zero_and_an_old_checkpoint_loads_without_it
     plain = ModelInput(**batch)
     shown = ModelInput(**batch, pending=torch.randint(1, 1024, (1, T), generator=g))
     with torch.no_grad():
-        assert torch.equal(model(plain).hidden, model(shown).hidden)  # begins as it was
+        a, b = model(plain), model(shown)
+        assert torch.equal(a.hidden, b.hidden) and torch.equal(a.text_logits, b.text_logits)
         model.pending_proj.weight.normal_(0, 0.1)
         assert not torch.allclose(model(plain).hidden, model(shown).hidden)
+        # the copy gate adds its logit to the pending piece alone, and only where there is one
+        model.copy_gate.bias.fill_(5.0)
+        pend = shown.pending.clone()
+        pend[0, :4] = PAD  # no piece pending here
+        out = model(dataclasses.replace(shown, pending=pend))
+        diff = out.text_logits - model.text_head(out.hidden)
+        assert torch.allclose(diff[0, 4:].gather(-1, pend[0, 4:, None]), torch.tensor(5.0))
+        assert diff.abs().sum() == pytest.approx(5.0 * (T - 4), rel=1e-5)
     model.save_pretrained(tmp_path / "old")
     meta_path = tmp_path / "old" / "config.json"
     meta = json.loads(meta_path.read_text())

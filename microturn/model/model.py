@@ -129,9 +129,11 @@ class InteractionModel(nn.Module):
                 self.phone_next = nn.Embedding(m.phone_ahead * self.frames * m.n_phones, d)
         if m.pending:
             # the pending piece, read through the text embedding (so that it is the same word
-            # as the one the tied text head would say) and its own projection, which starts at
-            # zero: a model fine-tuned from one without it begins as that model
+            # as the one the tied text head would say) and its own projection; and a copy gate:
+            # a logit the hidden state adds to that piece (`text_logits`). Both start at zero:
+            # a model fine-tuned from one without them begins as that model
             self.pending_proj = nn.Linear(d, d, bias=False)
+            self.copy_gate = nn.Linear(d, 1)
         # Per-channel log-mel statistics of the training data: the flow head works in
         # standardised units; these map to and from log10 mel (saved with the weights).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
@@ -171,6 +173,7 @@ class InteractionModel(nn.Module):
                     self.phone_next.weight.zero_()
             if self.cfg.model.pending:
                 self.pending_proj.weight.zero_()
+                self.copy_gate.weight.zero_()
 
     # --- forward ---------------------------------------------------------------------------
     def forward(
@@ -217,10 +220,21 @@ class InteractionModel(nn.Module):
         h = self.norm(x)
         return ModelOutput(
             hidden=h,
-            text_logits=self.text_head(h) if heads else None,
+            text_logits=self.text_logits(h, batch.pending) if heads else None,
             transcript_logits=self.transcript_head(h) if heads else None,
             aux_loss=aux / len(self.blocks),
         )
+
+    def text_logits(self, h: torch.Tensor, pending: torch.Tensor | None) -> torch.Tensor:
+        """Hidden rows (..., d) and their pending pieces (...) or None -> text logits
+        (..., vocab): the text head's, with the copy gate's logit added to the pending piece
+        where there is one (a pointer to the result it has to say; the hidden state decides
+        when)."""
+        logits = self.text_head(h)
+        if not self.cfg.model.pending or pending is None:
+            return logits
+        gate = self.copy_gate(h) * (pending != self.cfg.model.pad_id).unsqueeze(-1)
+        return logits.scatter_add(-1, pending.unsqueeze(-1), gate.to(logits.dtype))
 
     def embed(self, batch: ModelInput, pad: bool = False) -> torch.Tensor:
         """Fused input embeddings (B, T, d). Every modality is embedded at every position and

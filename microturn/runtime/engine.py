@@ -143,7 +143,7 @@ class Engine:
             h = self.model(rows, cache=self.cache, run=run, heads=False).hidden
             if j == 0:
                 self._transcript(h[:, :P], live, base)
-            logmel[:, j], logits = self._speak(h[:, -1], live, base + P + j)
+            logmel[:, j], logits = self._speak(h[:, -1], pending[:, P + j], live, base + P + j)
             for s in (s for s in live if s.record):
                 i = s.slot
                 s.trace.append(
@@ -216,12 +216,13 @@ class Engine:
                     t = (int(base[s.slot]) + j - self.transcript_lag) * self.slot_s
                     s.events.append(UserText(round(max(t, 0.0), 3), self.tok.piece(k)))
 
-    def _speak(self, h: torch.Tensor, live: list[Session], slots: torch.Tensor):
-        """h (N, d) at an output row, slots (N,) the slot each row speaks for -> (log10 mel
-        (N, fpp, n_mels), text logits (N, vocab)); what each session said goes into its stream
-        (the next row's inputs) and its events."""
+    def _speak(self, h: torch.Tensor, pending: torch.Tensor, live: list[Session], slots):
+        """h (N, d) at an output row, the pending pieces it read (N,), slots (N,) the slot each
+        row speaks for -> (log10 mel (N, fpp, n_mels), text logits (N, vocab)); what each
+        session said goes into its stream (the next row's inputs) and its events."""
         hp, n = pad_rows(h, self.invariant)
-        logits = self.model.text_head(hp)[:n].float()
+        pp = torch.cat([pending, pending.new_zeros(hp.shape[0] - n)])
+        logits = self.model.text_logits(hp, pp)[:n].float()
         chosen = torch.full((hp.shape[0],), PAD, dtype=torch.long)
         for s in live:
             slot = int(slots[s.slot])

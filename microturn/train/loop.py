@@ -138,7 +138,7 @@ def _initial_model(cfg: Config, reader: ShardReader, init: str | None) -> Intera
         if same != cfg.model:
             raise ValueError(f"--init {init}: its model config differs from preset {cfg.name!r}")
         missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
-        new = ("phone_", "pending_")
+        new = ("phone_", "pending_", "copy_gate")
         assert not unexpected and all(k.startswith(new) for k in missing), missing
     else:
         mean, std = mel_stats(reader)
