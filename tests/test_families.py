@@ -195,3 +195,20 @@ def test_a_fast_tool_answers_during_the_acknowledgement_in_train_only():
             assert said.t_on > max(res.t_on, ack.t_off)  # said after it exists, after the ack
     assert seen["test"] <= set(LATENCIES_S)
     assert set(FAST_LATENCIES_S) <= seen["train"]
+
+
+def test_in_train_some_woven_replies_are_the_result_alone():
+    """Train delegations sometimes say the result alone; held-out replies always restate
+    the request first, and every woven reply says the result's words in order."""
+    alone = {}
+    for split in ("train", "test"):
+        n = 0
+        for i in range(24):
+            tl = make_scenario("delegate", "delegate", split, i)
+            (res,) = tl.on("side_text", "tool_result")
+            (said,) = [e for e in tl.on("model") if e.kind == "result"]
+            words = iter(said.text.split())
+            assert all(w in words for w in res.text.split())  # in order, as the pointer reads
+            n += said.text == res.text
+        alone[split] = n
+    assert alone["test"] == 0 and 4 <= alone["train"] <= 20, alone

@@ -24,6 +24,10 @@ from microturn.timeline import Event
 # --- T7 delegation with the result woven back ----------------------------------------------
 LATENCIES_S = (1.0, 3.0, 6.0, 10.0)  # a tool's latency after the acknowledgement's onset
 FAST_LATENCIES_S = (0.2, 0.5)  # a local tool (the calculator, a look-up) answering at once
+# In train, this share of woven replies is the result alone ("about three hundred thirty
+# metres"), not the request restated first: the model learns to start a reply with the
+# result it reads as pending (data/pending.py) once the floor is free
+RESULT_FIRST = 0.5
 
 
 def build_delegate(s: Scene, cond: str) -> float:
@@ -76,8 +80,11 @@ def build_delegate(s: Scene, cond: str) -> float:
         qa = s.model(q.answer, at=s.t + reply_gap(rng))
         busy_until = qa.t_off
     t_say = max(t_res, busy_until, s.t) + rng.uniform(0.3, 0.8)
-    s.model(u.answer, at=t_say, kind="result")
-    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(u.answer), woven=True, ref=t_say)
+    reply = u.answer  # held-out splits: always the request restated, then the result
+    if split == "train" and rng.random() < RESULT_FIRST:
+        reply = tuple(a["result"].split())
+    s.model(reply, at=t_say, kind="result")
+    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(reply), woven=True, ref=t_say)
     s.meta["tool_latency"] = latency
     return t_end
 
