@@ -49,6 +49,7 @@ def bench(preset_name: str, bf16: bool, batch: int, seq: int, steps: int) -> dic
             0, cfg.mel.bins, (batch, seq, 2, cfg.mel.n_mels), generator=g, dtype=torch.uint8
         ),
         text=torch.randint(0, V, (batch, seq), generator=g),
+        pending=torch.zeros(batch, seq, dtype=torch.long),  # no result pending
         kind=kind.contiguous(),
         pos=torch.arange(seq).expand(batch, seq).contiguous(),
         text_target=torch.where(out, torch.randint(0, V, (batch, seq), generator=g), -100),
