@@ -25,14 +25,17 @@ def conversation() -> tuple[Timeline, dict]:
         Event("model", "utterance", 2.0, 2.4, "four", [Word("four", 2.0, 2.4)]),
     ]
     tl = Timeline("t", "qa", "ask", True, "dev", 4.0, events)
-    frames = 160  # 4 s at 25 ms hops = 20 chunks
+    return tl, random_arrays(160)  # 4 s at 25 ms hops = 20 chunks
+
+
+def random_arrays(frames: int) -> dict:
+    """A sample's feature arrays, random: `frames` 25 ms frames of both channels."""
     rng = np.random.default_rng(0)
-    arrays = {
+    return {
         "user_dmel": rng.integers(0, 16, (frames, 80), dtype=np.uint8),
         "model_dmel": rng.integers(0, 16, (frames, 80), dtype=np.uint8),
         "model_mel": rng.normal(size=(frames, 80)).astype(np.float16),
     }
-    return tl, arrays
 
 
 @pytest.fixture(scope="module")

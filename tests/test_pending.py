@@ -18,6 +18,7 @@ from microturn.runtime.engine import Engine
 from microturn.synth.base import Word
 from microturn.timeline import Event, Timeline
 from microturn.tokenizer import PAD, RESULT, Tokenizer
+from tests.test_layout import random_arrays
 
 RESULT_TEXT = "about ninety three metres"
 
@@ -44,14 +45,7 @@ def delegation() -> tuple[Timeline, dict]:
         Event("model", "utterance", 2.0, 2.0 + 0.3 * len(said), " ".join(said), words),
     ]
     tl = Timeline("t", "delegate", "delegate", True, "dev", 5.0, events)
-    frames = 200  # 5 s at 25 ms hops = 25 chunks
-    rng = np.random.default_rng(0)
-    arrays = {
-        "user_dmel": rng.integers(0, 16, (frames, 80), dtype=np.uint8),
-        "model_dmel": rng.integers(0, 16, (frames, 80), dtype=np.uint8),
-        "model_mel": rng.normal(size=(frames, 80)).astype(np.float16),
-    }
-    return tl, arrays
+    return tl, random_arrays(200)  # 5 s at 25 ms hops = 25 chunks
 
 
 def test_the_layout_shows_each_unsaid_piece_until_it_is_said():
@@ -127,20 +121,21 @@ def test_the_pending_piece_and_copy_gate_start_at_zero_and_old_checkpoints_load_
         diff = out.text_logits - model.text_head(out.hidden)
         assert torch.allclose(diff[0, 4:].gather(-1, pend[0, 4:, None]), torch.tensor(5.0))
         assert diff.abs().sum() == pytest.approx(5.0 * (T - 4), rel=1e-5)
-    model.save_pretrained(tmp_path / "old")
-    meta_path = tmp_path / "old" / "config.json"
-    meta = json.loads(meta_path.read_text())
-    del meta["config"]["model"]["pending"]
-    meta_path.write_text(json.dumps(meta))
+
+    def saved_without_the_key(m: InteractionModel, name: str):
+        """m saved as a checkpoint from before `pending` existed: its config lacks the key."""
+        m.save_pretrained(tmp_path / name)
+        path = tmp_path / name / "config.json"
+        meta = json.loads(path.read_text())
+        del meta["config"]["model"]["pending"]
+        path.write_text(json.dumps(meta))
+        return tmp_path / name
+
     with pytest.raises(Exception, match="unexpected.*pending_proj"):
-        InteractionModel.from_pretrained(tmp_path / "old")
+        InteractionModel.from_pretrained(saved_without_the_key(model, "old"))
     cfg_old = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, pending=False))
     old = InteractionModel(cfg_old).eval()
-    old.save_pretrained(tmp_path / "older")
-    meta = json.loads((tmp_path / "older" / "config.json").read_text())
-    del meta["config"]["model"]["pending"]
-    (tmp_path / "older" / "config.json").write_text(json.dumps(meta))
-    back = InteractionModel.from_pretrained(tmp_path / "older")
+    back = InteractionModel.from_pretrained(saved_without_the_key(old, "older"))
     assert not back.cfg.model.pending and not hasattr(back, "pending_proj")
     with torch.no_grad():
         assert torch.equal(back(plain).hidden, back(shown).hidden)  # it ignores the stream

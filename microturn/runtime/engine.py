@@ -221,8 +221,7 @@ class Engine:
         row speaks for -> (log10 mel (N, fpp, n_mels), text logits (N, vocab)); what each
         session said goes into its stream (the next row's inputs) and its events."""
         hp, n = pad_rows(h, self.invariant)
-        pp = torch.cat([pending, pending.new_zeros(hp.shape[0] - n)])
-        logits = self.model.text_logits(hp, pp)[:n].float()
+        logits = self.model.text_logits(hp, pad_rows(pending, self.invariant)[0])[:n].float()
         chosen = torch.full((hp.shape[0],), PAD, dtype=torch.long)
         for s in live:
             slot = int(slots[s.slot])
