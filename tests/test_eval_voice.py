@@ -93,3 +93,19 @@ def test_pieces_right_reads_the_trace_against_the_reference():
     rows[2, PAD], rows[2, 9] = 3.0, 1.0  # <pad> likelier, but the piece is right
     rows[4, 3] = 1.0
     assert pieces_right([{"logits": r} for r in rows], tokens, 4) == (2, 3)
+
+
+def test_the_data_voice_says_free_running_words_and_the_vocoder_keeps_them():
+    """`free-raw` and `free-ceiling`: the model's own words said by the data engine's model
+    voice, raw and through the runtime's vocoder; both are heard, and the vocoded one is as
+    long as the raw one padded to whole chunks."""
+    from microturn.eval.voice import data_voice
+    from microturn.grid import Grid
+    from microturn.voice.vocoder import Vocoder
+
+    cfg = preset("tiny")
+    text = "i'm not able to help with that"
+    raw, voc = data_voice(text, cfg, Vocoder(cfg, n_iter=8), seed=0)
+    assert len(voc) == Grid(cfg.grid).pad_to_chunks(len(raw)) and np.isfinite(voc).all()
+    assert wer(normalize(text), transcribe(raw)) < 0.3
+    assert wer(normalize(text), transcribe(voc)) < 0.5

@@ -369,3 +369,24 @@ def test_a_piece_is_drawn_when_one_must_be():
         ks = {sp.token(logits, gen, allowed, piece=True) for _ in range(50)}
         assert ks <= {7, 9}, (sp, ks)
         assert sp.token(logits, gen, allowed) == PAD
+
+
+def test_a_new_word_waits_for_the_voice_and_does_not_lengthen_the_last(babbler, tok):
+    """With `pronounce`, while the voice is still on a complete word that longer words begin
+    with ("to": "today", "totally"), the model's own draw decides whether the word goes on: a
+    new word it wants waits for the voice (<pad>) and is never turned into a longer word. A
+    head that wants only "to" and "the" says only those, with and without `pronounce`."""
+    import copy
+
+    m = copy.deepcopy(babbler)
+    ids = [tok.word("to")[0], tok.word("the")[0]]
+    assert len(tok.word("to")) == 1 and len(tok.word("the")) == 1
+    assert len(tok.word("today")) > 1 and tok.word("today")[0] == ids[0]
+    m.text_head = _Wants(tok.vocab_size, ids)
+    for pronounce in (False, True):
+        sp = Sampling(
+            temperature=0.3, top_k=0, word_temperature=None, lexicon=True, pronounce=pronounce
+        )
+        said = speak(m, sp, seed=6, n_chunks=16).split()
+        assert len(said) >= 6, said
+        assert set(said) <= {"to", "the"}, (pronounce, said)

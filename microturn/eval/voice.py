@@ -4,7 +4,7 @@ On the model's side of held-out scenarios whose replies are sentences (`POOL`: a
 woven back, a refusal, an elapsed time, a corrected request, in turn; the test split holds out
 templates, lexicon items and user voices, festival included), Whisper (`eval/asr.py`: greedy,
 WER per scenario capped at 1) transcribes the model's channel at six stages, always on the
-same scenarios:
+same scenarios, and two more on the words the model said free running:
 
     raw          the data engine's model voice (espeak-ng) saying the reference reply
     ceiling      its log-mel through the runtime's streaming vocoder (200 ms steps)
@@ -15,12 +15,18 @@ same scenarios:
     own-phones   the reference text forced; the phones and the audio its own (the phone
                  head's with `--no-pronounce`, else laid out from the text): what free running
                  would sound like if its words were the reference's
+    free-raw     the model's own free-running words (below), said by the data engine's model
+                 voice
+    free-ceiling those, through the runtime's streaming vocoder: the ceiling on the same words
     free         free running; WER against its own text stream (the words it meant to say)
 
-The first five are scored against the reference reply; `free` against the model's own words,
-over the scenarios where it said any (how many it did is reported), with the share of those
-words that are words of the data engine's lexicon (every word its corpus uses). Each row:
-mean, median and a 95 % bootstrap interval of the mean. The model rows go through `Engine`
+The first five are scored against the reference reply; the last three against the model's
+own words, over the scenarios where it said any (how many it did is reported), with the share
+of those words that are words of the data engine's lexicon (every word its corpus uses). Its
+words are often not a sentence ("okay volume two"), which a recogniser hears worse in any
+voice: `free` against `free-ceiling` (paired) is how far its voice is from the ceiling, and
+`free-ceiling` against `ceiling` what its words cost. Each row: mean, median and a 95 %
+bootstrap interval of the mean. The model rows go through `Engine`
 sessions exactly as `microturn run` does (teacher forcing is a session's `script`).
 
     microturn eval voice --model checkpoints/small --split test --n 100
@@ -51,7 +57,16 @@ from microturn.tokenizer import PAD, Tokenizer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
 
-STAGES = ("raw", "ceiling", "teacher", "text-forced", "own-phones", "free")
+STAGES = (
+    "raw",
+    "ceiling",
+    "teacher",
+    "text-forced",
+    "own-phones",
+    "free-raw",
+    "free-ceiling",
+    "free",
+)
 # (family, condition) whose model side is sentences, not single words (`qa` answers one word,
 # which a recogniser misses alone); scenario i is POOL[i % 4] with seed i // 4
 POOL = (("delegate", "delegate"), ("refusal", "harmful"), ("elapsed", "ask"), ("repair", "plain"))
@@ -179,8 +194,12 @@ def measure(
         audio, own, _ = said[(c.id, "free")]
         if own.split():
             per["free"].append(wer(own, transcribe(audio)))
+            raw, voc = data_voice(own, cfg, vocoder, seed)
+            per["free-raw"].append(wer(own, transcribe(raw)))
+            per["free-ceiling"].append(wer(own, transcribe(voc)))
             words += own.split()
     rows = {k: summary([min(v, 1.0) for v in per[k]]) for k in STAGES}
+    gap = [min(a, 1.0) - min(b, 1.0) for a, b in zip(per["free"], per["free-ceiling"], strict=True)]
     known = lexicon()
     lex = {
         "words": len(words),
@@ -191,10 +210,27 @@ def measure(
         "split": split,
         "scenarios": n,
         "stages": rows,
+        "free_gap": summary(gap),  # free - free-ceiling, paired: the voice on its own words
         "lexicon": lex,
         "text": {k: {"right": a, "pieces": b} for k, (a, b) in text.items()},
         "per_case": per,
     }
+
+
+def data_voice(text: str, cfg, vocoder: Vocoder, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`text` said by the data engine's model voice (espeak-ng, as the training data says the
+    model's side) -> (its audio, its log-mel through `vocoder` in the runtime's 200 ms steps)."""
+    from microturn.data.voices import MODEL_VOICE
+    from microturn.synth.dispatch import synthesize
+    from microturn.voice.mel import MelAnalyzer
+
+    grid = Grid(cfg.grid)
+    audio = synthesize(text, MODEL_VOICE).audio.astype(np.float32)
+    x = np.zeros(grid.pad_to_chunks(len(audio)), np.float32)
+    x[: len(audio)] = audio
+    with torch.no_grad():
+        logmel = MelAnalyzer(cfg).frames(torch.from_numpy(x))
+    return audio, stream(vocoder, logmel, seed).numpy()
 
 
 def lexicon() -> set[str]:
@@ -220,6 +256,12 @@ def table(r: dict) -> str:
         lo, hi = s["ci"]
         ci = f"{s['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
         lines.append(f"| {k} | {s['n']} | {ci} | {s['median']:.3f} |")
+    g = r.get("free_gap")
+    if g and g["n"]:
+        lines.append(
+            f"\nfree running against the ceiling on its own words (paired, n = {g['n']}): "
+            f"{g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]"
+        )
     lex = r["lexicon"]
     lines += [
         "",

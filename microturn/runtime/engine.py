@@ -293,11 +293,14 @@ class Engine:
             and self.cfg.model.n_phones
             and lexicon_pronouncer().left(st.phone_walk) > PACE
         ):
-            # its voice is still on the word just said: only its continuations, if any, or <pad>
-            if st.word_node == ROOT or not words.children[st.word_node]:
-                k = PAD
-            else:
-                k = sp.token(logits, st.gen_text, words.within(st.word_node))
+            # its voice is still on the word just said: the word may go on ("two" -> "twos")
+            # if that is what the model draws among every allowed piece; a new word (or
+            # <delegate>) waits for the voice (<pad>), it is not turned into a continuation
+            k = PAD
+            if st.word_node != ROOT and words.children[st.word_node]:
+                k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
+                if k not in words.children[st.word_node]:
+                    k = PAD
         elif sp.lexicon:
             k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
         else:
