@@ -53,7 +53,7 @@ def test_an_allowed_mask_keeps_when_and_says_only_allowed_pieces():
     logits[[PAD, *w]] = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1]).log()
     allowed = torch.zeros(64, dtype=torch.bool)
     allowed[[w[2], w[3]]] = True
-    x = draws(Sampling(temperature=1.0, top_k=0), logits, allowed=allowed)
+    x = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.5), logits, allowed=allowed)
     assert (x == PAD).float().mean() == pytest.approx(0.5, abs=0.03)
     said = x[x != PAD]
     assert set(said.tolist()) == {w[2], w[3]}
@@ -68,5 +68,5 @@ def test_an_allowed_mask_keeps_when_and_says_only_allowed_pieces():
     logits[PAD] = -1.0
     allowed = torch.zeros(64, dtype=torch.bool)
     allowed[[20, 21, 22]] = True
-    x = draws(Sampling(temperature=1.0, top_k=2), logits, 500, allowed)
+    x = draws(Sampling(temperature=1.0, top_k=2, word_temperature=0.5), logits, 500, allowed)
     assert set(x.tolist()) == {21, 22}

@@ -35,8 +35,9 @@ class Sampling:
     all (`<pad>` or not) is drawn at `temperature` over the top k; *which* piece it says is
     then drawn from the other tokens at `word_temperature` (0: the most likely), so that it
     says the words it means and not a rarer piece. The defaults (1.0: the model's own odds of
-    speaking; 0.5 for the piece) were chosen on dev splits: T1 balanced accuracy on dev-v3 for
-    the first, free-running WER on 100 dev replies for the second (docs/RESULTS.md §6d).
+    speaking; 0, its likeliest piece, for the piece) were chosen on dev splits: T1 balanced
+    accuracy on dev-v3 for the first (docs/RESULTS.md §6d), free-running WER on 100 dev replies
+    for the second (§6f).
 
     `lexicon` (on by default) splits the draw the same way and then draws the piece from those
     that keep the session's words words of the data engine's language or of the side text it
@@ -51,7 +52,7 @@ class Sampling:
     top_k: int = 50
     flow_steps: int = 8
     flow_temperature: float = 0.7
-    word_temperature: float | None = 0.5
+    word_temperature: float | None = 0.0
     lexicon: bool = True
     pronounce: bool = True
 
