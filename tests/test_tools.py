@@ -66,6 +66,9 @@ def test_speech():
     assert say_duration(90) == "one minute thirty seconds" and say_duration(3600) == "one hour"
     assert say_time(datetime(2026, 1, 2, 14, 5)) == "it is two oh five pm"
     assert speakable("**The answer** is 888.\n") == "the answer is eight hundred eighty eight."
+    # digits glued to letters are spelled out too (an ISO time, "5G"): no digit is left
+    stamp = speakable("(2026-12-05T18:30) 5G mp3 x2y3")
+    assert "eighteen" in stamp and "five g" in stamp and not any(c.isdigit() for c in stamp)
 
 
 def test_knowledge_base_is_built_once_and_retrieves(tmp_path):

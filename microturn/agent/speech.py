@@ -55,7 +55,8 @@ def speakable(text: str, max_chars: int = 400) -> str:
     """Free text (an LLM's answer) as side text the model can read: markup dropped, numbers
     spelled out ("37" -> "thirty seven", "3.5" -> "three point five"), lowercase, one line,
     at most `max_chars` (cut at a word)."""
-    t = re.sub(r"(\d)([A-Za-z])", r"\1 \2", _MARKUP.sub(" ", str(text)))
+    t = _MARKUP.sub(" ", str(text))
+    t = re.sub(r"(?<=\d)(?=[A-Za-z])|(?<=[A-Za-z])(?=\d)", " ", t)  # "5G", "T18" split
 
     def words(m: re.Match) -> str:
         s = m[1].replace(",", "")
