@@ -101,11 +101,12 @@ def test_the_data_voice_says_free_running_words_and_the_vocoder_keeps_them():
     long as the raw one padded to whole chunks."""
     from microturn.eval.voice import data_voice
     from microturn.grid import Grid
+    from microturn.voice.mel import MelAnalyzer
     from microturn.voice.vocoder import Vocoder
 
     cfg = preset("tiny")
     text = "i'm not able to help with that"
-    raw, voc = data_voice(text, cfg, Vocoder(cfg, n_iter=8), seed=0)
+    raw, voc = data_voice(text, MelAnalyzer(cfg), Vocoder(cfg, n_iter=8), seed=0)
     assert len(voc) == Grid(cfg.grid).pad_to_chunks(len(raw)) and np.isfinite(voc).all()
     assert wer(normalize(text), transcribe(raw)) < 0.3
     assert wer(normalize(text), transcribe(voc)) < 0.5

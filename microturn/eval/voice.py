@@ -54,6 +54,7 @@ from microturn.runtime.engine import Engine
 from microturn.runtime.events import ModelText
 from microturn.runtime.session import Sampling
 from microturn.tokenizer import PAD, Tokenizer
+from microturn.voice.mel import MelAnalyzer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
 
@@ -175,6 +176,7 @@ def measure(
     cfg = model.cfg
     todo = cases(cfg, split, n)
     vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
+    mel = MelAnalyzer(cfg)  # the data engine's log-mel, for `data_voice`
     said = speak(model, todo, slots, sampling)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
     words: list[str] = []
@@ -194,7 +196,7 @@ def measure(
         audio, own, _ = said[(c.id, "free")]
         if own.split():
             per["free"].append(wer(own, transcribe(audio)))
-            raw, voc = data_voice(own, cfg, vocoder, seed)
+            raw, voc = data_voice(own, mel, vocoder, seed)
             per["free-raw"].append(wer(own, transcribe(raw)))
             per["free-ceiling"].append(wer(own, transcribe(voc)))
             words += own.split()
@@ -217,19 +219,20 @@ def measure(
     }
 
 
-def data_voice(text: str, cfg, vocoder: Vocoder, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def data_voice(
+    text: str, mel: MelAnalyzer, vocoder: Vocoder, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """`text` said by the data engine's model voice (espeak-ng, as the training data says the
-    model's side) -> (its audio, its log-mel through `vocoder` in the runtime's 200 ms steps)."""
+    model's side) -> (its audio, its log-mel (`mel`) through `vocoder` in the runtime's 200 ms
+    steps)."""
     from microturn.data.voices import MODEL_VOICE
     from microturn.synth.dispatch import synthesize
-    from microturn.voice.mel import MelAnalyzer
 
-    grid = Grid(cfg.grid)
     audio = synthesize(text, MODEL_VOICE).audio.astype(np.float32)
-    x = np.zeros(grid.pad_to_chunks(len(audio)), np.float32)
+    x = np.zeros(mel.grid.pad_to_chunks(len(audio)), np.float32)
     x[: len(audio)] = audio
     with torch.no_grad():
-        logmel = MelAnalyzer(cfg).frames(torch.from_numpy(x))
+        logmel = mel.frames(torch.from_numpy(x))
     return audio, stream(vocoder, logmel, seed).numpy()
 
 
