@@ -415,3 +415,29 @@ def test_deterministic():
 
     assert run(11) == run(11)
     assert run(11) != run(12)
+
+
+def test_every_question_says_what_answering_it_takes():
+    """Each QA core is reasoned, spelled or a fact; a held-out fact is about an item the train
+    split never showed, and a reasoned question names no lexicon item at all."""
+    from microturn.data.language.questions import knowledge, qa_cores
+
+    assert {knowledge(f"qa.{cid}.x")[1] for cid, *_ in qa_cores()} == {
+        "reasoned",
+        "spelled",
+        "fact",
+    }
+    with pytest.raises(ValueError, match="not a QA template"):
+        knowledge("request.timer.x")
+    rng = random.Random(5)
+    seen = collections.Counter()
+    for _ in range(400):
+        u = question(rng, "test")
+        kind = knowledge(u.template)[1]
+        seen[kind] += 1
+        items = list(u.lexicon)
+        if kind == "reasoned":
+            assert not items, u
+        if kind == "fact":
+            assert items and all(split_of_item(x) == "test" for x in items), u
+    assert min(seen.values()) > 10, seen

@@ -7,6 +7,15 @@ free exactly as the benchmark runs it (`bench.suite.run_model`); its channel is 
 benchmark's one output VAD (`bench/vad.py`). A question is *answered* when a speech segment
 that is not a backchannel begins inside the scenario's answer window; the reply's length is
 that segment's, set beside the reference answer's (the data engine's model voice saying it).
+As in the benchmark, an answer that is itself a listener's word ("yes") may be said as one.
+The answer is *right* when every word of the reference answer is among the words of the
+segments that begin in the window (the benchmark's content rule, on the model's text stream).
+
+What a right answer takes splits the questions (`data/language/questions.py: knowledge`):
+*reasoned* (arithmetic, numbers, weekday and month order, fixed counts), *spelled* (read off
+the asked word) and *fact* (about a lexicon item; in a held-out split, one the train split
+never showed, so no model trained on this data alone can know it): the share of reasoned and
+spelled questions bounds the right share a model of this data can reach.
 
     microturn eval replies --model checkpoints/small --split test --n 100
 
@@ -23,7 +32,7 @@ import json
 import numpy as np
 
 from microturn.audio import from_int16
-from microturn.bench.score import Output, wilson
+from microturn.bench.score import BACKCHANNELS, Output, wilson, words
 from microturn.bench.suite import Scenario, run_model
 
 FRAGMENT = 0.6  # a reply shorter than this share of its reference answer is a fragment
@@ -43,12 +52,19 @@ def scenarios(cfg, split: str, n: int) -> list[Scenario]:
 
 
 def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
-    """One scenario's answer: engine, answered, its length and the reference's (seconds)."""
+    """One scenario's answer: engine, answered, its length and the reference's (seconds),
+    its words, whether they hold the reference answer, and what a right answer takes."""
+    from microturn.data.language.questions import knowledge
+
     speak = next(x for x in sc.tl.expect if x.kind == "speak")
     ref = [e for e in sc.tl.on("model") if e.t_on >= speak.t_on - 1e-6]
     voice = sc.tl.on("user")[0].voice
     out = Output.read(audio, events)
-    seg = next((s for s in out.responses() if speak.t_on <= s.on <= speak.t_off), None)
+    listener = " ".join(words(speak.text)) in BACKCHANNELS  # "yes" may be said as one
+    segs = out.segments if listener else out.responses()
+    seg = next((s for s in segs if speak.t_on <= s.on <= speak.t_off), None)
+    said = set(out.said(speak.t_on, speak.t_off)) if seg else set()
+    kind, needs = knowledge(sc.tl.meta["templates"][0])
     return {
         "id": sc.id,
         "engine": voice.engine if voice else "?",
@@ -57,11 +73,15 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
         "words": seg.text.strip() if seg else "",
         "reference_s": round(ref[0].t_off - ref[0].t_on, 3) if ref else None,
         "expected": speak.text,
+        "right": seg is not None and all(w in said for w in words(speak.text)),
+        "kind": kind,
+        "knowledge": needs,
     }
 
 
 def summary(rows: list[dict]) -> dict:
     k, n = sum(r["answered"] for r in rows), len(rows)
+    right = sum(r["right"] for r in rows)
     said = [r for r in rows if r["answered"] and r["reference_s"]]
     lengths = np.array([r["length_s"] for r in said], np.float64)
     refs = np.array([r["reference_s"] for r in rows if r["reference_s"] is not None])
@@ -71,6 +91,8 @@ def summary(rows: list[dict]) -> dict:
         "n": n,
         "answered": round(k / max(n, 1), 3),
         "answered_ci": [round(v, 3) for v in wilson(k, n)],
+        "right": round(right / max(n, 1), 3),
+        "right_ci": [round(v, 3) for v in wilson(right, n)],
         "length_p10_p50_p90": q(lengths),
         "reference_p10_p50_p90": q(refs),
         "ratio_p50": round(float(np.median(ratio)), 2) if len(ratio) else None,
@@ -88,6 +110,9 @@ def measure(checkpoint: str, split: str, n: int, slots: int = 32) -> dict:
     groups = {"all": rows}
     for e in sorted({r["engine"] for r in rows}):
         groups[e] = [r for r in rows if r["engine"] == e]
+    for k in ("reasoned", "spelled", "fact"):
+        if any(r["knowledge"] == k for r in rows):
+            groups[k] = [r for r in rows if r["knowledge"] == k]
     return {"split": split, "groups": {g: summary(v) for g, v in groups.items()}, "rows": rows}
 
 
@@ -95,18 +120,23 @@ def table(r: dict) -> str:
     lines = [
         f"whole replies: QA questions of the {r['split']} split, free running",
         "",
-        "| user engine | n | answered [95 % CI] | reply s p10 / p50 / p90 | reference s p50 | "
-        f"reply / reference p50 | fragments (< {FRAGMENT}) |",
-        "|---|---|---|---|---|---|---|",
+        "| questions | n | answered [95 % CI] | right [95 % CI] | reply s p10 / p50 / p90 | "
+        f"reference s p50 | reply / reference p50 | fragments (< {FRAGMENT}) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for g, s in r["groups"].items():
         lo, hi = s["answered_ci"]
+        rlo, rhi = s["right_ci"]
         length = " / ".join(f"{v:.2f}" for v in s["length_p10_p50_p90"]) or "-"
         ref = f"{s['reference_p10_p50_p90'][1]:.2f}" if s["reference_p10_p50_p90"] else "-"
         ratio = "-" if s["ratio_p50"] is None else f"{s['ratio_p50']:.2f}"
         frag = "-" if s["fragments"] is None else f"{s['fragments']:.0%}"
-        lines.append(f"| {g} | {s['n']} | {s['answered']:.2f} [{lo:.2f}, {hi:.2f}] | {length} | "
+        lines.append(f"| {g} | {s['n']} | {s['answered']:.2f} [{lo:.2f}, {hi:.2f}] | "
+                     f"{s['right']:.2f} [{rlo:.2f}, {rhi:.2f}] | {length} | "
                      f"{ref} | {ratio} | {frag} |")  # fmt: skip
+    known = sum(s["n"] for g, s in r["groups"].items() if g in ("reasoned", "spelled"))
+    lines += ["", f"reasoned or spelled (a right answer a model of the train split can know): "
+              f"{known} of {r['groups']['all']['n']}"]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -222,6 +222,31 @@ _FIXED_COUNTS = (
 )
 
 
+# ------------------------------------------------------------------ what an answer takes
+
+# What answering a question takes, for a model that learned only the train split:
+# "reasoned": numbers, arithmetic, the order of weekdays and months, fixed counts (the same in
+# every split); "spelled": read off the asked word itself (its letters, its plural); "fact": a
+# fact about a lexicon item, which in a held-out split is an item the train split never showed
+KNOWLEDGE = {
+    **dict.fromkeys(
+        ("arith", "chain", "num", "day_after", "day_before", "month_after", "month_before",
+         "fixed"),
+        "reasoned",
+    ),
+    **dict.fromkeys(("first", "last", "spell", "plural"), "spelled"),
+    **dict.fromkeys(("capital", "colour", "opposite", "sound", "size", "count"), "fact"),
+}  # fmt: skip
+
+
+def knowledge(template_id: str) -> tuple[str, str]:
+    """(core kind, what answering it takes) of a QA template id ("qa.colour.i0.pls+fm")."""
+    parts = template_id.split(".")
+    if len(parts) < 2 or parts[0] != "qa" or parts[1] not in KNOWLEDGE:
+        raise ValueError(f"not a QA template id: {template_id!r}")
+    return parts[1], KNOWLEDGE[parts[1]]
+
+
 # ------------------------------------------------------------------ question cores
 
 
