@@ -46,6 +46,19 @@ def test_a_delegation_splits_into_acknowledgement_reply_and_woven_result():
     assert parts(tl, tok, 3) == got[:3]  # a cropped sample: its first pieces
 
 
+def test_a_question_is_split_by_what_its_answer_takes():
+    from microturn.data.families import make_scenario
+    from microturn.data.language.questions import knowledge
+
+    tok, seen = Tokenizer(), set()
+    for i in range(12):
+        tl = make_scenario("qa", "ask", "dev", i)
+        needs = knowledge(tl.meta["templates"][0])[1]
+        assert parts(tl, tok, 4) == [f"qa/{needs}"] * 4
+        seen.add(needs)
+    assert len(seen) >= 2
+
+
 def test_counts_follow_the_layout_and_a_model_against_itself_is_zero(data):
     torch.manual_seed(0)
     model = InteractionModel(preset("tiny"))

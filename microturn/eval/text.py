@@ -34,7 +34,12 @@ from microturn.train.losses import model_input
 def parts(tl, tok: Tokenizer, n: int) -> list[str]:
     """The part of each of a sample's n reference pieces (the model's utterances' pieces, in
     order): its family, and for a delegation `delegate/ack`, `delegate/result` (the pieces of
-    the reply that are the tool result of its side text, copied) or `delegate/reply`."""
+    the reply that are the tool result of its side text, copied) or `delegate/reply`; for a
+    question, what a right answer takes (`qa/reasoned`, `qa/spelled`, `qa/fact`)."""
+    if tl.family == "qa":
+        from microturn.data.language.questions import knowledge
+
+        return [f"qa/{knowledge(tl.meta['templates'][0])[1]}"] * n
     if tl.family != "delegate":
         return [tl.family] * n
     side = [tok.encode(e.text) for e in tl.on("side_text")]
