@@ -205,6 +205,24 @@ def test_the_cache_keys_a_model_by_its_weights_and_config_not_its_card(quick, mo
     assert names() != before
 
 
+def test_the_cache_keys_a_model_by_the_code_that_runs_it(quick, monkeypatch):
+    """A decoding fix with the same weights and defaults runs the model again; a harness,
+    which no model code runs, keeps its blocks."""
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:5]
+    h = Harness(0.3, 0.2)
+    model = suite.block_files("m", "model", scen, None, h, set())
+    vad = suite.block_files("v", "vad", scen, None, h, set())
+    assert suite.code_stamp() == suite.code_stamp() and len(suite.code_stamp()) == 12
+    assert suite.code_stamp(("model",)) != suite.code_stamp(("runtime",))
+    monkeypatch.setattr(suite, "code_stamp", lambda packages=suite.MODEL_CODE: "changed")
+    assert suite.block_files("m", "model", scen, None, h, set()) != model
+    assert suite.block_files("v", "vad", scen, None, h, set()) == vad
+
+
 def test_the_size_line_counts_the_scenarios_it_scored():
     """A `--data` split of 3 per condition says 3, whatever `--per-condition` was left at."""
     from types import SimpleNamespace

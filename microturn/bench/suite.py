@@ -231,6 +231,18 @@ def run_blocks(name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_i
 
 
 CLAIM_POLL_S = 10.0
+# the packages whose code decides what a model system says: a decoding fix with unchanged
+# weights and defaults must not be handed the blocks the code before it said
+MODEL_CODE = ("model", "runtime", "voice", "agent")
+
+
+def code_stamp(packages: tuple[str, ...] = MODEL_CODE) -> str:
+    """A hash of the source of `packages` (folders of `microturn/`), file by file."""
+    root, h = Path(__file__).resolve().parents[1], hashlib.sha1()
+    for pkg in packages:
+        for f in sorted((root / pkg).rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[int, str]:
@@ -247,8 +259,8 @@ def block_files(name: str, spec: str, scen, checkpoint, tuned, asr_ids) -> dict[
         for f in files
         if f.is_file() and f.suffix != ".md"
     ]
-    if model:  # the runtime's sampling defaults decide what the model says
-        stamp.append(("sampling", repr(Sampling())))
+    if model:  # the runtime's code and sampling defaults decide what the model says
+        stamp += [("sampling", repr(Sampling())), ("code", code_stamp())]
     names = {}
     for b in range(0, len(scen), BLOCK):
         ids = [s.id for s in scen[b : b + BLOCK]]
