@@ -1,5 +1,6 @@
 """Routing a delegated request to a tool: every tool request the data engine writes (but the
-weather, which no local tool answers) gets the result the data engine expects; cancels."""
+weather, which no local tool answers) gets the result the data engine expects, and so does
+every arithmetic question it writes; cancels."""
 
 import random
 
@@ -29,8 +30,37 @@ def test_the_data_engines_requests_get_its_results(split):
     assert n > 60
 
 
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_every_arithmetic_question_gets_the_data_engines_answer_from_the_calculator(split):
+    """Sums, chains said step by step ("add three and four then multiply by two", worked left
+    to right as the data engine does), one more or less, twice, half, squared."""
+    from microturn.data.language.generators import question
+    from microturn.data.language.questions import knowledge
+
+    rng, cores = random.Random(2), set()
+    for _ in range(1500):
+        u = question(rng, split)
+        kind, sub = knowledge(u.template)[0], u.template.split(".")[2]
+        if kind not in ("arith", "chain") and sub not in ("after", "before", "double", "half",
+                                                           "squared"):  # fmt: skip
+            continue
+        call = route(" ".join(u.words))
+        assert call is not None and call.tool == "calculator", (u.words, call)
+        assert tools.call(call.tool, call.args).text == " ".join(u.answer), (u.words, call)
+        cores.add(u.template.split(".")[1:3][-1])
+    assert len(cores) >= 15, cores
+
+
 def test_phrasings():
     assert digits("one hundred and five plus two") == "105 plus 2"
+    assert digits("add three and four") == "add 3 and 4"  # two numbers, not seven
+    assert route("what is the product of thirty seven and twenty four") == ToolCall(
+        "calculator", {"expression": "37 * 24"}
+    )
+    assert route("take ten from thirteen and then add five") == ToolCall(
+        "calculator", {"expression": "(13 - 10) + 5"}
+    )
+    assert route("set a timer for half an hour").tool != "calculator"
     assert route("hey what's two to the power of ten") == ToolCall(
         "calculator", {"expression": "2 ** 10"}
     )

@@ -3,8 +3,10 @@ four" -> calculator {"expression": "37 * 24"}.
 
 Rules, tried in order: a timer ("set a timer for five minutes", "tell me in ten seconds"), the
 clock ("what time is it"), a unit conversion ("how many days are in eighty seven weeks"),
-arithmetic (numbers joined by operator words), and otherwise a knowledge-base look-up of the
-request's words. Number words become digits first; anything else is left as said.
+arithmetic (numbers joined by operator words; "... then multiply by three" applies to what
+came before it), and otherwise a knowledge-base look-up of the request's words. Number words
+become digits first ("and" belongs to a number only after "hundred" or "thousand": "one
+hundred and five", not "add three and four"); anything else is left as said.
 """
 
 from __future__ import annotations
@@ -20,21 +22,30 @@ _NUMBER_WORDS = frozenset(
     "ninety hundred thousand".split()
 )
 _SCALE = {"million": 10**6, "billion": 10**9}
+_AND_AFTER = frozenset(("hundred", "thousand"))  # "one hundred and five"
 _FILLER = re.compile(r"\b(please|right now|for me|thanks|thank you|on)\b")
 _SECONDS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
 _CANCEL = re.compile(r"\b(never ?mind|forget (it|that|about it)|cancel (it|that|the \w+))\b")
-# (pattern, template) with {a} {b}: phrasings whose operands are not in spoken order
+# (pattern, template) with {a} [{b}]: phrasings whose operands are not in spoken order, or
+# that name the operation in words ("twice", "one less than")
 _ARITH_PHRASES = (
     (r"add (?P<a>\S+) and (?P<b>\S+)", "{a} + {b}"),
     (r"add (?P<b>\S+) to (?P<a>\S+)", "{a} + {b}"),
     (r"subtract (?P<b>\S+) from (?P<a>\S+)", "{a} - {b}"),
     (r"take (?P<b>\S+) away from (?P<a>\S+)", "{a} - {b}"),
     (r"take away (?P<b>\S+) from (?P<a>\S+)", "{a} - {b}"),
+    (r"take (?P<b>\S+) from (?P<a>\S+)", "{a} - {b}"),
     (r"multiply (?P<a>\S+) by (?P<b>\S+)", "{a} * {b}"),
     (r"divide (?P<a>\S+) by (?P<b>\S+)", "{a} / {b}"),
     (r"(the )?sum of (?P<a>\S+) and (?P<b>\S+)", "{a} + {b}"),
     (r"(the )?product of (?P<a>\S+) and (?P<b>\S+)", "{a} * {b}"),
     (r"(the )?difference between (?P<a>\S+) and (?P<b>\S+)", "{a} - {b}"),
+    (r"\b(double|twice) (?P<a>\S+)", "{a} * 2"),
+    (r"\bhalf (of )?(?P<a>\S+)", "{a} / 2"),
+    (r"\b1 more than (?P<a>\S+)", "{a} + 1"),  # "one" is a digit by now
+    (r"\b1 less than (?P<a>\S+)", "{a} - 1"),
+    (r"\bnumber (comes |is )?(just )?after (?P<a>\S+)", "{a} + 1"),
+    (r"\bnumber (comes |is )?(just )?before (?P<a>\S+)", "{a} - 1"),
 )
 _OPS = (
     ("multiplied by", "*"),
@@ -84,7 +95,7 @@ def digits(text: str) -> str:
 
     tail: list[str] = []
     for w in text.split():
-        if w in _NUMBER_WORDS or (w == "and" and run):
+        if w in _NUMBER_WORDS or (w == "and" and run and run[-1] in _AND_AFTER):
             run.append(w)
             continue
         flush()
@@ -149,11 +160,26 @@ def _convert(t: str) -> ToolCall | None:
     return None
 
 
+# a step applied to what came before "then": "... then multiply by three", "and then add two"
+_THEN = re.compile(r"\b(?:and )?then (?P<op>add|plus|minus|subtract|take away|times|multiply by|"
+                   r"divide by|divided by) (?P<n>\d+(\.\d+)?)\b")  # fmt: skip
+_THEN_OP = {"add": "+", "plus": "+", "minus": "-", "subtract": "-", "take away": "-",
+            "times": "*", "multiply by": "*", "divide by": "/", "divided by": "/"}  # fmt: skip
+
+
 def _arithmetic(t: str) -> ToolCall | None:
+    m = next(reversed(list(_THEN.finditer(t))), None)
+    if m:  # the steps in the order said: (what came before) op n
+        first = _arithmetic(t[: m.start()])
+        if first is None:
+            return None
+        expr = f"({first.args['expression']}) {_THEN_OP[m['op']]} {m['n']}"
+        return ToolCall("calculator", {"expression": expr})
     for pat, tmpl in _ARITH_PHRASES:
         m = re.search(pat, t)
-        if m and _num(m["a"]) and _num(m["b"]):
-            return ToolCall("calculator", {"expression": tmpl.format(a=m["a"], b=m["b"])})
+        operands = {k: v for k, v in (m.groupdict() if m else {}).items() if k in "ab"}
+        if m and all(_num(v) for v in operands.values()):
+            return ToolCall("calculator", {"expression": tmpl.format(**operands)})
     for word, sym in _OPS:
         t = re.sub(rf"\b{word}\b", f" {sym} ", t)
     runs = re.findall(r"[\d.+\-*/%() ]+", t)
