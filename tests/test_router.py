@@ -60,7 +60,10 @@ def test_phrasings():
     assert route("take ten from thirteen and then add five") == ToolCall(
         "calculator", {"expression": "(13 - 10) + 5"}
     )
-    assert route("set a timer for half an hour").tool != "calculator"
+    assert route("set a timer for half an hour") == ToolCall("timer", {"seconds": 1800.0})
+    assert route("remind me in an hour") == ToolCall("timer", {"seconds": 3600.0})
+    assert route("set a timer for one and a half minutes") == ToolCall("timer", {"seconds": 90.0})
+    assert route("tell me in a second").tool == "lookup"  # an idiom, not a one-second timer
     assert route("hey what's two to the power of ten") == ToolCall(
         "calculator", {"expression": "2 ** 10"}
     )

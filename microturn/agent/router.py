@@ -125,6 +125,11 @@ def route(text: str) -> ToolCall | None:
 
 
 def _timer(t: str) -> ToolCall | None:
+    # "one and a half minutes", "half an hour", "for an hour" ("in a second" is an idiom)
+    t = re.sub(r"\b(\d+) and a half (seconds?|minutes?|hours?)\b",
+               lambda m: f"{int(m[1]) + 0.5} {m[2].rstrip('s')}s", t)  # fmt: skip
+    t = re.sub(r"\bhalf an? (hour|minute)\b", r"0.5 \1s", t)
+    t = re.sub(r"\b(for|in) an? (hour|minute)\b", r"\1 1 \2", t)
     unit = r"(?P<unit>seconds?|minutes?|hours?)"
     for pat in (
         rf"(?P<n>\d+(\.\d+)?) {unit} timer",
