@@ -181,10 +181,9 @@ def _arithmetic(t: str) -> ToolCall | None:
         expr = f"({first.args['expression']}) {_THEN_OP[m['op']]} {m['n']}"
         return ToolCall("calculator", {"expression": expr})
     for pat, tmpl in _ARITH_PHRASES:
-        m = re.search(pat, t)
-        operands = {k: v for k, v in (m.groupdict() if m else {}).items() if k in "ab"}
-        if m and all(_num(v) for v in operands.values()):
-            return ToolCall("calculator", {"expression": tmpl.format(**operands)})
+        m = re.search(pat, t)  # its named groups are its operands, a [and b]
+        if m and all(_num(v) for v in m.groupdict().values()):
+            return ToolCall("calculator", {"expression": tmpl.format(**m.groupdict())})
     for word, sym in _OPS:
         t = re.sub(rf"\b{word}\b", f" {sym} ", t)
     runs = re.findall(r"[\d.+\-*/%() ]+", t)

@@ -145,6 +145,17 @@ class Output:
         """Words of the segments with an onset in [a, b]."""
         return [w for s in self.segments if a <= s.on <= b for w in words(s.text)]
 
+    def says(self, a: float, b: float, text: str) -> bool:
+        """The content rule: every word of `text` is among the words said in [a, b]."""
+        said = set(self.said(a, b))
+        return all(w in said for w in words(text))
+
+
+def listener_word(text: str) -> bool:
+    """Expected words that are themselves a backchannel ("okay", "yes"): said as one, they
+    still take the turn."""
+    return " ".join(words(text)) in BACKCHANNELS
+
 
 @dataclass
 class Judgement:
@@ -164,7 +175,7 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
         # a turn whose expected words are themselves a backchannel ("okay" after a statement),
         # or are not given, is taken by any segment, a backchannel too
         # (inside its window only: a backchannel elsewhere is never an early takeover)
-        bc_ok = not x.text or " ".join(words(x.text)) in BACKCHANNELS
+        bc_ok = not x.text or listener_word(x.text)
         later = [s for s in out.responses() if s.on > scope_start]
         first = later[0] if later else None
         if bc_ok:
@@ -178,8 +189,7 @@ def judge(x: Expect, out: Output, scope_start: float) -> Judgement:
         used = first.on if first is not None else None
         content = None
         if x.text and ok:
-            said = set(out.said(a, b))
-            content = all(w in said for w in words(x.text))
+            content = out.says(a, b, x.text)
         return Judgement("speak", ok, lat, content, used)
     if x.kind == "silent":
         return Judgement("silent", not any(a <= s.on <= b for s in out.responses()))

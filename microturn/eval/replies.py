@@ -32,7 +32,7 @@ import json
 import numpy as np
 
 from microturn.audio import from_int16
-from microturn.bench.score import BACKCHANNELS, Output, wilson, words
+from microturn.bench.score import Output, listener_word, wilson
 from microturn.bench.suite import Scenario, run_model
 
 FRAGMENT = 0.6  # a reply shorter than this share of its reference answer is a fragment
@@ -60,10 +60,8 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
     ref = [e for e in sc.tl.on("model") if e.t_on >= speak.t_on - 1e-6]
     voice = sc.tl.on("user")[0].voice
     out = Output.read(audio, events)
-    listener = " ".join(words(speak.text)) in BACKCHANNELS  # "yes" may be said as one
-    segs = out.segments if listener else out.responses()
+    segs = out.segments if listener_word(speak.text) else out.responses()  # "yes" as one
     seg = next((s for s in segs if speak.t_on <= s.on <= speak.t_off), None)
-    said = set(out.said(speak.t_on, speak.t_off)) if seg else set()
     kind, needs = knowledge(sc.tl.meta["templates"][0])
     return {
         "id": sc.id,
@@ -73,7 +71,7 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
         "words": seg.text.strip() if seg else "",
         "reference_s": round(ref[0].t_off - ref[0].t_on, 3) if ref else None,
         "expected": speak.text,
-        "right": seg is not None and all(w in said for w in words(speak.text)),
+        "right": seg is not None and out.says(speak.t_on, speak.t_off, speak.text),
         "kind": kind,
         "knowledge": needs,
     }
