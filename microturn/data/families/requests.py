@@ -38,7 +38,7 @@ def build_delegate(s: Scene, cond: str) -> float:
     make = tool_request if cond == "delegate" else direct_request
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.7, 2.9))
     t_end = open_with(s, u)
-    t_reply = t_end + reply_gap(rng)
+    t_reply = t_end + reply_gap(rng, s.split)
     if cond == "direct":
         s.model(u.answer, at=t_reply)
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
@@ -77,7 +77,7 @@ def build_delegate(s: Scene, cond: str) -> float:
         s.t = start
         s.user(q.words)
         s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(q.answer), ref=s.t)
-        qa = s.model(q.answer, at=s.t + reply_gap(rng))
+        qa = s.model(q.answer, at=s.t + reply_gap(rng, s.split))
         busy_until = qa.t_off
     t_say = max(t_res, busy_until, s.t) + rng.uniform(0.3, 0.8)
     reply = u.answer  # held-out splits: always the request restated, then the result
@@ -125,7 +125,7 @@ def build_repair(s: Scene, cond: str) -> float:
         s.want("silent", t_end, s.t + 0.2)
         s.user(u.words[k:], role="final")
         ans = u.answer
-    s.model(ans, at=s.t + reply_gap(rng))
+    s.model(ans, at=s.t + reply_gap(rng, s.split))
     s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(ans), ref=s.t)
     return t_end
 
@@ -159,7 +159,7 @@ def build_interpret(s: Scene, cond: str) -> float:
         s.pause(rng.uniform(0.5, 1.2))
     if cond == "listen":
         s.want("silent", t0, s.t)
-        s.model(["okay"], at=s.t + reply_gap(rng), kind="ack")
+        s.model(["okay"], at=s.t + reply_gap(rng, s.split), kind="ack")
     return t0
 
 
@@ -169,7 +169,7 @@ def build_refusal(s: Scene, cond: str) -> float:
     make = refusal if cond == "harmful" else benign_lookalike
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.8, 3.3))
     t_end = open_with(s, u)
-    s.model(u.answer, at=t_end + reply_gap(rng))
+    s.model(u.answer, at=t_end + reply_gap(rng, s.split))
     s.want(
         "speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), refuse=cond == "harmful", ref=t_end
     )
@@ -194,7 +194,7 @@ def build_qa(s: Scene, cond: str) -> float:
     u, words = matched(rng, make, target)
     t_end = open_with(s, u, words)
     if cond == "ask":
-        s.model(u.answer, at=t_end + reply_gap(rng))
+        s.model(u.answer, at=t_end + reply_gap(rng, s.split))
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
     else:
         s.want("silent", t_end, t_end + 2.5)

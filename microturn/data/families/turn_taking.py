@@ -101,7 +101,7 @@ def build_turn(s: Scene, cond: str) -> float:
             s.user(rest, role="final")
         s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(reply), ref=s.t)
     s.meta["prosody"] = prosody
-    s.model(reply, at=s.t + reply_gap(rng))
+    s.model(reply, at=s.t + reply_gap(rng, s.split))
     return t_end
 
 
@@ -165,7 +165,7 @@ def build_backchannel(s: Scene, cond: str) -> float:
     t_end = s.t
     ack = backchannel(rng).words
     s.want("speak", t_end - 0.2, t_end + 1.5, ref=t_end)
-    s.model(ack, at=t_end + reply_gap(rng))
+    s.model(ack, at=t_end + reply_gap(rng, s.split))
     s.meta["probe_pause"] = list(probe)
     return decision
 
@@ -177,7 +177,7 @@ def build_barge_in(s: Scene, cond: str) -> float:
     speech (hold: keep talking). Overlap lengths are matched through a shared twin type."""
     rng, split = s.rng, s.split
     req = long_request(rng, split)
-    t_start = open_with(s, req) + reply_gap(rng)
+    t_start = open_with(s, req) + reply_gap(rng, s.split)
     answer = s.model(req.answer, at=t_start)
     t_i = t_start + rng.uniform(1.5, min(4.5, max(1.6, answer.t_off - t_start - 1.0)))
     twin = (
@@ -229,10 +229,10 @@ def build_barge_in(s: Scene, cond: str) -> float:
         s.want("stop", t_i, t_i + 0.5)
         ikind = u.attrs.get("kind", "stop")
         if ikind == "question" and u.answer:
-            s.model(u.answer, at=e.t_off + reply_gap(rng))
+            s.model(u.answer, at=e.t_off + reply_gap(rng, s.split))
             s.want("speak", e.t_off - 0.2, e.t_off + 1.5, " ".join(u.answer), ref=e.t_off)
         elif ikind == "repeat":
-            s.model(req.answer[:8], at=e.t_off + reply_gap(rng))
+            s.model(req.answer[:8], at=e.t_off + reply_gap(rng, s.split))
         s.meta["interrupt_kind"] = ikind
     else:
         s.want("continue", e.t_on, e.t_off + 1.0)
