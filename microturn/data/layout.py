@@ -29,6 +29,9 @@ the next slot is either its first word or more silence. Training weights these (
 `listen` marks the output positions decided while a user word is under way and the model is
 silent: a start there would talk over the user (`TrainConfig.listen_weight` weighs their
 `<pad>` targets, which are otherwise down-weighted like all silence).
+A late reply (train; `data/families/scripting.py: reply_at`) carries `owed`, the moment it
+could first have started: its output slots from then to its first token get no text target,
+so the model learns to start a reply it owes, late, and not that waiting is a reply's part.
 
 A long sequence can be cut to a window of `max_chunks` chunks starting at `start_chunk`;
 positions keep their absolute times (RoPE is relative, the clock is not reset).
@@ -115,6 +118,21 @@ def streams(
         "user": place(user, n_slots, slot_s, transcript_lag),
         "side": place(side, n_slots, slot_s, 0),
     }
+
+
+def owed_slots(tl: Timeline, model: np.ndarray, slot_s: float, text_lead: int) -> np.ndarray:
+    """The model stream's slots (`model`, one id per slot) where a late reply was owed and not
+    yet begun: from its `owed` moment up to its first token (at most to its anchor)."""
+    out = np.zeros(len(model), bool)
+    for e in tl.on("model"):
+        if "owed" not in e.attrs:
+            continue
+        k = max(int(e.attrs["owed"] / slot_s + 1e-9) - text_lead, 0)
+        end = min(int(e.t_on / slot_s + 1e-9) - text_lead + 1, len(model))
+        while k < end and model[k] == PAD:
+            out[k] = True
+            k += 1
+    return out
 
 
 def pending_slots(side: np.ndarray, model: np.ndarray, P: int) -> np.ndarray:
@@ -243,6 +261,8 @@ def _layout(
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
     mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
     text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
+    owed = owed_slots(tl, st["model"], slot_s, text_lead)
+    text_target = np.where(inter(np.zeros((C, P), bool), owed[t]), IGNORE, text_target)
     # decided at the chunk boundary (the model has read input slots up to 4k+3)
     taus = (np.arange(C) + 1) * P * slot_s
     speaking = speaking_chunks(tl, taus)
