@@ -30,8 +30,9 @@ the next slot is either its first word or more silence. Training weights these (
 silent: a start there would talk over the user (`TrainConfig.listen_weight` weighs their
 `<pad>` targets, which are otherwise down-weighted like all silence).
 A late reply (train; `data/families/scripting.py: reply_at`) carries `owed`, the moment it
-could first have started: its output slots from then to its first token get no text target,
-so the model learns to start a reply it owes, late, and not that waiting is a reply's part.
+could first have started: its output slots from then to its first token have that token as
+their target ("begin now"), so the model learns to start a reply it owes, however late, and
+not that waiting is part of a reply.
 
 A long sequence can be cut to a window of `max_chunks` chunks starting at `start_chunk`;
 positions keep their absolute times (RoPE is relative, the clock is not reset).
@@ -120,18 +121,21 @@ def streams(
     }
 
 
-def owed_slots(tl: Timeline, model: np.ndarray, slot_s: float, text_lead: int) -> np.ndarray:
-    """The model stream's slots (`model`, one id per slot) where a late reply was owed and not
-    yet begun: from its `owed` moment up to its first token (at most to its anchor)."""
-    out = np.zeros(len(model), bool)
+def owed_targets(tl: Timeline, model: np.ndarray, slot_s: float, text_lead: int) -> np.ndarray:
+    """The model stream's text targets where a late reply was owed and not yet begun (from its
+    `owed` moment up to its first token, at most to its anchor): that first token, "begin
+    now" (the teacher's answer to a history that is late); -1 elsewhere."""
+    out = np.full(len(model), -1, np.int64)
     for e in tl.on("model"):
         if "owed" not in e.attrs:
             continue
-        k = max(int(e.attrs["owed"] / slot_s + 1e-9) - text_lead, 0)
+        k0 = max(int(e.attrs["owed"] / slot_s + 1e-9) - text_lead, 0)
         end = min(int(e.t_on / slot_s + 1e-9) - text_lead + 1, len(model))
+        k = k0
         while k < end and model[k] == PAD:
-            out[k] = True
             k += 1
+        if k < len(model) and model[k] != PAD:
+            out[k0:k] = model[k]
     return out
 
 
@@ -261,8 +265,8 @@ def _layout(
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
     mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
     text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
-    owed = owed_slots(tl, st["model"], slot_s, text_lead)
-    text_target = np.where(inter(np.zeros((C, P), bool), owed[t]), IGNORE, text_target)
+    owed = inter(np.full((C, P), -1), owed_targets(tl, st["model"], slot_s, text_lead)[t])
+    text_target = np.where(owed >= 0, owed, text_target)
     # decided at the chunk boundary (the model has read input slots up to 4k+3)
     taus = (np.arange(C) + 1) * P * slot_s
     speaking = speaking_chunks(tl, taus)
