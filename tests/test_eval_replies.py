@@ -45,7 +45,11 @@ def test_the_right_words_are_right_and_a_listener_word_may_be_the_answer(first):
     assert yes.tl.meta["templates"][0].startswith("qa.num.is_odd") and yes.tl.expect
     expected = next(x for x in one.tl.expect if x.kind == "speak").text
     r = reply(one, speech(one, 0.2, 0.7), said(one, expected))
-    assert r["answered"] and r["right"]
+    assert r["answered"] and r["right"] and r["first"]
+    # a list that holds the answer is right by the benchmark's rule, but does not begin with it
+    listed = reply(one, speech(one, 0.2, 0.7), said(one, "banana " + expected))
+    assert listed["right"] and not listed["first"]
+    assert summary([r, listed])["first"] == 0.5
     wrong = reply(one, speech(one, 0.2, 0.7), said(one, "banana"))
     assert wrong["answered"] and not wrong["right"]
     # "yes" is a listener's word, and here the answer: it counts, as in the benchmark

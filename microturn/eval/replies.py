@@ -10,6 +10,8 @@ that segment's, set beside the reference answer's (the data engine's model voice
 As in the benchmark, an answer that is itself a listener's word ("yes") may be said as one.
 The answer is *right* when every word of the reference answer is among the words of the
 segments that begin in the window (the benchmark's content rule, on the model's text stream).
+That rule counts a list ("seven six eight" for "eight") as right, so beside it stands the
+stricter *first*: the reply begins with the reference answer's words.
 
 What a right answer takes splits the questions (`data/language/questions.py: knowledge`):
 *reasoned* (arithmetic, numbers, weekday and month order, fixed counts), *spelled* (read off
@@ -32,7 +34,7 @@ import json
 import numpy as np
 
 from microturn.audio import from_int16
-from microturn.bench.score import Output, listener_word, wilson
+from microturn.bench.score import Output, listener_word, wilson, words
 from microturn.bench.suite import Scenario, run_model
 
 FRAGMENT = 0.6  # a reply shorter than this share of its reference answer is a fragment
@@ -72,14 +74,21 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
         "reference_s": round(ref[0].t_off - ref[0].t_on, 3) if ref else None,
         "expected": speak.text,
         "right": seg is not None and out.says(speak.t_on, speak.t_off, speak.text),
+        "first": seg is not None and _begins(seg.text, speak.text),
         "kind": kind,
         "knowledge": needs,
     }
 
 
+def _begins(said: str, answer: str) -> bool:
+    want = words(answer)
+    return bool(want) and words(said)[: len(want)] == want
+
+
 def summary(rows: list[dict]) -> dict:
     k, n = sum(r["answered"] for r in rows), len(rows)
     right = sum(r["right"] for r in rows)
+    first = sum(r["first"] for r in rows)
     said = [r for r in rows if r["answered"] and r["reference_s"]]
     lengths = np.array([r["length_s"] for r in said], np.float64)
     refs = np.array([r["reference_s"] for r in rows if r["reference_s"] is not None])
@@ -91,6 +100,7 @@ def summary(rows: list[dict]) -> dict:
         "answered_ci": [round(v, 3) for v in wilson(k, n)],
         "right": round(right / max(n, 1), 3),
         "right_ci": [round(v, 3) for v in wilson(right, n)],
+        "first": round(first / max(n, 1), 3),
         "length_p10_p50_p90": q(lengths),
         "reference_p10_p50_p90": q(refs),
         "ratio_p50": round(float(np.median(ratio)), 2) if len(ratio) else None,
@@ -118,9 +128,9 @@ def table(r: dict) -> str:
     lines = [
         f"whole replies: QA questions of the {r['split']} split, free running",
         "",
-        "| questions | n | answered [95 % CI] | right [95 % CI] | reply s p10 / p50 / p90 | "
-        f"reference s p50 | reply / reference p50 | fragments (< {FRAGMENT}) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| questions | n | answered [95 % CI] | right [95 % CI] | first | reply s p10 / p50 / p90 "
+        f"| reference s p50 | reply / reference p50 | fragments (< {FRAGMENT}) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for g, s in r["groups"].items():
         lo, hi = s["answered_ci"]
@@ -130,7 +140,7 @@ def table(r: dict) -> str:
         ratio = "-" if s["ratio_p50"] is None else f"{s['ratio_p50']:.2f}"
         frag = "-" if s["fragments"] is None else f"{s['fragments']:.0%}"
         lines.append(f"| {g} | {s['n']} | {s['answered']:.2f} [{lo:.2f}, {hi:.2f}] | "
-                     f"{s['right']:.2f} [{rlo:.2f}, {rhi:.2f}] | {length} | "
+                     f"{s['right']:.2f} [{rlo:.2f}, {rhi:.2f}] | {s['first']:.2f} | {length} | "
                      f"{ref} | {ratio} | {frag} |")  # fmt: skip
     known = sum(s["n"] for g, s in r["groups"].items() if g in ("reasoned", "spelled"))
     lines += ["", f"reasoned or spelled (a right answer a model of the train split can know): "
