@@ -91,25 +91,6 @@ def test_listening_is_the_silence_while_a_user_word_is_under_way(parts):
     assert (lay.text_target[lay.listen] == PAD).all()  # the model is quiet then
 
 
-def test_a_late_reply_is_begun_at_every_slot_after_it_was_owed(parts):
-    """A reply drawn late carries `owed` (the data engine's train split): from that moment to
-    its first token its output slots' target is that token (begin now); before it, the
-    waiting is taught, and the inputs (what was said) stay as they were."""
-    tok, grid = parts
-    tl, arrays = conversation()
-    base = layout(tl, arrays, tok, grid, text_lead=2)
-    tl.events[1].attrs["owed"] = 1.7  # owed from 1.7 s, said at 2.0 s
-    lay = layout(tl, arrays, tok, grid, text_lead=2)
-    out = lay.kind == OUTPUT
-    gone = np.nonzero(out & (lay.text_target != base.text_target))[0]
-    # 1.7-2.0 s are slots 34-39; the text stream runs two slots early: 32-37
-    assert sorted(lay.pos[gone].tolist()) == list(range(32, 38))
-    four = tok.word("four")
-    assert (base.text_target[gone] == PAD).all() and (lay.text_target[gone] == four[0]).all()
-    assert (lay.text == base.text).all()
-    assert (lay.text_target[out & (lay.pos < 32)] == base.text_target[out & (lay.pos < 32)]).all()
-
-
 def test_a_window_is_a_slice_of_the_whole(parts):
     tok, grid = parts
     tl, arrays = conversation()

@@ -29,10 +29,6 @@ the next slot is either its first word or more silence. Training weights these (
 `listen` marks the output positions decided while a user word is under way and the model is
 silent: a start there would talk over the user (`TrainConfig.listen_weight` weighs their
 `<pad>` targets, which are otherwise down-weighted like all silence).
-A late reply (train; `data/families/scripting.py: reply_at`) carries `owed`, the moment it
-could first have started: its output slots from then to its first token have that token as
-their target ("begin now"), so the model learns to start a reply it owes, however late, and
-not that waiting is part of a reply.
 
 A long sequence can be cut to a window of `max_chunks` chunks starting at `start_chunk`;
 positions keep their absolute times (RoPE is relative, the clock is not reset).
@@ -119,24 +115,6 @@ def streams(
         "user": place(user, n_slots, slot_s, transcript_lag),
         "side": place(side, n_slots, slot_s, 0),
     }
-
-
-def owed_targets(tl: Timeline, model: np.ndarray, slot_s: float, text_lead: int) -> np.ndarray:
-    """The model stream's text targets where a late reply was owed and not yet begun (from its
-    `owed` moment up to its first token, at most to its anchor): that first token, "begin
-    now" (the teacher's answer to a history that is late); -1 elsewhere."""
-    out = np.full(len(model), -1, np.int64)
-    for e in tl.on("model"):
-        if "owed" not in e.attrs:
-            continue
-        k0 = max(int(e.attrs["owed"] / slot_s + 1e-9) - text_lead, 0)
-        end = min(int(e.t_on / slot_s + 1e-9) - text_lead + 1, len(model))
-        k = k0
-        while k < end and model[k] == PAD:
-            k += 1
-        if k < len(model) and model[k] != PAD:
-            out[k0:k] = model[k]
-    return out
 
 
 def pending_slots(side: np.ndarray, model: np.ndarray, P: int) -> np.ndarray:
@@ -265,8 +243,6 @@ def _layout(
     mel_target = inter(np.zeros((C, P, mm.shape[1]), np.float32), mm[t])
     mel_mask = inter(np.zeros((C, P), bool), t < n_mel_slots)
     text_target = np.where(inter(np.ones((C, P), bool), t < S + P), text_target, IGNORE)
-    owed = inter(np.full((C, P), -1), owed_targets(tl, st["model"], slot_s, text_lead)[t])
-    text_target = np.where(owed >= 0, owed, text_target)
     # decided at the chunk boundary (the model has read input slots up to 4k+3)
     taus = (np.arange(C) + 1) * P * slot_s
     speaking = speaking_chunks(tl, taus)

@@ -3,7 +3,7 @@ periodic speech, T6 cue-triggered interjection and counting aloud, V1-V3 what it
 
 from __future__ import annotations
 
-from microturn.data.families.scripting import est, est_of, instruct, matched, open_with, reply
+from microturn.data.families.scripting import est, est_of, instruct, matched, open_with, reply_gap
 from microturn.data.language.generators import (
     backchannel,
     count_instruction,
@@ -32,7 +32,7 @@ def build_elapsed(s: Scene, cond: str) -> float:
     s.pause(rng.uniform(0.2, 1.0))
     s.user(marker.words)
     t_mark = s.t
-    reply(s, backchannel(rng).words, t_mark, kind="ack")
+    s.model(backchannel(rng).words, at=t_mark + reply_gap(rng), kind="ack")
     hi = 30.0 if split != "test" else 60.0
     D = rng.uniform(2.0, hi)
     if D > 8 and rng.random() < 0.4:  # some chatter in the gap
@@ -56,10 +56,10 @@ def build_elapsed(s: Scene, cond: str) -> float:
     seconds = round(t_end - t_mark)
     if cond == "ask":
         ans = ["about", *number_words(seconds).split(), "seconds"]
-        reply(s, ans, t_end)
+        s.model(ans, at=t_end + reply_gap(rng))
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(ans), value=t_end - t_mark, ref=t_end)
     else:
-        reply(s, ["okay"], t_end, kind="ack")
+        s.model(["okay"], at=t_end + reply_gap(rng), kind="ack")
         s.want("no_number", t_end, t_end + 3.0)
     s.meta["elapsed_s"] = round(t_end - t_mark, 3)
     return t_end
@@ -73,7 +73,7 @@ def build_timed(s: Scene, cond: str) -> float:
     secs = [2, 3, 4, 5, 6, 8, 10] if split != "test" else [2, 3, 5, 8, 13, 20]
     req = timed_request(rng, split, seconds=rng.choice(secs))
     t_req = open_with(s, req)
-    reply(s, ["okay"], t_req, kind="ack")
+    s.model(["okay"], at=t_req + reply_gap(rng), kind="ack")
     twin = timed_followup(rng, split, cancel=rng.random() < 0.5)
     follow = matched(
         rng,
@@ -197,7 +197,7 @@ def build_visual(s: Scene, cond: str) -> float:
     t_stop = t_ins + span
     decision = t_ins
     if task == "light":
-        reply(s, ["okay"], t_ins, kind="ack")
+        s.model(["okay"], at=t_ins + reply_gap(rng), kind="ack")
         others = ["red", "yellow", "blue", "white", "orange"]
         n = rng.randint(2, 5)
         times = sorted(t_ins + rng.uniform(1.0, span - 1.5) for _ in range(n))
@@ -211,7 +211,7 @@ def build_visual(s: Scene, cond: str) -> float:
         decision = times[-1]
         attrs = {"changes": [[round(t, 3), c] for t, c in zip(times, cols, strict=True)]}
     elif task == "bounce":
-        reply(s, ["okay"], t_ins, kind="ack")
+        s.model(["okay"], at=t_ins + reply_gap(rng), kind="ack")
         n = rng.randint(3, 7)
         t, bounces = t_ins + 0.5, []
         for _ in range(n):
@@ -244,7 +244,7 @@ def build_visual(s: Scene, cond: str) -> float:
         attrs = {"squares": sq}
         if cond == "squares":
             ans = number_words(n).split()
-            reply(s, ans, t_ins)
+            s.model(ans, at=t_ins + reply_gap(rng))
             s.want("speak", t_ins - 0.2, t_ins + 1.5, " ".join(ans), ref=t_ins)
         else:
             s.want("silent", t_ins, t_ins + 2.5)

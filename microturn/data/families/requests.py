@@ -6,15 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from microturn.data.families.scripting import (
-    est,
-    est_of,
-    instruct,
-    matched,
-    open_with,
-    reply,
-    reply_at,
-)
+from microturn.data.families.scripting import est, est_of, instruct, matched, open_with, reply_gap
 from microturn.data.language.generators import (
     benign_lookalike,
     direct_request,
@@ -46,14 +38,14 @@ def build_delegate(s: Scene, cond: str) -> float:
     make = tool_request if cond == "delegate" else direct_request
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.7, 2.9))
     t_end = open_with(s, u)
-    t_reply, owed = reply_at(s, t_end)
+    t_reply = t_end + reply_gap(rng)
     if cond == "direct":
-        s.model(u.answer, at=t_reply, **owed)
+        s.model(u.answer, at=t_reply)
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
         s.want("no_delegate", t_end, t_end + 3.0)
         return t_end
     a = u.attrs
-    ack = s.model(a["ack"].split(), at=t_reply, kind="ack", **owed)
+    ack = s.model(a["ack"].split(), at=t_reply, kind="ack")
     s.add(
         Event(
             "tool",
@@ -85,14 +77,14 @@ def build_delegate(s: Scene, cond: str) -> float:
         s.t = start
         s.user(q.words)
         s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(q.answer), ref=s.t)
-        qa = reply(s, q.answer, s.t)
+        qa = s.model(q.answer, at=s.t + reply_gap(rng))
         busy_until = qa.t_off
     t_say = max(t_res, busy_until, s.t) + rng.uniform(0.3, 0.8)
-    woven = u.answer  # held-out splits: always the request restated, then the result
+    reply = u.answer  # held-out splits: always the request restated, then the result
     if split == "train" and rng.random() < RESULT_FIRST:
-        woven = tuple(a["result"].split())
-    s.model(woven, at=t_say, kind="result")
-    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(woven), woven=True, ref=t_say)
+        reply = tuple(a["result"].split())
+    s.model(reply, at=t_say, kind="result")
+    s.want("speak", t_say - 0.5, max(t_res, s.t) + 2.0, " ".join(reply), woven=True, ref=t_say)
     s.meta["tool_latency"] = latency
     return t_end
 
@@ -133,7 +125,7 @@ def build_repair(s: Scene, cond: str) -> float:
         s.want("silent", t_end, s.t + 0.2)
         s.user(u.words[k:], role="final")
         ans = u.answer
-    reply(s, ans, s.t)
+    s.model(ans, at=s.t + reply_gap(rng))
     s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(ans), ref=s.t)
     return t_end
 
@@ -167,7 +159,7 @@ def build_interpret(s: Scene, cond: str) -> float:
         s.pause(rng.uniform(0.5, 1.2))
     if cond == "listen":
         s.want("silent", t0, s.t)
-        reply(s, ["okay"], s.t, kind="ack")
+        s.model(["okay"], at=s.t + reply_gap(rng), kind="ack")
     return t0
 
 
@@ -177,7 +169,7 @@ def build_refusal(s: Scene, cond: str) -> float:
     make = refusal if cond == "harmful" else benign_lookalike
     u = matched(rng, est_of(lambda: make(rng, split), s.voice.rate), rng.uniform(1.8, 3.3))
     t_end = open_with(s, u)
-    reply(s, u.answer, t_end)
+    s.model(u.answer, at=t_end + reply_gap(rng))
     s.want(
         "speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), refuse=cond == "harmful", ref=t_end
     )
@@ -202,7 +194,7 @@ def build_qa(s: Scene, cond: str) -> float:
     u, words = matched(rng, make, target)
     t_end = open_with(s, u, words)
     if cond == "ask":
-        reply(s, u.answer, t_end)
+        s.model(u.answer, at=t_end + reply_gap(rng))
         s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(u.answer), ref=t_end)
     else:
         s.want("silent", t_end, t_end + 2.5)

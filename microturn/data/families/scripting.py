@@ -7,9 +7,8 @@ one), a script draws a shared target and draws candidates until one's estimated 
 near it (`matched`): stratified matching, so "speech so far" stops predicting the label.
 
 The model's replies in these scripts are the training targets: it answers ~0.2-0.5 s after an
-end of turn (in train, sometimes later), backchannels in clause-final pauses, stops within
-~0.3 s of a barge-in, speaks at requested times, and weaves a delegated result back when the
-floor is free.
+end of turn, backchannels in clause-final pauses, stops within ~0.3 s of a barge-in, speaks
+at requested times, and weaves a delegated result back when the floor is free.
 """
 
 from __future__ import annotations
@@ -20,50 +19,14 @@ from collections.abc import Callable, Sequence
 from microturn.data.language.grammar import Utterance
 from microturn.data.scene import Scene
 from microturn.synth import Voice, synthesize
-from microturn.timeline import Event
 
 # A fast reference voice used only to *estimate* durations when matching candidates.
 _REF = Voice("espeak", "en-us")
 
 
-# In train, a quarter of the replies start late (0.5-1.2 s after the end of turn), and from
-# the moment a reply could first start (0.2 s) to its onset a late reply teaches nothing: the
-# layout leaves those slots without a target (`owed`). With every reply inside 0.2-0.5 s, the
-# model learnt that a moment missed is a reply never given: its P(speak) after a question rose
-# for a few slots and fell to zero ~0.7 s after the end of turn, so a draw that missed those
-# slots left the question unanswered; late replies *with* their waiting slots taught it to wait
-# (docs/LOG.md, "a reply owed").
-REPLY_S = (0.2, 0.5)
-LATE_REPLY = 0.25
-LATE_REPLY_S = (0.5, 1.2)
-
-
-def reply_gap(rng: random.Random, split: str) -> float:
-    """How long after a user's end of turn the model starts to speak (teacher behaviour):
-    0.2-0.5 s, in train with a late tail (`LATE_REPLY`). One draw of `rng` either way, so the
-    held-out splits' scenarios are what they were."""
-    lo, hi = REPLY_S
-    u = rng.random()
-    if split != "train":
-        return lo + (hi - lo) * u
-    if u < 1 - LATE_REPLY:
-        return lo + (hi - lo) * u / (1 - LATE_REPLY)
-    a, b = LATE_REPLY_S
-    return a + (b - a) * (u - (1 - LATE_REPLY)) / LATE_REPLY
-
-
-def reply_at(s: Scene, after: float) -> tuple[float, dict]:
-    """When the model replies to a turn that ended at `after` (`reply_gap` later), and the
-    reply's attrs: a late one carries `owed`, the moment it could first have started, so that
-    the model is taught to start it late, not to wait for it (`data/layout.py`)."""
-    gap = reply_gap(s.rng, s.split)
-    return after + gap, ({"owed": round(after + REPLY_S[0], 4)} if gap > REPLY_S[1] else {})
-
-
-def reply(s: Scene, words: Sequence[str], after: float, kind: str = "utterance") -> Event:
-    """The model's reply to a turn that ended at `after` (`reply_at`)."""
-    at, attrs = reply_at(s, after)
-    return s.model(words, at=at, kind=kind, **attrs)
+def reply_gap(rng: random.Random) -> float:
+    """How long after a user's end of turn the model starts to speak (teacher behaviour)."""
+    return rng.uniform(0.2, 0.5)
 
 
 def est(words: Sequence[str], rate: float = 1.0) -> float:
@@ -114,7 +77,7 @@ def instruct(s: Scene, ins: Utterance, settle: float) -> float:
     """The user opens with a standing instruction, the model says "okay", and a pause of 1.0 to
     `settle` s follows. Returns when that pause ends: where the task starts."""
     open_with(s, ins)
-    reply(s, ["okay"], s.t, kind="ack")
+    s.model(["okay"], at=s.t + reply_gap(s.rng), kind="ack")
     s.pause(s.rng.uniform(1.0, settle))
     return s.t
 

@@ -11,8 +11,7 @@ from microturn.data.families.scripting import (
     n_chunks,
     open_with,
     pause_len,
-    reply,
-    reply_at,
+    reply_gap,
     speak_chunks,
 )
 from microturn.data.language.closed_classes import FILLERS
@@ -78,12 +77,12 @@ def build_turn(s: Scene, cond: str) -> float:
         # of `rise`, docs/LOG.md "`rise` exists only in espeak")
         prosody = "cut"
     # a statement has no answer; the model still takes its turn, with a short response
-    said = list(u.answer) or list(backchannel(rng).words)
+    reply = list(u.answer) or list(backchannel(rng).words)
     s.pause(rng.uniform(0.2, 1.0))
     if cond == "eot":
         speak_chunks(s, u.words, cuts, prosody, pauses)
         t_end = s.t
-        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(said), ref=t_end)
+        s.want("speak", t_end - 0.2, t_end + 1.5, " ".join(reply), ref=t_end)
     else:
         speak_chunks(s, u.words[:h], cuts, prosody, pauses, whole=u.words)
         t_end = s.t
@@ -100,9 +99,9 @@ def build_turn(s: Scene, cond: str) -> float:
             s.user(rest, source=(u.words, h, len(u.words)), role="final")
         else:
             s.user(rest, role="final")
-        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(said), ref=s.t)
+        s.want("speak", s.t - 0.2, s.t + 1.5, " ".join(reply), ref=s.t)
     s.meta["prosody"] = prosody
-    reply(s, said, s.t)
+    s.model(reply, at=s.t + reply_gap(rng))
     return t_end
 
 
@@ -166,7 +165,7 @@ def build_backchannel(s: Scene, cond: str) -> float:
     t_end = s.t
     ack = backchannel(rng).words
     s.want("speak", t_end - 0.2, t_end + 1.5, ref=t_end)
-    reply(s, ack, t_end)
+    s.model(ack, at=t_end + reply_gap(rng))
     s.meta["probe_pause"] = list(probe)
     return decision
 
@@ -178,8 +177,8 @@ def build_barge_in(s: Scene, cond: str) -> float:
     speech (hold: keep talking). Overlap lengths are matched through a shared twin type."""
     rng, split = s.rng, s.split
     req = long_request(rng, split)
-    t_start, owed = reply_at(s, open_with(s, req))
-    answer = s.model(req.answer, at=t_start, **owed)
+    t_start = open_with(s, req) + reply_gap(rng)
+    answer = s.model(req.answer, at=t_start)
     t_i = t_start + rng.uniform(1.5, min(4.5, max(1.6, answer.t_off - t_start - 1.0)))
     twin = (
         cond if cond != "interrupt" else rng.choice(["user_backchannel", "side_talk", "background"])
@@ -230,10 +229,10 @@ def build_barge_in(s: Scene, cond: str) -> float:
         s.want("stop", t_i, t_i + 0.5)
         ikind = u.attrs.get("kind", "stop")
         if ikind == "question" and u.answer:
-            reply(s, u.answer, e.t_off)
+            s.model(u.answer, at=e.t_off + reply_gap(rng))
             s.want("speak", e.t_off - 0.2, e.t_off + 1.5, " ".join(u.answer), ref=e.t_off)
         elif ikind == "repeat":
-            reply(s, req.answer[:8], e.t_off)
+            s.model(req.answer[:8], at=e.t_off + reply_gap(rng))
         s.meta["interrupt_kind"] = ikind
     else:
         s.want("continue", e.t_on, e.t_off + 1.0)
