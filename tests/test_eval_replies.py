@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from microturn.config import preset
-from microturn.eval.replies import reply, scenarios, summary
+from microturn.eval.replies import hazard, reply, scenarios, summary, waiting
 
 SR = 16_000
 
@@ -60,3 +60,19 @@ def test_the_right_words_are_right_and_a_listener_word_may_be_the_answer(first):
     assert not r["answered"] and not r["right"]
     s = summary([r])
     assert s["right_ci"][0] == 0.0
+
+
+def test_the_hazard_reads_the_slots_before_the_first_word(first):
+    """The waiting slots are the answer window's, up to the first word said in it; the
+    hazard averages them per bin and sums each question's apart for answered and silent."""
+    one = first[0]
+    x = next(x for x in one.tl.expect if x.kind == "speak")
+    slots = [(x.t_on + 0.05 * k, 0.1) for k in range(-4, 40)]  # P(speak) 0.1 at every slot
+    w = waiting(one, said(one, "four", at=0.275), slots)
+    assert [round(t, 2) for t, _ in w] == [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    silent = waiting(one, [], slots)
+    assert len(silent) == round((x.t_off - x.t_on) / 0.05)
+    r = reply(one, speech(one, 0.275, 0.5), said(one, "four", at=0.275))
+    h = hazard([r, {"answered": False}], [w, silent])
+    assert h["bins"][0] == pytest.approx(0.1) and len(h["bins"]) == len(silent) // 2
+    assert h["sum_answered"] == pytest.approx(0.6) and h["sum_silent"] == pytest.approx(3.4)

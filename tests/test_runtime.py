@@ -215,3 +215,25 @@ def test_non_finite_audio_frames_are_said_as_silence_with_a_warning():
             eng.step()
     out = np.concatenate(s.audio_out)
     assert np.isfinite(out).all() and np.abs(out).max() < 1e-2
+
+
+def test_the_speak_read_out_is_one_probability_a_slot_and_changes_nothing(model):
+    """`Session.speak` keeps, per output slot, the time it speaks for and the model's
+    P(speak) (`microturn eval replies --hazard`): one value a slot, in [0, 1], and the same
+    bytes and events as a session that keeps none."""
+    a = speech(6, 5)
+    plain = run_alone(model, a, seed=3, record=False)
+    eng = Engine(model, slots=1)
+    s = eng.open(seed=3, sampling=Sampling(temperature=1.5, top_k=0))
+    s.speak = []
+    for c in chunks(a):
+        s.push_audio(c)
+        eng.step()
+    assert np.array_equal(np.concatenate(s.audio_out), np.concatenate(plain.audio_out))
+    assert s.events == plain.events
+    P = eng.grid.positions_per_chunk
+    assert len(s.speak) == 6 * P and all(0.0 <= p <= 1.0 for _, p in s.speak)
+    t = np.array([t for t, _ in s.speak])
+    assert np.allclose(np.diff(t), eng.slot_s)
+    said = [e for e in s.events if isinstance(e, ModelText)]
+    assert all(e.t in set(t.round(3).tolist()) for e in said)  # a word's time is its slot's

@@ -21,6 +21,12 @@ spelled questions bounds the right share a model of this data can reach.
 
     microturn eval replies --model checkpoints/small --split test --n 100
 
+With `--hazard` it also prints, per user engine, the model's P(speak) (1 - P(`<pad>`) at each
+50 ms output slot) after the answer window opens, in 100 ms bins, over the questions not yet
+answered then (the hazard of its first word), and the P(speak) summed over the window up to
+the first word, for the answered questions and for the silent ones: a silent question whose
+sum is like the answered ones' was heard as a question and missed by the draw.
+
 Prints a table per user engine (answered share with a Wilson 95 % interval; reply length
 p10 / p50 / p90 beside the reference's; the median ratio of a reply to its reference, and the
 share of fragments: replies under 0.6 of their reference), then one JSON line.
@@ -108,20 +114,62 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
-def measure(checkpoint: str, split: str, n: int, slots: int = 32) -> dict:
+def waiting(sc: Scenario, events: list[dict], speak: list[tuple]) -> list[tuple]:
+    """(seconds after the answer window opened, P(speak)) of the window's output slots before
+    the model's first word in it: the slots where it could still begin its answer."""
+    x = next(x for x in sc.tl.expect if x.kind == "speak")
+    first = min((e["t"] for e in events if e.get("kind") == "model_text" and e["t"] >= x.t_on),
+                default=float("inf"))  # fmt: skip
+    return [(t - x.t_on, p) for t, p in speak if x.t_on <= t < min(x.t_off, first)]
+
+
+def hazard(rows: list[dict], waits: list[list[tuple]], bin_s: float = 0.1) -> dict:
+    """The mean P(speak) per `bin_s` bin over the slots still waiting there, and the median
+    P(speak) summed over each question's waiting slots, answered and silent apart."""
+    n_bins = max((int(t / bin_s) + 1 for w in waits for t, _ in w), default=0)
+    acc, cnt = np.zeros(n_bins), np.zeros(n_bins)
+    for w in waits:
+        for t, p in w:
+            acc[int(t / bin_s)] += p
+            cnt[int(t / bin_s)] += 1
+    med = lambda v: round(float(np.median(v)), 3) if v else None  # noqa: E731
+    sums = [sum(p for _, p in w) for w in waits]
+    return {
+        "bins": [round(float(v), 3) for v in acc / np.maximum(cnt, 1)],
+        "sum_answered": med([x for x, r in zip(sums, rows, strict=True) if r["answered"]]),
+        "sum_silent": med([x for x, r in zip(sums, rows, strict=True) if not r["answered"]]),
+    }
+
+
+def measure(
+    checkpoint: str, split: str, n: int, slots: int = 32, with_hazard: bool = False
+) -> dict:
     from microturn.runtime.runner import load_model
 
     cfg = load_model(checkpoint).cfg
     scen = scenarios(cfg, split, n)
-    outs = run_model(checkpoint, scen, slots)
+    speak: dict | None = {} if with_hazard else None
+    outs = run_model(checkpoint, scen, slots, speak=speak)
     rows = [reply(sc, a, ev) for sc, (a, ev) in zip(scen, outs, strict=True)]
-    groups = {"all": rows}
+    groups = {"all": list(range(len(rows)))}
     for e in sorted({r["engine"] for r in rows}):
-        groups[e] = [r for r in rows if r["engine"] == e]
+        groups[e] = [i for i, r in enumerate(rows) if r["engine"] == e]
     for k in ("reasoned", "spelled", "fact"):
         if any(r["knowledge"] == k for r in rows):
-            groups[k] = [r for r in rows if r["knowledge"] == k]
-    return {"split": split, "groups": {g: summary(v) for g, v in groups.items()}, "rows": rows}
+            groups[k] = [i for i, r in enumerate(rows) if r["knowledge"] == k]
+    out = {
+        "split": split,
+        "groups": {g: summary([rows[i] for i in ix]) for g, ix in groups.items()},
+        "rows": rows,
+    }
+    if with_hazard:
+        waits = [waiting(sc, ev, speak[sc.id]) for sc, (_, ev) in zip(scen, outs, strict=True)]
+        out["hazard"] = {
+            g: hazard([rows[i] for i in ix], [waits[i] for i in ix])
+            for g, ix in groups.items()
+            if g in ("all", "espeak", "festival", "flite")
+        }
+    return out
 
 
 def table(r: dict) -> str:
@@ -148,15 +196,37 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def hazard_table(h: dict) -> str:
+    """`hazard`'s figures: one row per group, one column per 100 ms bin."""
+    n = max(len(v["bins"]) for v in h.values())
+    head = " | ".join(f"{0.1 * i:.1f}" for i in range(n))
+    lines = [
+        "P(speak) after the answer window opens (s), over the questions not yet answered; "
+        "summed over the window up to the first word (median)",
+        "",
+        f"| questions | {head} | summed: answered | silent |",
+        "|---|" + "---|" * (n + 2),
+    ]
+    for g, v in h.items():
+        cells = " | ".join(f"{b:.3f}" for b in v["bins"] + [0.0] * (n - len(v["bins"])))
+        lines.append(f"| {g} | {cells} | {v['sum_answered']} | {v['sum_silent']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="microturn eval replies", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="a save_pretrained directory")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--n", type=int, default=100, help="questions")
     p.add_argument("--slots", type=int, default=32, help="sessions stepped together")
+    p.add_argument("--hazard", action="store_true", help="also P(speak) after each question")
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
-    r = measure(args.model, args.split, args.n, args.slots)
+    r = measure(args.model, args.split, args.n, args.slots, args.hazard)
     print(table(r))
-    print(json.dumps({"split": r["split"], "model": args.model, "groups": r["groups"]}))
+    if args.hazard:
+        print()
+        print(hazard_table(r["hazard"]))
+    line = {"split": r["split"], "model": args.model, "groups": r["groups"]}
+    print(json.dumps(line | ({"hazard": r["hazard"]} if args.hazard else {})))

@@ -144,6 +144,9 @@ class Engine:
             if j == 0:
                 self._transcript(h[:, :P], live, base)
             logmel[:, j], logits = self._speak(h[:, -1], pending[:, P + j], live, base + P + j)
+            for s in (s for s in live if s.speak is not None):
+                t = round((int(base[s.slot]) + P + j + self.text_lead) * self.slot_s, 3)
+                s.speak.append((t, 1.0 - float(torch.softmax(logits[s.slot], -1)[PAD])))
             for s in (s for s in live if s.record):
                 i = s.slot
                 s.trace.append(

@@ -178,6 +178,9 @@ class Session:
     # record=True keeps every position's inputs and hidden state (the exactness tests)
     record: bool = False
     trace: list = field(default_factory=list)
+    # a list: each output slot's (time it speaks for, the model's P(speak) = 1 - P(<pad>)) is
+    # appended (`microturn eval replies --hazard`); None: not kept
+    speak: list | None = None
 
     @classmethod
     def open(
