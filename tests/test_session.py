@@ -2,6 +2,8 @@
 keeps when the model speaks and sharpens what it says; an `allowed` mask (the lexicon) keeps
 when it speaks and says allowed pieces only."""
 
+import math
+
 import pytest
 import torch
 
@@ -22,9 +24,15 @@ def test_word_temperature_keeps_when_and_sharpens_what():
     w = [PAD + 10, PAD + 11, PAD + 12, PAD + 13]
     p = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1])
     logits[[PAD, *w]] = p.log()
-    plain = draws(Sampling(temperature=1.0, top_k=0, word_temperature=None), logits)
-    sharp = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.0), logits)
-    warm = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.5), logits)
+    plain = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=0, word_temperature=None), logits
+    )
+    sharp = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=0, word_temperature=0.0), logits
+    )
+    warm = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=0, word_temperature=0.5), logits
+    )
     for x in (plain, sharp, warm):
         assert (x == PAD).float().mean() == pytest.approx(0.5, abs=0.03)
     assert set(sharp[sharp != PAD].tolist()) == {w[0]}
@@ -35,7 +43,9 @@ def test_word_temperature_keeps_when_and_sharpens_what():
 
 def test_word_temperature_never_says_a_token_outside_the_top_k():
     logits = torch.linspace(0, 5, 64)
-    x = draws(Sampling(temperature=1.0, top_k=3, word_temperature=2.0), logits, 500)
+    x = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=3, word_temperature=2.0), logits, 500
+    )
     assert set(x.tolist()) <= {61, 62, 63}
 
 
@@ -53,7 +63,11 @@ def test_an_allowed_mask_keeps_when_and_says_only_allowed_pieces():
     logits[[PAD, *w]] = torch.tensor([0.5, 0.2, 0.1, 0.1, 0.1]).log()
     allowed = torch.zeros(64, dtype=torch.bool)
     allowed[[w[2], w[3]]] = True
-    x = draws(Sampling(temperature=1.0, top_k=0, word_temperature=0.5), logits, allowed=allowed)
+    x = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=0, word_temperature=0.5),
+        logits,
+        allowed=allowed,
+    )
     assert (x == PAD).float().mean() == pytest.approx(0.5, abs=0.03)
     said = x[x != PAD]
     assert set(said.tolist()) == {w[2], w[3]}
@@ -68,5 +82,27 @@ def test_an_allowed_mask_keeps_when_and_says_only_allowed_pieces():
     logits[PAD] = -1.0
     allowed = torch.zeros(64, dtype=torch.bool)
     allowed[[20, 21, 22]] = True
-    x = draws(Sampling(temperature=1.0, top_k=2, word_temperature=0.5), logits, 500, allowed)
+    x = draws(
+        Sampling(speak_threshold=None, temperature=1.0, top_k=2, word_temperature=0.5),
+        logits,
+        500,
+        allowed,
+    )
     assert set(x.tolist()) == {21, 22}
+
+
+def test_a_speak_threshold_decides_without_a_draw():
+    """With `speak_threshold` it speaks exactly when P(speak) reaches it (no coin toss), and
+    then says its likeliest allowed piece; a bad threshold is refused."""
+    w = torch.arange(PAD + 10, PAD + 14)
+    for p_speak, spoken in ((0.05, False), (0.12, True), (0.6, True)):
+        logits = torch.full((64,), float("-inf"))
+        logits[PAD] = math.log(1 - p_speak)
+        logits[w] = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]) * p_speak)
+        x = draws(Sampling(speak_threshold=0.1, temperature=1.0, top_k=0), logits, 200)
+        assert (x != PAD).all() if spoken else (x == PAD).all(), p_speak
+        if spoken:
+            assert (x == w[0]).all()  # the likeliest piece, at the default word temperature
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError):
+            Sampling(speak_threshold=bad)

@@ -104,19 +104,34 @@ def test_a_session_with_the_lexicon_says_words(babbler):
     known = corpus_words()
     free = speak(
         babbler,
-        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=False, pronounce=False),
+        Sampling(
+            temperature=4.0,
+            top_k=0,
+            word_temperature=None,
+            speak_threshold=None,
+            lexicon=False,
+            pronounce=False,
+        ),
         seed=1,
     )
     free = free.split()
     said = speak(
-        babbler, Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True), seed=1
+        babbler,
+        Sampling(
+            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
+        ),
+        seed=1,
     ).split()
     assert len(said) >= 5
     # the last word may be cut off by the end of the run
     assert all(w in known for w in said[:-1]), said
     assert any(w not in known for w in free[:-1]), free  # the control babbles
     again = speak(
-        babbler, Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True), seed=1
+        babbler,
+        Sampling(
+            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
+        ),
+        seed=1,
     ).split()
     assert again == said
 
@@ -196,7 +211,14 @@ def test_a_word_without_a_pronunciation_leaves_the_head_free(tok):
 
 
 def test_a_session_that_pronounces_runs_the_same_twice(babbler):
-    sp = Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True, pronounce=True)
+    sp = Sampling(
+        temperature=4.0,
+        top_k=0,
+        word_temperature=None,
+        speak_threshold=None,
+        lexicon=True,
+        pronounce=True,
+    )
     a, b = speak(babbler, sp, seed=2), speak(babbler, sp, seed=2)
     assert a == b and len(a.split()) >= 3
 
@@ -291,12 +313,28 @@ def test_a_word_once_begun_is_said_whole_in_consecutive_slots(babbler):
         ]
 
     plain = gaps(
-        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=False, pronounce=False)
+        Sampling(
+            temperature=4.0,
+            top_k=0,
+            word_temperature=None,
+            speak_threshold=None,
+            lexicon=False,
+            pronounce=False,
+        )
     )
     assert any(g > slot * 1.5 for g in plain), plain  # the control: pads inside words
     for sp in (
-        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True),
-        Sampling(temperature=4.0, top_k=0, word_temperature=None, lexicon=True, pronounce=True),
+        Sampling(
+            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
+        ),
+        Sampling(
+            temperature=4.0,
+            top_k=0,
+            word_temperature=None,
+            speak_threshold=None,
+            lexicon=True,
+            pronounce=True,
+        ),
     ):
         inside = gaps(sp)
         assert len(inside) >= 3, inside

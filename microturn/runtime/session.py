@@ -46,13 +46,21 @@ class Sampling:
 
     `pronounce` (on by default) lays the phone stream out from the words the text says, with
     the model voice's phonemes and durations (`runtime/pronunciation.py`); the phone head only
-    breaks ties. Both measured on the yardstick, 100 held-out replies (docs/RESULTS.md §6d)."""
+    breaks ties. Both measured on the yardstick, 100 held-out replies (docs/RESULTS.md §6d).
+
+    `speak_threshold` (None: drawn) decides whether to say anything at all without a draw: a
+    piece when the model's P(speak), 1 - P(`<pad>`) at `temperature` over the top k, reaches
+    it. Drawn at every slot, a P(speak) of 0.1-0.3 over a few slots is a coin toss after each
+    question (a miss leaves it unanswered: its P(speak) falls to zero 0.8 s after the end of
+    turn) and a small P(speak) over the many slots of a pause is a likely start in it; the
+    threshold keeps the model's own ranking of the two. Chosen on dev-v3's T1 (§6i)."""
 
     temperature: float = 1.0
     top_k: int = 50
     flow_steps: int = 8
     flow_temperature: float = 0.7
     word_temperature: float | None = 0.0
+    speak_threshold: float | None = 0.1
     lexicon: bool = True
     pronounce: bool = True
 
@@ -65,6 +73,8 @@ class Sampling:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
             raise ValueError(f"bad sampling settings: {self}")
         if self.word_temperature is not None and self.word_temperature < 0:
+            raise ValueError(f"bad sampling settings: {self}")
+        if self.speak_threshold is not None and not 0 < self.speak_threshold <= 1:
             raise ValueError(f"bad sampling settings: {self}")
 
     def token(
@@ -85,11 +95,14 @@ class Sampling:
             return int(logits.masked_fill(~allowed, float("-inf")).argmax())
         speak = _top_k(logits, self.top_k)
         probs = torch.softmax(speak / self.temperature, -1)
-        if allowed is None and self.word_temperature is None and not piece:
+        if piece:
+            pass
+        elif self.speak_threshold is not None:
+            if 1.0 - float(probs[PAD]) < self.speak_threshold:
+                return PAD
+        elif allowed is None and self.word_temperature is None:
             return int(torch.multinomial(probs, 1, generator=gen))
-        if not piece and (
-            float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1
-        ):
+        elif float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1:
             return PAD
         if allowed is None:  # which piece: among the top k
             words = speak.clone()
