@@ -35,9 +35,9 @@ class Sampling:
     all (`<pad>` or not) is drawn at `temperature` over the top k; *which* piece it says is
     then drawn from the other tokens at `word_temperature` (0: the most likely), so that it
     says the words it means and not a rarer piece. The defaults (1.0: the model's own odds of
-    speaking; 0, its likeliest piece, for the piece) were chosen on dev splits: T1 balanced
-    accuracy on dev-v3 for the first (docs/RESULTS.md §6d), free-running WER on 100 dev replies
-    for the second (§6f).
+    speaking, which `speak_threshold` below then compares instead of drawing; 0, its likeliest
+    piece, for the piece) were chosen on dev splits: T1 balanced accuracy on dev-v3 for the
+    first (docs/RESULTS.md §6d), free-running WER on 100 dev replies for the second (§6f).
 
     `lexicon` (on by default) splits the draw the same way and then draws the piece from those
     that keep the session's words words of the data engine's language or of the side text it
@@ -53,7 +53,8 @@ class Sampling:
     it. Drawn at every slot, a P(speak) of 0.1-0.3 over a few slots is a coin toss after each
     question (a miss leaves it unanswered: its P(speak) falls to zero 0.8 s after the end of
     turn) and a small P(speak) over the many slots of a pause is a likely start in it; the
-    threshold keeps the model's own ranking of the two. Chosen on dev-v3's T1 (§6i)."""
+    threshold keeps the model's own ranking of the two. Chosen on dev-v3's T1 (§6i: 0.81 at
+    0.1, 0.78 at 0.2; drawn, 0.73 for the checkpoint before the sentence cycle, §6d)."""
 
     temperature: float = 1.0
     top_k: int = 50
