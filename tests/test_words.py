@@ -90,6 +90,12 @@ def babbler():
     return m
 
 
+def drawn(**settings) -> Sampling:
+    """The babbler's sampling: hot, every piece, each speak-or-pad a draw (no threshold)."""
+    return Sampling(temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None,
+                    **settings)  # fmt: skip
+
+
 def speak(model, sampling: Sampling, seed: int, n_chunks: int = 12) -> str:
     eng = Engine(model, slots=1)
     s = eng.open(seed=seed, sampling=sampling)
@@ -104,22 +110,13 @@ def test_a_session_with_the_lexicon_says_words(babbler):
     known = corpus_words()
     free = speak(
         babbler,
-        Sampling(
-            temperature=4.0,
-            top_k=0,
-            word_temperature=None,
-            speak_threshold=None,
-            lexicon=False,
-            pronounce=False,
-        ),
+        drawn(lexicon=False, pronounce=False),
         seed=1,
     )
     free = free.split()
     said = speak(
         babbler,
-        Sampling(
-            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
-        ),
+        drawn(lexicon=True),
         seed=1,
     ).split()
     assert len(said) >= 5
@@ -128,9 +125,7 @@ def test_a_session_with_the_lexicon_says_words(babbler):
     assert any(w not in known for w in free[:-1]), free  # the control babbles
     again = speak(
         babbler,
-        Sampling(
-            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
-        ),
+        drawn(lexicon=True),
         seed=1,
     ).split()
     assert again == said
@@ -211,14 +206,7 @@ def test_a_word_without_a_pronunciation_leaves_the_head_free(tok):
 
 
 def test_a_session_that_pronounces_runs_the_same_twice(babbler):
-    sp = Sampling(
-        temperature=4.0,
-        top_k=0,
-        word_temperature=None,
-        speak_threshold=None,
-        lexicon=True,
-        pronounce=True,
-    )
+    sp = drawn(lexicon=True, pronounce=True)
     a, b = speak(babbler, sp, seed=2), speak(babbler, sp, seed=2)
     assert a == b and len(a.split()) >= 3
 
@@ -312,29 +300,11 @@ def test_a_word_once_begun_is_said_whole_in_consecutive_slots(babbler):
             b.t - a.t for a, b in zip(said, said[1:], strict=False) if not b.text.startswith(" ")
         ]
 
-    plain = gaps(
-        Sampling(
-            temperature=4.0,
-            top_k=0,
-            word_temperature=None,
-            speak_threshold=None,
-            lexicon=False,
-            pronounce=False,
-        )
-    )
+    plain = gaps(drawn(lexicon=False, pronounce=False))
     assert any(g > slot * 1.5 for g in plain), plain  # the control: pads inside words
     for sp in (
-        Sampling(
-            temperature=4.0, top_k=0, word_temperature=None, speak_threshold=None, lexicon=True
-        ),
-        Sampling(
-            temperature=4.0,
-            top_k=0,
-            word_temperature=None,
-            speak_threshold=None,
-            lexicon=True,
-            pronounce=True,
-        ),
+        drawn(lexicon=True),
+        drawn(lexicon=True, pronounce=True),
     ):
         inside = gaps(sp)
         assert len(inside) >= 3, inside

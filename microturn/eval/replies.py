@@ -44,6 +44,7 @@ from microturn.bench.score import Output, listener_word, wilson, words
 from microturn.bench.suite import Scenario, run_model
 
 FRAGMENT = 0.6  # a reply shorter than this share of its reference answer is a fragment
+BIN_S = 0.1  # the hazard's bins (seconds)
 
 
 def scenarios(cfg, split: str, n: int) -> list[Scenario]:
@@ -64,7 +65,7 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
     its words, whether they hold the reference answer, and what a right answer takes."""
     from microturn.data.language.questions import knowledge
 
-    speak = next(x for x in sc.tl.expect if x.kind == "speak")
+    speak = answer_window(sc)
     ref = [e for e in sc.tl.on("model") if e.t_on >= speak.t_on - 1e-6]
     voice = sc.tl.on("user")[0].voice
     out = Output.read(audio, events)
@@ -84,6 +85,11 @@ def reply(sc: Scenario, audio: np.ndarray, events: list[dict]) -> dict:
         "kind": kind,
         "knowledge": needs,
     }
+
+
+def answer_window(sc: Scenario):
+    """The scenario's `speak` expectation: the answer's window and words."""
+    return next(x for x in sc.tl.expect if x.kind == "speak")
 
 
 def _begins(said: str, answer: str) -> bool:
@@ -117,21 +123,21 @@ def summary(rows: list[dict]) -> dict:
 def waiting(sc: Scenario, events: list[dict], speak: list[tuple]) -> list[tuple]:
     """(seconds after the answer window opened, P(speak)) of the window's output slots before
     the model's first word in it: the slots where it could still begin its answer."""
-    x = next(x for x in sc.tl.expect if x.kind == "speak")
+    x = answer_window(sc)
     first = min((e["t"] for e in events if e.get("kind") == "model_text" and e["t"] >= x.t_on),
                 default=float("inf"))  # fmt: skip
     return [(t - x.t_on, p) for t, p in speak if x.t_on <= t < min(x.t_off, first)]
 
 
-def hazard(rows: list[dict], waits: list[list[tuple]], bin_s: float = 0.1) -> dict:
-    """The mean P(speak) per `bin_s` bin over the slots still waiting there, and the median
+def hazard(rows: list[dict], waits: list[list[tuple]]) -> dict:
+    """The mean P(speak) per `BIN_S` bin over the slots still waiting there, and the median
     P(speak) summed over each question's waiting slots, answered and silent apart."""
-    n_bins = max((int(t / bin_s) + 1 for w in waits for t, _ in w), default=0)
+    n_bins = max((int(t / BIN_S) + 1 for w in waits for t, _ in w), default=0)
     acc, cnt = np.zeros(n_bins), np.zeros(n_bins)
     for w in waits:
         for t, p in w:
-            acc[int(t / bin_s)] += p
-            cnt[int(t / bin_s)] += 1
+            acc[int(t / BIN_S)] += p
+            cnt[int(t / BIN_S)] += 1
     med = lambda v: round(float(np.median(v)), 3) if v else None  # noqa: E731
     sums = [sum(p for _, p in w) for w in waits]
     return {
@@ -151,8 +157,9 @@ def measure(
     speak: dict | None = {} if with_hazard else None
     outs = run_model(checkpoint, scen, slots, speak=speak)
     rows = [reply(sc, a, ev) for sc, (a, ev) in zip(scen, outs, strict=True)]
+    engines = sorted({r["engine"] for r in rows})
     groups = {"all": list(range(len(rows)))}
-    for e in sorted({r["engine"] for r in rows}):
+    for e in engines:
         groups[e] = [i for i, r in enumerate(rows) if r["engine"] == e]
     for k in ("reasoned", "spelled", "fact"):
         if any(r["knowledge"] == k for r in rows):
@@ -167,7 +174,7 @@ def measure(
         out["hazard"] = {
             g: hazard([rows[i] for i in ix], [waits[i] for i in ix])
             for g, ix in groups.items()
-            if g in ("all", "espeak", "festival", "flite")
+            if g == "all" or g in engines
         }
     return out
 
@@ -197,9 +204,9 @@ def table(r: dict) -> str:
 
 
 def hazard_table(h: dict) -> str:
-    """`hazard`'s figures: one row per group, one column per 100 ms bin."""
+    """`hazard`'s figures: one row per group, one column per bin."""
     n = max(len(v["bins"]) for v in h.values())
-    head = " | ".join(f"{0.1 * i:.1f}" for i in range(n))
+    head = " | ".join(f"{BIN_S * i:.1f}" for i in range(n))
     lines = [
         "P(speak) after the answer window opens (s), over the questions not yet answered; "
         "summed over the window up to the first word (median)",

@@ -145,7 +145,7 @@ class Engine:
                 self._transcript(h[:, :P], live, base)
             logmel[:, j], logits = self._speak(h[:, -1], pending[:, P + j], live, base + P + j)
             for s in (s for s in live if s.speak is not None):
-                t = round((int(base[s.slot]) + P + j + self.text_lead) * self.slot_s, 3)
+                t = self._slot_t(int(base[s.slot]) + P + j)
                 s.speak.append((t, 1.0 - float(torch.softmax(logits[s.slot], -1)[PAD])))
             for s in (s for s in live if s.record):
                 i = s.slot
@@ -232,7 +232,7 @@ class Engine:
             s.stream.own_token = chosen[s.slot] = k
             s.stream.pending = s.stream.pending.said(k)
             if k != PAD:
-                self._said(s, k, round((slot + self.text_lead) * self.slot_s, 3))
+                self._said(s, k, self._slot_t(slot))
         # the phones of the slot voiced and of the phone_lead slots after it
         now = torch.zeros(hp.shape[0], self.cfg.train.phone_lead + 1, self.fpp, dtype=torch.long)
         if self.cfg.model.n_phones:
@@ -315,6 +315,10 @@ class Engine:
                     st.phone_walk, before, k, st.word_node, words
                 )
         return k
+
+    def _slot_t(self, slot: int) -> float:
+        """The time a token said at output `slot` is heard (its text leads its audio)."""
+        return round((slot + self.text_lead) * self.slot_s, 3)
 
     def _said(self, s: Session, k: int, t: float) -> None:
         """Token k, heard at t: a word piece, or a delegation (the session's hook is called)."""

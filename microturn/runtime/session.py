@@ -96,15 +96,14 @@ class Sampling:
             return int(logits.masked_fill(~allowed, float("-inf")).argmax())
         speak = _top_k(logits, self.top_k)
         probs = torch.softmax(speak / self.temperature, -1)
-        if piece:
-            pass
-        elif self.speak_threshold is not None:
-            if 1.0 - float(probs[PAD]) < self.speak_threshold:
+        if not piece:  # whether to speak at all: decided, or drawn
+            if self.speak_threshold is not None:
+                if 1.0 - float(probs[PAD]) < self.speak_threshold:
+                    return PAD
+            elif allowed is None and self.word_temperature is None:
+                return int(torch.multinomial(probs, 1, generator=gen))
+            elif float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1:
                 return PAD
-        elif allowed is None and self.word_temperature is None:
-            return int(torch.multinomial(probs, 1, generator=gen))
-        elif float(torch.rand((), generator=gen)) < float(probs[PAD]) or probs[PAD] >= 1:
-            return PAD
         if allowed is None:  # which piece: among the top k
             words = speak.clone()
         else:  # among the top k of the allowed pieces
