@@ -61,6 +61,32 @@ def _known_errors() -> tuple[type[Exception], ...]:
     )
 
 
+def _threshold(text: str) -> float:
+    """A speak threshold on the command line: a probability, 0 for the decision drawn."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"a threshold lies in [0, 1], got {x}")
+    return x
+
+
+def add_speak_flags(p: argparse.ArgumentParser) -> None:
+    """`--speak-threshold` and `--reply-threshold` (runtime/session.py: Sampling); unset, the
+    runtime's defaults."""
+    p.add_argument(
+        "--speak-threshold", type=_threshold, default=None, metavar="P",
+        help="say a first word when the model's P(speak) reaches P (0: draw it at every slot; "
+        "default: the runtime's, 0.1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--reply-threshold", type=_threshold, default=None, metavar="P",
+        help="within a reply, say its next word when P(speak) reaches P (0: as the first; "
+        "default: the runtime's, 0.2)",
+    )  # fmt: skip
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from microturn.runtime.runner import main
 
@@ -344,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--agent", choices=["tools", "llm"], default=None,
         help="answer the model's delegations: the tool agent, or an OpenAI-compatible LLM",
     )  # fmt: skip
+    add_speak_flags(r)
     r.add_argument("--agent-url", default=None, help="the LLM's base URL (…/v1)")
     r.add_argument("--agent-model", default=None, help="the LLM's model name")
     r.add_argument("--agent-timeout", type=float, default=30.0, help="seconds per delegation")
@@ -374,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="every session's phone stream laid out from its words (runtime/pronunciation.py; "
         "default: the runtime's, on)",
     )  # fmt: skip
+    add_speak_flags(v)
     v.add_argument(
         "--prebuffer-ms", type=int, default=200, help="input held before a session's clock starts"
     )

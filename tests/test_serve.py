@@ -334,16 +334,20 @@ def wordy(model):
 
 def test_the_servers_sampling_follows_its_config(model):
     """`serve` decodes through the lexicon and lays phones out from the words by default (the
-    runtime's `Sampling`); `--no-lexicon --no-pronounce` turn both off for every session."""
+    runtime's `Sampling`); `--no-lexicon --no-pronounce` turn both off for every session;
+    `--speak-threshold 0 --reply-threshold 0.3` draw the first word and set the reply's."""
+    from microturn.runtime.session import Sampling
     from microturn.serve.server import Server
 
-    for cfg, on in (
-        (ServerConfig(port=0), True),
-        (ServerConfig(port=0, lexicon=False, pronounce=False), False),
+    for cfg, on, thresholds in (
+        (ServerConfig(port=0), True, (Sampling.speak_threshold, Sampling.reply_threshold)),
+        (ServerConfig(port=0, lexicon=False, pronounce=False), False, (0.1, 0.2)),
+        (ServerConfig(port=0, speak_threshold=0, reply_threshold=0.3), True, (None, 0.3)),
     ):
         s = Server(model, cfg)
         try:
             assert s.sampling.lexicon is on and s.sampling.pronounce is on
+            assert (s.sampling.speak_threshold, s.sampling.reply_threshold) == thresholds
         finally:
             s.pool.shutdown()
 

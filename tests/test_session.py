@@ -106,3 +106,24 @@ def test_a_speak_threshold_decides_without_a_draw():
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError):
             Sampling(speak_threshold=bad)
+        with pytest.raises(ValueError):
+            Sampling(reply_threshold=bad)
+
+
+def test_within_a_reply_the_reply_threshold_decides():
+    """A P(speak) of 0.15 starts a reply (threshold 0.1) but does not carry one on (0.2);
+    with the speak decision drawn, `within` changes nothing."""
+    logits = torch.full((64,), float("-inf"))
+    logits[PAD] = math.log(0.85)
+    logits[PAD + 10] = math.log(0.15)
+    sp = Sampling(speak_threshold=0.1, reply_threshold=0.2, temperature=1.0, top_k=0)
+    gen = torch.Generator().manual_seed(0)
+    assert all(sp.token(logits, gen) == PAD + 10 for _ in range(50))
+    assert all(sp.token(logits, gen, within=True) == PAD for _ in range(50))
+    free = Sampling(speak_threshold=0.1, reply_threshold=None, temperature=1.0, top_k=0)
+    assert all(free.token(logits, gen, within=True) == PAD + 10 for _ in range(50))
+    drawn = Sampling(speak_threshold=None, reply_threshold=0.2, temperature=1.0, top_k=0)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    a = [drawn.token(logits, g1) for _ in range(200)]
+    b = [drawn.token(logits, g2, within=True) for _ in range(200)]
+    assert a == b and set(a) == {PAD, PAD + 10}

@@ -398,3 +398,35 @@ def test_a_new_word_waits_for_the_voice_and_does_not_lengthen_the_last(babbler, 
         said = speak(m, sp, seed=6, n_chunks=16).split()
         assert len(said) >= 6, said
         assert set(said) <= {"to", "the"}, (pronounce, said)
+
+
+class _Spy(Sampling):
+    """Sampling that keeps every speak-or-not decision: (within a reply, the token)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.seen = []
+
+    def token(self, logits, gen, allowed=None, piece=False, within=False):
+        k = super().token(logits, gen, allowed, piece, within)
+        if not piece:
+            self.seen.append((within, k))
+        return k
+
+
+def test_within_a_reply_the_next_word_has_its_own_threshold(babbler):
+    """The engine marks the decisions taken while a reply is under way (its voice on in the
+    last `REPLY_GAP` slots): the first one after a word always is. With `reply_threshold` 1.0
+    no reply goes past its first word (the babbler's P(speak) never reaches 1); at the
+    default the babbler's replies do, so the mark is what holds them back."""
+    said = {}
+    for reply in (1.0, Sampling.reply_threshold):
+        sp = _Spy(temperature=4.0, top_k=0, speak_threshold=0.01, reply_threshold=reply)
+        speak(babbler, sp, seed=3, n_chunks=16)
+        said[reply] = sp.seen
+        spoke = [i for i, (_, k) in enumerate(sp.seen) if k != PAD]
+        assert len(spoke) >= 3, sp.seen
+        assert all(sp.seen[i + 1][0] for i in spoke if i + 1 < len(sp.seen)), sp.seen
+        assert any(not w for w, _ in sp.seen)  # and quiet stretches are not within one
+    assert not any(w and k != PAD for w, k in said[1.0])
+    assert any(w and k != PAD for w, k in said[Sampling.reply_threshold])

@@ -14,13 +14,15 @@ def run_model(
     agent: str | None = None,
     hearing: str = "transcript",
     speak: dict | None = None,
+    sampling=None,
 ) -> list[tuple]:
     """All scenarios through one engine, `slots` at a time: each a session of its own, seeded
     from its id (so a scenario's output does not depend on what it was batched with). 32 slots
     measured fastest here: 28.8x real time against 27.1x at 16 and 23.9x at 48 (2 cores).
     `agent` ("tools"): every session linked to that background agent (`model+agent`), which
     gets the request as `hearing` says (`agent.registry`). `speak` (a dict): each scenario's
-    P(speak) per output slot is put there under its id (`Session.speak`)."""
+    P(speak) per output slot is put there under its id (`Session.speak`). `sampling`: every
+    session's (None: the runtime's defaults, as the benchmark runs it)."""
     from microturn.runtime.engine import Engine
     from microturn.runtime.runner import load_model
 
@@ -36,10 +38,13 @@ def run_model(
             from microturn.agent.hearing import warm as warm_ears
 
             warm_ears()
-    return run_sessions(Engine(load_model(checkpoint), slots=slots), scen, dispatcher, speak=speak)
+    engine = Engine(load_model(checkpoint), slots=slots)
+    return run_sessions(engine, scen, dispatcher, speak=speak, sampling=sampling)
 
 
-def run_sessions(engine, scen: list, dispatcher=None, scripts=None, speak=None) -> list[tuple]:
+def run_sessions(
+    engine, scen: list, dispatcher=None, scripts=None, speak=None, sampling=None
+) -> list[tuple]:
     """`run_model`'s loop over an engine. With a `dispatcher`, each session is linked to it
     through `agent.link.AgentLink` (the link `microturn run --agent` and the server use) and
     hears no scripted tool result: its delegations' real results enter its side text at the
@@ -47,7 +52,7 @@ def run_sessions(engine, scen: list, dispatcher=None, scripts=None, speak=None) 
     for jobs in flight (`Dispatcher.settle`), so a tool that answers within that lands at the
     end of the tick it was asked in on every run (a live server, polling before the job
     ends, would weave it in one tick later). `scripts`: scenario id -> `Session.script`
-    (teacher-forced output, for tests). `speak`: as in `run_model`."""
+    (teacher-forced output, for tests). `speak`, `sampling`: as in `run_model`."""
     from microturn.agent.link import AgentLink
     from microturn.runtime.driver import Driver, Feed, SideText
 
@@ -59,7 +64,8 @@ def run_sessions(engine, scen: list, dispatcher=None, scripts=None, speak=None) 
         while todo and len(live) < slots:
             i, sc = todo.pop(0)
             text = [SideText(e["t"], e["text"]) for e in sc.feed_text(dispatcher is None)]
-            s = driver.open(Feed(sc.user, text, sc.video), sc.id, seed=zlib.crc32(sc.id.encode()))
+            feed, seed = Feed(sc.user, text, sc.video), zlib.crc32(sc.id.encode())
+            s = driver.open(feed, sc.id, seed=seed, sampling=sampling)
             s.script = (scripts or {}).get(sc.id)
             if speak is not None:
                 s.speak = speak[sc.id] = []

@@ -148,14 +148,20 @@ def hazard(rows: list[dict], waits: list[list[tuple]]) -> dict:
 
 
 def measure(
-    checkpoint: str, split: str, n: int, slots: int = 32, with_hazard: bool = False
+    checkpoint: str,
+    split: str,
+    n: int,
+    slots: int = 32,
+    with_hazard: bool = False,
+    sampling=None,
 ) -> dict:
+    """`sampling`: every session's (runtime/session.py; None: the runtime's defaults)."""
     from microturn.runtime.runner import load_model
 
     cfg = load_model(checkpoint).cfg
     scen = scenarios(cfg, split, n)
     speak: dict | None = {} if with_hazard else None
-    outs = run_model(checkpoint, scen, slots, speak=speak)
+    outs = run_model(checkpoint, scen, slots, speak=speak, sampling=sampling)
     rows = [reply(sc, a, ev) for sc, (a, ev) in zip(scen, outs, strict=True)]
     engines = sorted({r["engine"] for r in rows})
     groups = {"all": list(range(len(rows)))}
@@ -221,19 +227,26 @@ def hazard_table(h: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from microturn.cli import add_speak_flags
+    from microturn.runtime.session import Sampling
+
     p = argparse.ArgumentParser(prog="microturn eval replies", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="a save_pretrained directory")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--n", type=int, default=100, help="questions")
     p.add_argument("--slots", type=int, default=32, help="sessions stepped together")
     p.add_argument("--hazard", action="store_true", help="also P(speak) after each question")
+    add_speak_flags(p)
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
-    r = measure(args.model, args.split, args.n, args.slots, args.hazard)
+    sampling = Sampling.chosen(speak_threshold=args.speak_threshold,
+                               reply_threshold=args.reply_threshold)  # fmt: skip
+    r = measure(args.model, args.split, args.n, args.slots, args.hazard, sampling)
     print(table(r))
     if args.hazard:
         print()
         print(hazard_table(r["hazard"]))
     line = {"split": r["split"], "model": args.model, "groups": r["groups"]}
+    line["sampling"] = {k: getattr(sampling, k) for k in ("speak_threshold", "reply_threshold")}
     print(json.dumps(line | ({"hazard": r["hazard"]} if args.hazard else {})))

@@ -32,7 +32,7 @@ from microturn.model.invariant import pad_rows
 from microturn.runtime.cache import KVCache
 from microturn.runtime.events import Delegation, ModelText, UserText
 from microturn.runtime.pronunciation import PACE, lexicon_pronouncer
-from microturn.runtime.session import DITHER_DB, Sampling, Session
+from microturn.runtime.session import DITHER_DB, REPLY_GAP, Sampling, Session
 from microturn.runtime.words import ROOT, lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
@@ -282,6 +282,7 @@ class Engine:
         and the phone walk follow it when the session uses them."""
         st, sp = s.stream, s.sampling
         walk = sp.lexicon or sp.pronounce
+        within = st.quiet < REPLY_GAP  # a reply under way: its next word has its own threshold
         # the session's own trie once side text added words; none built for a session that
         # does not walk one
         words = (st.words or lexicon_words()) if walk else None
@@ -301,19 +302,22 @@ class Engine:
             # <delegate>) waits for the voice (<pad>), it is not turned into a continuation
             k = PAD
             if st.word_node != ROOT and words.children[st.word_node]:
-                k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
+                k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within)
                 if k not in words.children[st.word_node]:
                     k = PAD
         elif sp.lexicon:
-            k = sp.token(logits, st.gen_text, words.allowed(st.word_node))
+            k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within)
         else:
-            k = sp.token(logits, st.gen_text)
+            k = sp.token(logits, st.gen_text, within=within)
+        voiced = k != PAD
         if walk:
             before, st.word_node = st.word_node, words.step(st.word_node, k)
             if sp.pronounce:
                 st.phone_walk = lexicon_pronouncer().on_token(
                     st.phone_walk, before, k, st.word_node, words
                 )
+                voiced = voiced or lexicon_pronouncer().left(st.phone_walk) > 0
+        st.quiet = 0 if voiced else min(st.quiet + 1, REPLY_GAP)
         return k
 
     def _slot_t(self, slot: int) -> float:

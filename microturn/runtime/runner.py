@@ -136,6 +136,10 @@ def plot(
     plot_timeline(tl, path, user, said)
 
 
+# the run's flags that set the session's sampling (unset: the runtime's defaults)
+SAMPLING_FLAGS = ("lexicon", "pronounce", "speak_threshold", "reply_threshold")
+
+
 def main(args) -> None:
     events = None
     if args.text:
@@ -155,7 +159,7 @@ def main(args) -> None:
             raise RunError(str(e)) from None
     from microturn.runtime.session import Sampling
 
-    sampling = Sampling.chosen(**{k: getattr(args, k, None) for k in ("lexicon", "pronounce")})
+    sampling = Sampling.chosen(**{k: getattr(args, k, None) for k in SAMPLING_FLAGS})
     summary = run_file(
         model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling
     )

@@ -57,6 +57,9 @@ class ServerConfig:
     # its words (runtime/pronunciation.py); None: the runtime's default (`Sampling`, both on)
     lexicon: bool | None = None
     pronounce: bool | None = None
+    # whether to speak (runtime/session.py: Sampling; 0: drawn); None: the runtime's default
+    speak_threshold: float | None = None
+    reply_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -98,7 +101,12 @@ class Server:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
         from microturn.runtime.session import Sampling
 
-        self.sampling = Sampling.chosen(lexicon=cfg.lexicon, pronounce=cfg.pronounce)
+        self.sampling = Sampling.chosen(
+            lexicon=cfg.lexicon,
+            pronounce=cfg.pronounce,
+            speak_threshold=cfg.speak_threshold,
+            reply_threshold=cfg.reply_threshold,
+        )
         self.driver = self.pool.submit(_driver, model, cfg, self.sampling).result()
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
@@ -401,6 +409,8 @@ def main(args) -> None:
         threads=args.threads,
         lexicon=args.lexicon,
         pronounce=args.pronounce,
+        speak_threshold=args.speak_threshold,
+        reply_threshold=args.reply_threshold,
     )
     agent = None
     if args.agent:
