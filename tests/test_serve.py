@@ -325,8 +325,8 @@ def test_with_an_agent_a_delegation_comes_back_as_cards(with_agent):
 
 @pytest.fixture(scope="module")
 def wordy(model):
-    # sessions are seeded (ServerConfig.seed); the candidate stays silent after this question
-    # on some seeds (on 4 of 10 in `microturn run`, the README): one where it answers
+    # sessions are seeded (ServerConfig.seed); the seed draws the voice's noise, and on one
+    # seed of ten in `microturn run` (the README) its reply is not the answer: one where it is
     cfg = ServerConfig(port=0, max_sessions=1, seed=0)
     with Background(model, cfg) as s:
         yield s
