@@ -129,8 +129,7 @@ def test_a_bad_speak_threshold_is_one_line(bad, tmp_path, capsys):
 
 def test_the_speak_flags_set_the_sessions_sampling():
     from microturn.cli import build_parser
-    from microturn.runtime.runner import SAMPLING_FLAGS
-    from microturn.runtime.session import Sampling
+    from microturn.runtime.session import SAMPLING_FLAGS, Sampling
 
     args = build_parser().parse_args(
         ["run", "in.wav", "--out", "o", "--speak-threshold", "0", "--reply-threshold", "0.3"]

@@ -228,7 +228,7 @@ def hazard_table(h: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     from microturn.cli import add_speak_flags
-    from microturn.runtime.session import Sampling
+    from microturn.runtime.session import THRESHOLDS, Sampling
 
     p = argparse.ArgumentParser(prog="microturn eval replies", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="a save_pretrained directory")
@@ -240,13 +240,12 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
-    sampling = Sampling.chosen(speak_threshold=args.speak_threshold,
-                               reply_threshold=args.reply_threshold)  # fmt: skip
+    sampling = Sampling.chosen(**{k: getattr(args, k) for k in THRESHOLDS})
     r = measure(args.model, args.split, args.n, args.slots, args.hazard, sampling)
     print(table(r))
     if args.hazard:
         print()
         print(hazard_table(r["hazard"]))
     line = {"split": r["split"], "model": args.model, "groups": r["groups"]}
-    line["sampling"] = {k: getattr(sampling, k) for k in ("speak_threshold", "reply_threshold")}
+    line["sampling"] = {k: getattr(sampling, k) for k in THRESHOLDS}
     print(json.dumps(line | ({"hazard": r["hazard"]} if args.hazard else {})))

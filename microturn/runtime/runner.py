@@ -136,10 +136,6 @@ def plot(
     plot_timeline(tl, path, user, said)
 
 
-# the run's flags that set the session's sampling (unset: the runtime's defaults)
-SAMPLING_FLAGS = ("lexicon", "pronounce", "speak_threshold", "reply_threshold")
-
-
 def main(args) -> None:
     events = None
     if args.text:
@@ -157,7 +153,7 @@ def main(args) -> None:
             )  # fmt: skip
         except ValueError as e:
             raise RunError(str(e)) from None
-    from microturn.runtime.session import Sampling
+    from microturn.runtime.session import SAMPLING_FLAGS, Sampling
 
     sampling = Sampling.chosen(**{k: getattr(args, k, None) for k in SAMPLING_FLAGS})
     summary = run_file(

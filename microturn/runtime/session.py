@@ -26,6 +26,9 @@ from microturn.voice.vocoder import Vocoder, VocoderState
 
 DITHER_DB = -70.0  # the data engine's dither: digital silence in, the training's silence seen
 REPLY_GAP = 4  # slots: within a reply while its voice was on in the last these many (200 ms)
+THRESHOLDS = ("speak_threshold", "reply_threshold")  # Sampling's; 0 on a command line: None
+# the settings `run`, `serve` and `eval replies` take from their flags (unset: the defaults)
+SAMPLING_FLAGS = ("lexicon", "pronounce", *THRESHOLDS)
 
 
 @dataclass
@@ -83,7 +86,7 @@ class Sampling:
         """The defaults with every setting given that is not None (a flag left unset); a
         threshold given as 0 is none (the decision drawn: the command line's spelling)."""
         given = {k: v for k, v in settings.items() if v is not None}
-        for k in ("speak_threshold", "reply_threshold"):
+        for k in THRESHOLDS:
             if given.get(k) == 0:
                 given[k] = None
         return cls(**given)
@@ -93,7 +96,7 @@ class Sampling:
             raise ValueError(f"bad sampling settings: {self}")
         if self.word_temperature is not None and self.word_temperature < 0:
             raise ValueError(f"bad sampling settings: {self}")
-        for t in (self.speak_threshold, self.reply_threshold):
+        for t in (getattr(self, k) for k in THRESHOLDS):
             if t is not None and not 0 < t <= 1:
                 raise ValueError(f"bad sampling settings: {self}")
 
