@@ -78,6 +78,12 @@ def test_knowledge_base_is_built_once_and_retrieves(tmp_path):
     assert hit.id == "landmark:statue of liberty" and hit.answer == "about ninety three metres"
     assert knowledge.search("what is the length of the river thames", db=db)[0].id == "river:thames"
     assert knowledge.search("how far away is the moon", db=db)[0].id == "fact:moon distance"
+    assert knowledge.search("how long is tower bridge", db=db)[0].id == "river:tower bridge"
+    # a misheard request names no fact: it fails rather than answer another one (these once
+    # gave the moon's distance, the first mountain's height and the first river's length)
+    for q in ("home home from the weather in helsinki", "how tall is bing", "how long is the r"):
+        with pytest.raises(knowledge.KnowledgeError):
+            knowledge.search(q, db=db)
     for q in ("weather in paris", "", "AND OR NOT *"):  # FTS5 syntax in a query is literal
         with pytest.raises(knowledge.KnowledgeError):
             knowledge.search(q, db=db)

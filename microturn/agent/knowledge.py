@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ _STOP = frozenset(
     "a an the is are was of in on at to for how what whats what's tell me please can you "
     "i need know quick question um hey do does it its and about".split()
 )
+
+
+GENERIC_NAMES = 3  # a word this many fact names share names none of them
 
 
 class KnowledgeError(LookupError):
@@ -71,20 +75,46 @@ def database(source: Path = SOURCE, where: Path | None = None) -> Path:
 
 
 def search(query: str, k: int = 3, db: Path | None = None) -> list[Fact]:
-    """The best `k` facts for a free-text query, best first; KnowledgeError when none match."""
+    """The best `k` facts for a free-text query, best first; KnowledgeError when none match.
+    A fact answers only a query that names it: one of the query's words is a word of its
+    name that few names share (`_naming`), so "how tall is bing" finds no height at all
+    rather than the first mountain's, and a misheard request fails instead of answering
+    something else."""
     terms = [w for w in re.findall(r"[a-z0-9]+", str(query).lower()) if w not in _STOP][:16]
     if not terms:
         raise KnowledgeError(f"no words to look up in {query!r}")
     match = " OR ".join(f'"{w}"' for w in terms)  # quoted: FTS5 syntax in a query is literal
-    con = sqlite3.connect(f"file:{db or database()}?mode=ro", uri=True)
+    path = db or database()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = con.execute(
             "SELECT id, name, property, answer, bm25(facts, 0, 4, 2, 2, 1, 0) AS s FROM facts"
-            " WHERE facts MATCH ? ORDER BY s LIMIT ?",
-            (match, k),
+            " WHERE facts MATCH ? ORDER BY s",
+            (match,),
         ).fetchall()
+        naming = _naming(con)
     finally:
         con.close()
+    said = set(terms)
+    rows = [r for r in rows if _names(naming.get(r[1]), said)][:k]
     if not rows:
         raise KnowledgeError(f"nothing known about {query!r}")
     return [Fact(*r) for r in rows]
+
+
+def _naming(con: sqlite3.Connection) -> dict[str, tuple[set[str], set[str]]]:
+    """Each fact name -> (its words less stop words, those of them that fewer than
+    `GENERIC_NAMES` names share: not "river", "bridge", "tower", "mount")."""
+    names = {n for (n,) in con.execute("SELECT name FROM facts")}
+    words = {n: set(re.findall(r"[a-z0-9]+", n)) - _STOP for n in names}
+    count = Counter(w for ws in words.values() for w in ws)
+    return {n: (ws, {w for w in ws if count[w] < GENERIC_NAMES}) for n, ws in words.items()}
+
+
+def _names(naming: tuple[set[str], set[str]] | None, said: set[str]) -> bool:
+    """Whether the query's words name the fact: one of its rarer words, or all of them
+    ("tower bridge")."""
+    if naming is None:
+        return False
+    words, rare = naming
+    return bool(rare & said) or bool(words) and words <= said
