@@ -7,7 +7,8 @@ background model has time the tick has not, so here it listens itself: `Hearing(
 a speech recogniser (Whisper tiny.en, `eval/asr.py`) on the request's stretch of the user's
 audio, which the session kept (`context.request_audio`), in the agent's worker thread, and
 hands the agent a package whose `request` is what it heard (`heard_by` names the
-recogniser). Nothing of this runs in the tick.
+recogniser). The recogniser is prompted with the tools' requests and the knowledge base's
+names (`prompt`). Nothing of this runs in the tick.
 
 The transcript's request stays the fallback: no audio kept, too little of it, a recogniser
 that hears nothing or fails (logged on `microturn.agent`; the job goes on). It is not the
@@ -17,6 +18,7 @@ tick (docs/agent.md).
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -24,6 +26,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,6 +37,13 @@ log = logging.getLogger("microturn.agent")
 
 MIN_AUDIO_S = 0.3  # less user audio than this is no request to hear
 RECOGNISER = "whisper-tiny.en"
+# how requests to the tools are said: the first part of the recogniser's prompt (`prompt`)
+REQUESTS = (
+    "Calculate seventy seven times thirty one. Four hundred fifty divided by eighteen. Put a "
+    "timer on for twenty minutes. How tall is it? How long is the river?"
+)
+NAMED = ("landmark:", "river:")  # the knowledge base's facts whose names the prompt says
+PROMPT_TOKENS = 223  # Whisper reads at most this many tokens of a prompt (the last ones)
 
 _lock = threading.Lock()  # one recognition at a time: one recogniser process, on 1 thread
 _pool: ProcessPoolExecutor | None = None
@@ -44,10 +54,31 @@ def _lowly() -> None:
     os.nice(NICE)
 
 
+@lru_cache(maxsize=1)
+def prompt() -> str:
+    """What the recogniser reads as said before each request: how requests to the tools go
+    and the names of the knowledge base's landmarks and rivers, so that it hears "the
+    yangtze river" and not "the young to see me". T7 requests (Whisper tiny.en on the
+    request's audio to 0.1 s after its end; right: the tool agent's answer holds the
+    scripted result): dev, 100 scenarios, 41 right against 32 without it; test, 100
+    held-out scenarios, 42 against 31 (67 with the true words, 17 ask the weather, which no
+    tool here knows). docs/RESULTS.md §8."""
+    names = sorted(
+        {f["name"].removeprefix("the ") for f in knowledge_facts() if f["id"].startswith(NAMED)}
+    )
+    return f"{REQUESTS} {', '.join(names)}."
+
+
+def knowledge_facts() -> list[dict]:
+    from microturn.agent.knowledge import SOURCE
+
+    return json.loads(SOURCE.read_text())["facts"]
+
+
 def _transcribe(audio: np.ndarray) -> str:
     from microturn.eval.asr import transcribe
 
-    return transcribe(audio, SAMPLE_RATE)
+    return transcribe(audio, SAMPLE_RATE, prompt=prompt())
 
 
 def whisper(audio: np.ndarray) -> str:

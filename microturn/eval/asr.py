@@ -55,9 +55,14 @@ def normalize(text: str) -> str:
 
 
 def transcribe(
-    wave: np.ndarray, sample_rate: int = GridConfig().sample_rate, engine: str = "whisper"
+    wave: np.ndarray,
+    sample_rate: int = GridConfig().sample_rate,
+    engine: str = "whisper",
+    prompt: str | None = None,
 ) -> str:
-    """float mono audio -> normalised lower-case words."""
+    """float mono audio -> normalised lower-case words. `prompt` (whisper only): text the
+    recogniser reads as if said before, which leans it towards those words (the agent's
+    ears; a judge of intelligibility never takes one)."""
     x = np.clip(np.asarray(wave, np.float32), -1, 1)
     if engine == "whisper":
         if sample_rate != 16_000:  # whisper's input rate, whatever the grid's
@@ -65,7 +70,12 @@ def transcribe(
 
             x = resample(x, sample_rate, 16_000)
         segs, _ = _whisper().transcribe(  # greedy, no temperature fallback: deterministic
-            x, language="en", beam_size=1, temperature=0.0, condition_on_previous_text=False
+            x,
+            language="en",
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            initial_prompt=prompt,
         )
         return normalize(" ".join(s.text for s in segs))
     if engine == "pocketsphinx":
