@@ -76,6 +76,10 @@ def test_phrasings():
     assert route("convert three feet to inches") == ToolCall(
         "convert", {"value": 3.0, "from": "feet", "to": "inches"}
     )
+    # a quick "in" as a recogniser hears it
+    assert route("quick question what is twenty five hours and minutes please") == ToolCall(
+        "convert", {"value": 25.0, "from": "hours", "to": "minutes"}
+    )
     assert route("how far is the moon").tool == "lookup"
     assert route("   ") is None
 

@@ -38,6 +38,16 @@ def test_tools_answer_in_words():
     assert tools.call("convert", {"value": 87, "from": "weeks", "to": "days"}).text == (
         "six hundred nine days"
     )
+    # the unit said as a plural after any value but one, whatever number the request said
+    said = tools.call("convert", {"value": 97, "from": "minutes", "to": "second"}).text
+    assert said == "five thousand eight hundred twenty seconds"
+    assert tools.call("convert", {"value": 60, "from": "seconds", "to": "minute"}).text == (
+        "one minute"
+    )
+    assert tools.call("convert", {"value": 24, "from": "inches", "to": "foot"}).text == ("two feet")
+    assert tools.call("convert", {"value": 212, "from": "degF", "to": "celsius"}).text == (
+        "one hundred celsius"
+    )
     t = tools.call("timer", {"seconds": 10})
     assert t.text == "timer set for ten seconds"
     assert t.later == (tools.Later(10.0, "your timer for ten seconds is done"),)

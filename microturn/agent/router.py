@@ -154,10 +154,11 @@ def _clock(t: str) -> ToolCall | None:
 
 
 def _convert(t: str) -> ToolCall | None:
-    n, u = r"(?P<n>\d+(\.\d+)?)", r"[a-z]+( (?!(are|is|in|into|to|as)\b)[a-z]+)?"
+    n, u = r"(?P<n>\d+(\.\d+)?)", r"[a-z]+( (?!(are|is|in|into|to|as|and)\b)[a-z]+)?"
     for pat in (
         rf"how many (?P<to>{u}) (are|is|in) (there in )?(in )?{n} (?P<frm>{u})$",
-        rf"(convert )?{n} (?P<frm>{u}) (in|into|to|as) (?P<to>{u})$",
+        # "and": how a recogniser often hears a quick "in" ("twenty five hours and minutes")
+        rf"(convert )?{n} (?P<frm>{u}) (in|into|to|as|and) (?P<to>{u})$",
     ):
         m = re.search(pat, t)
         if m and not (set(m["frm"].split()) & {"plus", "minus", "times", "over"}):

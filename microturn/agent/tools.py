@@ -85,7 +85,7 @@ def _convert(value: float, **kw: str) -> ToolOutput:
         r = units.convert(value, kw["from"], kw["to"])
     except units.UnitError as e:
         raise ToolError(f"convert: {e}") from None
-    return ToolOutput(f"{say_number(r)} {kw['to']}")
+    return ToolOutput(f"{say_number(r)} {units.spoken(r, kw['to'])}")
 
 
 def _lookup(query: str) -> ToolOutput:

@@ -54,3 +54,27 @@ def _unit(ureg, name: str):
         except Exception:  # pint raises several kinds on odd names; all mean "not a unit"
             continue
     raise UnitError(f"unknown unit {name!r}")
+
+
+_IRREGULAR = {"foot": "feet", "inch": "inches"}
+
+
+def spoken(value: float, name: str) -> str:
+    """The unit as said after a value: plural unless the value is one ("5820 seconds" for a
+    request that said "second"), where the registry reads the plural as the same unit."""
+    words = str(name).split()
+    if not words or value == 1:
+        return str(name)
+    first = words[0]
+    if first.endswith("s") or first in _IRREGULAR.values() or not first.isalpha():
+        return str(name)  # said as a plural already
+    if not first.islower():
+        return str(name)  # a symbol: "degF", "mL"
+    said = " ".join([_IRREGULAR.get(first, first + "s"), *words[1:]])
+    with _LOCK:
+        ureg = _registry()
+        try:
+            same = _unit(ureg, said) == _unit(ureg, name)
+        except UnitError:
+            same = False
+    return said if same else str(name)
