@@ -73,8 +73,8 @@ def _threshold(text: str) -> float:
 
 
 def add_speak_flags(p: argparse.ArgumentParser) -> None:
-    """`--speak-threshold` and `--reply-threshold` (runtime/session.py: Sampling); unset, the
-    runtime's defaults."""
+    """`--speak-threshold`, `--reply-threshold` and `--delegate-threshold` (runtime/session.py:
+    Sampling); unset, the runtime's defaults."""
     p.add_argument(
         "--speak-threshold", type=_threshold, default=None, metavar="P",
         help="say a first word when the model's P(speak) reaches P (0: draw it at every slot; "
@@ -84,6 +84,11 @@ def add_speak_flags(p: argparse.ArgumentParser) -> None:
         "--reply-threshold", type=_threshold, default=None, metavar="P",
         help="within a reply, say its next word when P(speak) reaches P (0: as the first; "
         "default: the runtime's, 0.2)",
+    )  # fmt: skip
+    p.add_argument(
+        "--delegate-threshold", type=_threshold, default=None, metavar="P",
+        help="delegate when the model's P(<delegate>) reaches P, e.g. 0.01 with an agent "
+        "(default, or 0: only as its likeliest piece once speaking)",
     )  # fmt: skip
 
 

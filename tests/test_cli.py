@@ -120,7 +120,7 @@ def test_tokenizer_retrains_to_the_shipped_asset(tmp_path, capsys):
 @pytest.mark.parametrize("bad", ["1.5", "-0.1", "often"])
 def test_a_bad_speak_threshold_is_one_line(bad, tmp_path, capsys):
     for verb in (["run", str(tmp_path / "x.wav"), "--out", str(tmp_path)], ["serve"]):
-        for flag in ("--speak-threshold", "--reply-threshold"):
+        for flag in ("--speak-threshold", "--reply-threshold", "--delegate-threshold"):
             with pytest.raises(SystemExit) as e:
                 main([*verb, flag, bad])
             assert e.value.code == 2
@@ -132,9 +132,11 @@ def test_the_speak_flags_set_the_sessions_sampling():
     from microturn.runtime.session import SAMPLING_FLAGS, Sampling
 
     args = build_parser().parse_args(
-        ["run", "in.wav", "--out", "o", "--speak-threshold", "0", "--reply-threshold", "0.3"]
-    )
+        ["run", "in.wav", "--out", "o", "--speak-threshold", "0", "--reply-threshold", "0.3",
+         "--delegate-threshold", "0"]
+    )  # fmt: skip
     sp = Sampling.chosen(**{k: getattr(args, k) for k in SAMPLING_FLAGS})
     assert sp.speak_threshold is None and sp.reply_threshold == 0.3
+    assert sp.delegate_threshold is None
     unset = build_parser().parse_args(["run", "in.wav", "--out", "o"])
     assert Sampling.chosen(**{k: getattr(unset, k) for k in SAMPLING_FLAGS}) == Sampling()

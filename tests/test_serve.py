@@ -336,7 +336,8 @@ def wordy(model):
 def test_the_servers_sampling_follows_its_config(model):
     """`serve` decodes through the lexicon and lays phones out from the words by default (the
     runtime's `Sampling`); `--no-lexicon --no-pronounce` turn both off for every session;
-    `--speak-threshold 0 --reply-threshold 0.3` draw the first word and set the reply's."""
+    `--speak-threshold 0 --reply-threshold 0.3` draw the first word and set the reply's;
+    `--delegate-threshold` sets when it delegates."""
     from microturn.runtime.session import Sampling
     from microturn.serve.server import Server
 
@@ -349,8 +350,14 @@ def test_the_servers_sampling_follows_its_config(model):
         try:
             assert s.sampling.lexicon is on and s.sampling.pronounce is on
             assert (s.sampling.speak_threshold, s.sampling.reply_threshold) == thresholds
+            assert s.sampling.delegate_threshold == Sampling.delegate_threshold
         finally:
             s.pool.shutdown()
+    s = Server(model, ServerConfig(port=0, delegate_threshold=0.05))
+    try:
+        assert s.sampling.delegate_threshold == 0.05
+    finally:
+        s.pool.shutdown()
 
 
 def test_served_sessions_say_words_of_the_lexicon(wordy):

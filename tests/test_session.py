@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from microturn.runtime.session import Sampling
-from microturn.tokenizer import PAD
+from microturn.tokenizer import DELEGATE, PAD
 
 
 def draws(sampling: Sampling, logits: torch.Tensor, n: int = 4000, allowed=None) -> torch.Tensor:
@@ -108,6 +108,28 @@ def test_a_speak_threshold_decides_without_a_draw():
             Sampling(speak_threshold=bad)
         with pytest.raises(ValueError):
             Sampling(reply_threshold=bad)
+
+
+def test_a_delegation_at_its_own_threshold():
+    """P(<delegate>) 0.02 under a P(speak) of 0.05: below the speak threshold, but at a
+    delegate threshold of 0.01 it delegates; not at 0.05, not inside a word, not where the
+    mask rules it out; None leaves it to the speak decision."""
+    logits = torch.full((64,), float("-inf"))
+    logits[PAD] = math.log(0.95)
+    logits[DELEGATE] = math.log(0.02)
+    logits[PAD + 10] = math.log(0.03)
+    gen = torch.Generator().manual_seed(0)
+    at = Sampling(delegate_threshold=0.01, temperature=1.0, top_k=0)
+    assert at.token(logits, gen) == DELEGATE
+    assert Sampling(delegate_threshold=0.05, temperature=1.0, top_k=0).token(logits, gen) == PAD
+    assert Sampling(delegate_threshold=None, temperature=1.0, top_k=0).token(logits, gen) == PAD
+    assert at.token(logits, gen, piece=True) == PAD + 10  # inside a word: its next piece
+    words = torch.zeros(64, dtype=torch.bool)
+    words[PAD + 10] = True
+    assert at.token(logits, gen, allowed=words) == PAD  # <delegate> not allowed here
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError):
+            Sampling(delegate_threshold=bad)
 
 
 def test_within_a_reply_the_reply_threshold_decides():

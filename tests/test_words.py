@@ -2,6 +2,8 @@
 completes is a word of the data engine's language, a new word never starts inside one, and the
 same seed says the same thing."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import torch
 from microturn.config import preset
 from microturn.model import InteractionModel
 from microturn.runtime.engine import Engine
-from microturn.runtime.events import ModelText
+from microturn.runtime.events import Delegation, ModelText
 from microturn.runtime.session import Sampling
 from microturn.runtime.words import ROOT, Words, corpus_words
 from microturn.tokenizer import DELEGATE, PAD, Tokenizer
@@ -430,3 +432,39 @@ def test_within_a_reply_the_next_word_has_its_own_threshold(babbler):
         assert any(not w for w, _ in sp.seen)  # and quiet stretches are not within one
     assert not any(w and k != PAD for w, k in said[1.0])
     assert any(w and k != PAD for w, k in said[Sampling.reply_threshold])
+
+
+class _Delegates(torch.nn.Module):
+    """A text head whose P(<delegate>) is 0.03 and P(<pad>) the rest, whatever it hears."""
+
+    def __init__(self, vocab: int):
+        super().__init__()
+        self.vocab = vocab
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x = torch.full((*h.shape[:-1], self.vocab), -30.0)
+        x[..., PAD] = 8.0
+        x[..., DELEGATE] = 8.0 + math.log(0.03 / 0.97)
+        return x
+
+
+def test_it_delegates_at_its_own_threshold_and_a_delegation_is_no_reply(babbler, tok):
+    """A P(<delegate>) of 0.03, under the speak threshold: at a delegate threshold of 0.01
+    the session delegates (the hook is called), without one (the default) never; a
+    delegation is not voice, so the decisions after one are not within a reply."""
+    import copy
+
+    m = copy.deepcopy(babbler)
+    m.text_head = _Delegates(tok.vocab_size)
+    for tau in (0.01, Sampling.delegate_threshold):
+        sp = _Spy(temperature=1.0, top_k=0, delegate_threshold=tau)
+        eng = Engine(m, slots=1)
+        s = eng.open(seed=0, sampling=sp)
+        hooked: list[float] = []
+        s.on_delegate = lambda s, t, hooked=hooked: hooked.append(t)
+        for _ in range(4):
+            s.push_audio(np.zeros(3200, np.float32))
+            eng.step()
+        delegations = [e for e in s.events if isinstance(e, Delegation)]
+        assert len(delegations) == len(hooked) == (len(sp.seen) if tau else 0)
+        assert not any(within for within, _ in sp.seen)

@@ -309,7 +309,7 @@ class Engine:
             k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within)
         else:
             k = sp.token(logits, st.gen_text, within=within)
-        voiced = k != PAD
+        voiced = k not in (PAD, DELEGATE)  # a delegation is not a word of a reply
         if walk:
             before, st.word_node = st.word_node, words.step(st.word_node, k)
             if sp.pronounce:

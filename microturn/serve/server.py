@@ -60,6 +60,7 @@ class ServerConfig:
     # whether to speak (runtime/session.py: Sampling; 0: drawn); None: the runtime's default
     speak_threshold: float | None = None
     reply_threshold: float | None = None
+    delegate_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -406,6 +407,7 @@ def main(args) -> None:
         pronounce=args.pronounce,
         speak_threshold=args.speak_threshold,
         reply_threshold=args.reply_threshold,
+        delegate_threshold=args.delegate_threshold,
     )
     agent = None
     if args.agent:
