@@ -87,6 +87,31 @@ def test_filler_speaks_at_once_while_it_blocks(act):
     assert set(words(res["text"])) <= set(said_after(ev, res["t"]))
 
 
+def test_the_hearing_harness_acts_on_what_it_heard(act):
+    """`vad+tool+hearing`: the agent gets the recogniser's words, not the true ones, heard
+    on the turn that asked (0.3 s before it to 0.1 s after it); hearing nothing, it gets no
+    request and says the failure result."""
+    sc = act[0]
+    turn = sc.tl.on("user")[0]
+    stretches = []
+
+    def hear(audio):
+        stretches.append(len(audio) / SR)
+        return "what is seventy seven times thirty one"
+
+    h = Harness(0.3, 0.2)
+    _, ev = run_tool_harness(h, sc.tl, sc.user, Dispatcher(ToolAgent()), hear=hear)
+    (call,) = of(ev, "agent_call")
+    (res,) = of(ev, "agent_result")
+    assert call["request"] == "what is seventy seven times thirty one"
+    assert (res["status"], res["text"]) == ("ok", "two thousand three hundred eighty seven")
+    want = min(turn.t_off + 0.1, len(sc.user) / SR) - max(0.0, turn.t_on - 0.3)
+    assert stretches == [pytest.approx(want, abs=2 / SR)]
+    _, ev = run_tool_harness(h, sc.tl, sc.user, Dispatcher(ToolAgent()), hear=lambda a: " ")
+    (res,) = of(ev, "agent_result")
+    assert res["status"] == "failed" and res["text"] == "i couldn't get that"
+
+
 def test_a_request_that_needs_no_tool_calls_none(delegate_data):
     hold = [s for s in pick(delegate_data, 3) if not s.tl.act]
     for sc in hold:
@@ -102,14 +127,17 @@ def test_bench_runs_the_agent_systems_on_t7(delegate_data, tmp_path):
          "--dev", delegate_data, "--families", "delegate", "--per-condition", "2",
          "--threads", "1", "--checkpoint", str(tmp_path / "ckpt"), "--systems",
          "model+agent", "vad+tool=vad+tool:0.3,0.2", "filler=vad+tool+filler:0.3,0.2",
+         "ears=vad+tool+hearing:0.3,0.2",
          "--out", str(tmp_path / "report"), "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert set(summary["balanced_timing"]) == {"model+agent", "vad+tool", "filler"}
+    assert set(summary["balanced_timing"]) == {"model+agent", "vad+tool", "filler", "ears"}
     d = summary["delegation"]
-    assert {k: v["n"] for k, v in d.items()} == {"model+agent": 2, "vad+tool": 2, "filler": 2}
+    assert {k: v["n"] for k, v in d.items()} == {
+        "model+agent": 2, "vad+tool": 2, "filler": 2, "ears": 2}  # fmt: skip
     assert d["vad+tool"]["delegated"] == 2 and d["vad+tool"]["real"]
+    assert d["ears"]["delegated"] == 2 and d["ears"]["real"]
     report = (tmp_path / "report" / "report.md").read_text()
     assert "## T7: the delegated result said after it existed" in report

@@ -182,8 +182,8 @@ def delegation_lines(results: dict[str, list[dict]]) -> list[str]:
         "## T7: the delegated result said after it existed",
         "",
         "Should-act delegation scenarios. The result exists at the scenario's scripted tool "
-        "result, or, for a system with a real agent (`model+agent`, `vad+tool`, "
-        "`vad+tool+filler`), at its agent's first result with words (a failure result does "
+        "result, or, for a system with a real agent (`model+agent`, `vad+tool` and their "
+        "variants), at its agent's first result with words (a failure result does "
         "not count). Content: every word of the expected result said, after it existed, in "
         "the woven reply's window (its words from the text events), with a 95 % Wilson "
         "interval.",

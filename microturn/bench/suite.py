@@ -21,6 +21,8 @@ generated split with audio, otherwise they are generated here. System specs:
                      that needs a tool goes to the real tool agent; silent until it returns,
                      then the reply with its result (`tool_harness.py`); bare: tuned
     vad+tool+filler[:THETA,M]  the same saying "let me check" at once while it blocks
+    vad+tool+hearing[:THETA,M] `vad+tool` hearing the request with the agent's recogniser
+                     (Whisper tiny.en, prompted) instead of being given its true words
     turn             the Smart Turn harness
     silent, eager    trivial: always silent; reply 0.2 s after any silence
     cmd:COMMAND      any system with the runner interface: COMMAND with {input} and {out}
@@ -164,7 +166,13 @@ def run_harnesses(h: Harness | None, scen: list[Scenario], cache: dict) -> list[
     return outs
 
 
-AGENT_SYSTEMS = ("model+agent", "model+agent+hearing", "vad+tool", "vad+tool+filler")
+AGENT_SYSTEMS = (
+    "model+agent",
+    "model+agent+hearing",
+    "vad+tool",
+    "vad+tool+filler",
+    "vad+tool+hearing",
+)
 # (these hear no scripted result)
 
 
@@ -370,10 +378,11 @@ def system(spec: str, scen, work, cache, checkpoint, tuned) -> list[tuple]:
         return run_model(arg or checkpoint, scen, agent="tools", hearing=hearing)
     if kind == "vad":
         return run_harnesses(harness_of(arg, tuned), scen, cache)
-    if kind in ("vad+tool", "vad+tool+filler"):
+    if kind in ("vad+tool", "vad+tool+filler", "vad+tool+hearing"):
         from microturn.bench.tool_harness import run_tool_harnesses
 
-        return run_tool_harnesses(harness_of(arg, tuned), scen, cache, kind.endswith("filler"))
+        h = harness_of(arg, tuned)
+        return run_tool_harnesses(h, scen, cache, kind.endswith("filler"), kind.endswith("hearing"))
     if kind == "vad+timer":
         return run_harnesses(replace(tuned, timer=True), scen, cache)
     if kind == "turn":

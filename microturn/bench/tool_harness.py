@@ -1,10 +1,14 @@
-"""The cascade harness with a blocking tool call: the T7 baselines `vad+tool` and
-`vad+tool+filler`.
+"""The cascade harness with a blocking tool call: the T7 baselines `vad+tool`,
+`vad+tool+filler` and `vad+tool+hearing`.
 
 What it is given (the oracle convention of `harness.oracle_replies`): which requests need a
 tool (the scenario's delegation, so a look-alike asked directly never calls one), the
 request's true words (an oracle transcript of the user's turn that asked), and the
-scenario's reference replies. The tool is the real tool agent (`agent/tool_agent.py`,
+scenario's reference replies. `vad+tool+hearing` is given no words: it hears the request
+with the model's agent's ears (`agent/hearing.py`: Whisper tiny.en, prompted, on the user's
+audio from `HEAR_LEAD_S` before the request to `HEAR_TAIL_S` after its end), as a cascade's
+recogniser would; the recognition is not timed in its block (a streaming recogniser has
+the words when the turn ends). The tool is the real tool agent (`agent/tool_agent.py`,
 through an `agent.dispatcher.Dispatcher`, the path the model's delegations take): it routes
 the request's words to one tool and says the result. What it says with the result is the
 reference's woven reply with the scripted result replaced by the tool's real one (the tool's
@@ -46,6 +50,7 @@ from microturn.runtime.events import AgentCall, AgentResult, Delegation, UserTex
 from microturn.timeline import Timeline
 
 FILLER = "let me check"
+HEAR_LEAD_S, HEAR_TAIL_S = 0.3, 0.1  # `vad+tool+hearing`'s stretch around the request
 
 
 def request_events(tl: Timeline, t: float) -> list[UserText]:
@@ -53,6 +58,16 @@ def request_events(tl: Timeline, t: float) -> list[UserText]:
     oracle transcript the context package is built from."""
     return [UserText(w.t_on, " " + w.text) for e in tl.on("user") if e.t_off <= t + 1e-9
             for w in e.words]  # fmt: skip
+
+
+def heard_request(tl: Timeline, user: np.ndarray, t: float, hear) -> list[UserText]:
+    """The request as `hear` (16 kHz audio -> words) hears the user's turn that asked, the
+    last to begin by `t`: its words as one transcript piece at `t` (none when it hears
+    nothing)."""
+    turn = max((e for e in tl.on("user") if e.t_on <= t + 1e-9), key=lambda e: e.t_on)
+    a, b = max(0.0, turn.t_on - HEAR_LEAD_S), turn.t_off + HEAR_TAIL_S
+    heard = hear(np.asarray(user[int(a * SR) : int(b * SR)], np.float32)).strip()
+    return [UserText(t, " " + heard)] if heard else []
 
 
 def call_tool(dispatcher: Dispatcher, session: str, events: list, t: float) -> tuple:
@@ -87,9 +102,11 @@ def run_tool_harness(
     dispatcher: Dispatcher,
     filler: bool = False,
     probs: np.ndarray | None = None,
+    hear=None,
 ) -> tuple[np.ndarray, list[dict]]:
     """One scenario -> (output audio, events); a scenario without a delegation is the plain
-    VAD harness's."""
+    VAD harness's. `hear` (16 kHz audio -> words): the request as it hears it, not its true
+    words (`vad+tool+hearing`)."""
     tool = next((e for e in tl.on("tool") if e.kind == "delegate"), None)
     if tool is None:
         return run_harness(h, tl, user, None, probs)
@@ -101,6 +118,8 @@ def run_tool_harness(
 
     request = request_events(tl, tool.t_on)
     t_req = max((e.t for e in request), default=0.0)
+    if hear is not None:
+        request = heard_request(tl, user, t_req, hear)
     res, asked, wall = call_tool(dispatcher, tl.id, request, t_req)
     block = max(1, math.ceil(wall / FRAME_S - 1e-9)) * FRAME_S
     said = reply_with(tl, res)
@@ -129,19 +148,26 @@ def run_tool_harness(
 
 
 def run_tool_harnesses(
-    h: Harness, scen: list, cache: dict, filler: bool = False
+    h: Harness, scen: list, cache: dict, filler: bool = False, hearing: bool = False
 ) -> list[tuple[np.ndarray, list[dict]]]:
     """Every scenario (suite.Scenario) through the tool harness; `cache` keeps the VAD's
-    probabilities per scenario id, as `suite.run_harnesses` does."""
+    probabilities per scenario id, as `suite.run_harnesses` does. `hearing`: it hears the
+    request with the agent's recogniser (`vad+tool+hearing`)."""
     from microturn.agent.registry import dispatcher
     from microturn.agent.tool_agent import warm
     from microturn.bench.harness import vad_probs
 
     d = dispatcher("tools")
     warm()
+    hear = None
+    if hearing:
+        from microturn.agent import hearing as ears
+
+        ears.warm()
+        hear = ears.whisper
     outs = []
     for sc in scen:
         if sc.id not in cache:
             cache[sc.id] = vad_probs(sc.user)
-        outs.append(run_tool_harness(h, sc.tl, sc.user, d, filler, cache[sc.id]))
+        outs.append(run_tool_harness(h, sc.tl, sc.user, d, filler, cache[sc.id], hear))
     return outs
