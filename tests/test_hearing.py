@@ -135,11 +135,12 @@ def test_registry_hears_when_asked():
 
 def test_the_prompt_names_what_the_knowledge_base_knows_and_fits_the_recogniser():
     pytest.importorskip("faster_whisper")
-    from microturn.agent.hearing import NAMED, PROMPT_TOKENS, knowledge_facts, prompt
+    from microturn.agent.hearing import NAMED, PROMPT_TOKENS, prompt
+    from microturn.agent.knowledge import facts
     from microturn.eval.asr import _whisper
 
     p = prompt()
-    named = [f["name"] for f in knowledge_facts() if f["id"].startswith(NAMED)]
+    named = [f["name"] for f in facts() if f["id"].startswith(NAMED)]
     assert len(named) >= 40 and all(n.removeprefix("the ") in p for n in named)
     # Whisper keeps only a prompt's last tokens: the whole of it must be read
     assert len(_whisper().hf_tokenizer.encode(" " + p).ids) <= PROMPT_TOKENS

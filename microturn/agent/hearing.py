@@ -18,7 +18,6 @@ tick (docs/agent.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -63,16 +62,10 @@ def prompt() -> str:
     scripted result): dev, 100 scenarios, 41 right against 32 without it; test, 100
     held-out scenarios, 42 against 31 (67 with the true words; 33 ask the weather, which no
     tool here knows). docs/RESULTS.md §8."""
-    names = sorted(
-        {f["name"].removeprefix("the ") for f in knowledge_facts() if f["id"].startswith(NAMED)}
-    )
+    from microturn.agent.knowledge import facts
+
+    names = sorted({f["name"].removeprefix("the ") for f in facts() if f["id"].startswith(NAMED)})
     return f"{REQUESTS} {', '.join(names)}."
-
-
-def knowledge_facts() -> list[dict]:
-    from microturn.agent.knowledge import SOURCE
-
-    return json.loads(SOURCE.read_text())["facts"]
 
 
 def _transcribe(audio: np.ndarray) -> str:

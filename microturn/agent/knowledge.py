@@ -15,6 +15,7 @@ import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("knowledge.json")
@@ -44,6 +45,11 @@ class Fact:
 
 def cache_dir() -> Path:
     return Path(os.environ.get("MICROTURN_CACHE") or Path.home() / ".cache" / "microturn")
+
+
+def facts(source: Path = SOURCE) -> list[dict]:
+    """The source's facts, as written (id, name, property, answer, text)."""
+    return json.loads(source.read_bytes())["facts"]
 
 
 def database(source: Path = SOURCE, where: Path | None = None) -> Path:
@@ -92,26 +98,34 @@ def search(query: str, k: int = 3, db: Path | None = None) -> list[Fact]:
             " WHERE facts MATCH ? ORDER BY s",
             (match,),
         ).fetchall()
-        naming = _naming(con)
     finally:
         con.close()
-    said = set(terms)
+    said, naming = set(terms), _naming(path)
     rows = [r for r in rows if _names(naming.get(r[1]), said)][:k]
     if not rows:
         raise KnowledgeError(f"nothing known about {query!r}")
     return [Fact(*r) for r in rows]
 
 
-def _naming(con: sqlite3.Connection) -> dict[str, tuple[set[str], set[str]]]:
-    """Each fact name -> (its words less stop words, those of them that fewer than
-    `GENERIC_NAMES` names share: not "river", "bridge", "tower", "mount")."""
-    names = {n for (n,) in con.execute("SELECT name FROM facts")}
+@lru_cache(maxsize=4)
+def _naming(path: Path) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Each fact name of the database at `path` -> (its words less stop words, those of them
+    that fewer than `GENERIC_NAMES` names share: not "river", "bridge", "tower", "mount").
+    Read once per database: one is never changed (a new source is a new file)."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = {n for (n,) in con.execute("SELECT name FROM facts")}
+    finally:
+        con.close()
     words = {n: set(re.findall(r"[a-z0-9]+", n)) - _STOP for n in names}
     count = Counter(w for ws in words.values() for w in ws)
-    return {n: (ws, {w for w in ws if count[w] < GENERIC_NAMES}) for n, ws in words.items()}
+    return {
+        n: (frozenset(ws), frozenset(w for w in ws if count[w] < GENERIC_NAMES))
+        for n, ws in words.items()
+    }
 
 
-def _names(naming: tuple[set[str], set[str]] | None, said: set[str]) -> bool:
+def _names(naming: tuple[frozenset[str], frozenset[str]] | None, said: set[str]) -> bool:
     """Whether the query's words name the fact: one of its rarer words, or all of them
     ("tower bridge")."""
     if naming is None:

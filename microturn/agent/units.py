@@ -67,7 +67,7 @@ def spoken(value: float, name: str) -> str:
         return str(name)
     first = words[0]
     if first.endswith("s") or first in _IRREGULAR.values() or not first.isalpha():
-        return str(name)  # said as a plural already
+        return str(name)  # a plural already ("metres", "feet"), or no word
     if not first.islower():
         return str(name)  # a symbol: "degF", "mL"
     said = " ".join([_IRREGULAR.get(first, first + "s"), *words[1:]])
