@@ -62,7 +62,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
 
 
 def _threshold(text: str) -> float:
-    """A speak threshold on the command line: a probability, 0 for the decision drawn."""
+    """A threshold on the command line: a probability, 0 for none (the decision drawn)."""
     try:
         x = float(text)
     except ValueError:
