@@ -16,15 +16,16 @@ def test_normalize_spells_numbers_and_drops_punctuation():
     assert normalize("mm-hmm, 7 o'clock") == "mm hmm seven o'clock"
 
 
-@pytest.mark.parametrize("engine", ["whisper", "pocketsphinx"])
-def test_transcribe_real_speech(engine):
+@pytest.mark.parametrize("engine,beam", [("whisper", 1), ("whisper", 5), ("pocketsphinx", 1)])
+def test_transcribe_real_speech(engine, beam):
     pytest.importorskip("faster_whisper" if engine == "whisper" else "pocketsphinx")
     from microturn.eval.asr import transcribe
     from microturn.synth import Voice, synthesize
 
     said = "one two three four five six"
     other = "the weather is nice today"
-    hyp = transcribe(synthesize(said, Voice("espeak", "en-us", rate=0.8)).audio, engine=engine)
+    audio = synthesize(said, Voice("espeak", "en-us", rate=0.8)).audio
+    hyp = transcribe(audio, engine=engine, **({"beam_size": beam} if beam > 1 else {}))
     assert hyp == hyp.lower()
     assert wer(said, hyp) < wer(other, hyp)
     if engine == "whisper":  # a real recogniser: (nearly) word for word on espeak-ng

@@ -133,6 +133,24 @@ def test_registry_hears_when_asked():
     assert RECOGNISER.startswith("whisper")
 
 
+def test_the_agent_hears_with_the_prompt_and_a_beam(monkeypatch):
+    """The agent's ears: the prompt and a beam of `BEAM` (the judge of intelligibility
+    decodes greedily, `eval/asr.py`)."""
+    import microturn.eval.asr as asr
+    from microturn.agent import hearing
+
+    got = {}
+
+    def spy(audio, sample_rate, prompt=None, beam_size=1):
+        got.update(rate=sample_rate, prompt=prompt, beam=beam_size)
+        return "two plus two"
+
+    monkeypatch.setattr(asr, "transcribe", spy)
+    assert hearing._transcribe(np.zeros(SR, np.float32)) == "two plus two"
+    assert got == {"rate": SR, "prompt": hearing.prompt(), "beam": hearing.BEAM}
+    assert hearing.BEAM > 1
+
+
 def test_the_prompt_names_what_the_knowledge_base_knows_and_fits_the_recogniser():
     pytest.importorskip("faster_whisper")
     from microturn.agent.hearing import NAMED, PROMPT_TOKENS, prompt

@@ -59,20 +59,22 @@ def transcribe(
     sample_rate: int = GridConfig().sample_rate,
     engine: str = "whisper",
     prompt: str | None = None,
+    beam_size: int = 1,
 ) -> str:
     """float mono audio -> normalised lower-case words. `prompt` (whisper only): text the
-    recogniser reads as if said before, which leans it towards those words (the agent's
-    ears; a judge of intelligibility never takes one)."""
+    recogniser reads as if said before, which leans it towards those words; `beam_size`
+    (whisper only): 1 decodes greedily (the agent's ears take a beam; a judge of
+    intelligibility never takes either, so its figures stay comparable)."""
     x = np.clip(np.asarray(wave, np.float32), -1, 1)
     if engine == "whisper":
         if sample_rate != 16_000:  # whisper's input rate, whatever the grid's
             from microturn.audio import resample
 
             x = resample(x, sample_rate, 16_000)
-        segs, _ = _whisper().transcribe(  # greedy, no temperature fallback: deterministic
+        segs, _ = _whisper().transcribe(  # no temperature fallback: deterministic
             x,
             language="en",
-            beam_size=1,
+            beam_size=beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
             initial_prompt=prompt,
