@@ -156,6 +156,7 @@ class TrainConfig:
     text_weight: float = 1.0
     pad_weight: float = 0.2  # weight of <pad> targets (silence slots dominate the text stream)
     decision_weight: float = 4.0  # text targets where the model decides to take the turn or wait
+    delegate_weight: float = 1.0  # <delegate> targets, on top of the decision weight
     decide_s: float = 2.0  # ... i.e. up to this long after the user's last word, while silent
     listen_weight: float = 0.2  # <pad> targets decided mid user word (layout.listen): staying quiet
     random_crop: bool = True  # long samples: a random max_chunks window, else the start

@@ -270,6 +270,47 @@ def test_listen_weight_weighs_the_silence_under_the_users_words(data):
         assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), lw
 
 
+def test_delegate_weight_weighs_the_hand_overs(data):
+    """`delegate_weight` multiplies the text loss's weight of `<delegate>` targets (on top of
+    the decision weight where the hand-over is a turn-taking decision) and no other's."""
+    import torch
+    import torch.nn.functional as F
+
+    from microturn.data.shards import ShardReader
+    from microturn.model import InteractionModel
+    from microturn.tokenizer import DELEGATE, PAD, Tokenizer
+    from microturn.train.loader import Loader
+    from microturn.train.losses import losses, model_input
+
+    cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16")
+    torch.manual_seed(0)
+    model = InteractionModel(cfg).eval()
+    b = Loader(ShardReader(data), cfg, Tokenizer(), seed=0).next()
+    spoken = (b.text_target > PAD).nonzero()  # this data has no delegations: make some
+    assert len(spoken) >= 2 and b.decide.any()
+    for i, j in spoken[::2].tolist():
+        b.text_target[i, j] = DELEGATE
+    decided = b.decide.nonzero()[0].tolist()
+    b.text_target[decided[0], decided[1]] = DELEGATE  # one at a decision
+    with torch.no_grad():
+        logits = model(model_input(b)).text_logits.float()
+    ce = F.cross_entropy(logits.transpose(1, 2), b.text_target.clamp_min(0), reduction="none")
+    texts = []
+    for dw in (1.0, 3.0):
+        c = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16",
+                    "--set", f"delegate_weight={dw}")  # fmt: skip
+        with torch.no_grad():
+            got = losses(model, b, c, torch.Generator().manual_seed(0)).parts["text"]
+        t = c.train
+        w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != -100)
+        w = torch.where(b.decide, t.decision_weight, w)
+        w = torch.where(b.listen & (b.text_target == PAD), t.listen_weight, w)
+        w = torch.where(b.text_target == DELEGATE, w * dw, w)
+        assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), dw
+        texts.append(got)
+    assert texts[0] != texts[1]  # the hand-overs weigh more: the mean moves
+
+
 def test_a_fine_tune_may_start_the_phone_stream_from_a_model_without_it(data, tmp_path):
     """--init from a model without phones (n_phones=0) into one with them: every old weight
     carried over, the phone weights start at zero, so step 0's dev text and flow losses are the

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from microturn.config import Config
 from microturn.data.layout import IGNORE, Batch
 from microturn.model import InteractionModel, ModelInput
-from microturn.tokenizer import PAD
+from microturn.tokenizer import DELEGATE, PAD
 from microturn.train.self_feed import self_feed
 
 
@@ -114,6 +114,7 @@ def losses(
                 held = teacher(inp).text_logits
     text_w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != IGNORE)
     text_w = torch.where(b.decide, t.decision_weight, text_w)  # turn-taking decisions
+    text_w = torch.where(b.text_target == DELEGATE, text_w * t.delegate_weight, text_w)
     quiet = b.listen & (b.text_target == PAD)  # not talking over the user's words
     text_w = torch.where(quiet, t.listen_weight, text_w)
     tr_w = torch.where(b.transcript_target == PAD, t.pad_weight, 1.0) * (
