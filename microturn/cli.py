@@ -73,8 +73,8 @@ def _threshold(text: str) -> float:
 
 
 def add_speak_flags(p: argparse.ArgumentParser) -> None:
-    """`--speak-threshold`, `--reply-threshold` and `--delegate-threshold` (runtime/session.py:
-    Sampling); unset, the runtime's defaults."""
+    """`--speak-threshold`, `--reply-threshold`, `--delegate-threshold` and
+    `--result-threshold` (runtime/session.py: Sampling); unset, the runtime's defaults."""
     p.add_argument(
         "--speak-threshold", type=_threshold, default=None, metavar="P",
         help="say a first word when the model's P(speak) reaches P (0: draw it at every slot; "
@@ -89,6 +89,11 @@ def add_speak_flags(p: argparse.ArgumentParser) -> None:
         "--delegate-threshold", type=_threshold, default=None, metavar="P",
         help="delegate when the model's P(<delegate>) reaches P, e.g. 0.01 with an agent "
         "(default, or 0: only as its likeliest piece once speaking)",
+    )  # fmt: skip
+    p.add_argument(
+        "--result-threshold", type=_threshold, default=None, metavar="P",
+        help="say the next piece of a result it has read and not yet said when P(speak) "
+        "reaches P (0: as any other piece; default: the runtime's, 0.02)",
     )  # fmt: skip
 
 

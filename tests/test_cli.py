@@ -133,10 +133,10 @@ def test_the_speak_flags_set_the_sessions_sampling():
 
     args = build_parser().parse_args(
         ["run", "in.wav", "--out", "o", "--speak-threshold", "0", "--reply-threshold", "0.3",
-         "--delegate-threshold", "0"]
+         "--delegate-threshold", "0", "--result-threshold", "0.05"]
     )  # fmt: skip
     sp = Sampling.chosen(**{k: getattr(args, k) for k in SAMPLING_FLAGS})
     assert sp.speak_threshold is None and sp.reply_threshold == 0.3
-    assert sp.delegate_threshold is None
+    assert sp.delegate_threshold is None and sp.result_threshold == 0.05
     unset = build_parser().parse_args(["run", "in.wav", "--out", "o"])
     assert Sampling.chosen(**{k: getattr(unset, k) for k in SAMPLING_FLAGS}) == Sampling()

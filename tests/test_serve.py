@@ -353,9 +353,9 @@ def test_the_servers_sampling_follows_its_config(model):
             assert s.sampling.delegate_threshold == Sampling.delegate_threshold
         finally:
             s.pool.shutdown()
-    s = Server(model, ServerConfig(port=0, delegate_threshold=0.05))
+    s = Server(model, ServerConfig(port=0, delegate_threshold=0.05, result_threshold=0.1))
     try:
-        assert s.sampling.delegate_threshold == 0.05
+        assert s.sampling.delegate_threshold == 0.05 and s.sampling.result_threshold == 0.1
     finally:
         s.pool.shutdown()
 

@@ -132,6 +132,33 @@ def test_a_delegation_at_its_own_threshold():
             Sampling(delegate_threshold=bad)
 
 
+def test_a_result_owed_is_said_at_its_own_threshold():
+    """P(speak) 0.05, under the speak threshold: the next piece of a pending result is said
+    at a result threshold of 0.02 when it is the piece the model would say; not another
+    piece, not under the threshold, not with none pending or with the threshold off."""
+    logits = torch.full((64,), float("-inf"))
+    logits[PAD] = math.log(0.95)
+    owed, other = PAD + 10, PAD + 11
+    logits[owed] = math.log(0.04)
+    logits[other] = math.log(0.01)
+    gen = torch.Generator().manual_seed(0)
+    at = Sampling(result_threshold=0.02, temperature=1.0, top_k=0)
+    assert at.token(logits, gen, owed=owed) == owed
+    assert at.token(logits, gen, owed=other) == PAD  # it would say another piece
+    assert at.token(logits, gen) == PAD  # nothing pending
+    assert at.token(logits, gen, owed=owed, within=True) == owed  # also within a reply
+    assert Sampling(result_threshold=0.06, temperature=1.0, top_k=0).token(
+        logits, gen, owed=owed) == PAD  # fmt: skip
+    assert Sampling(result_threshold=None, temperature=1.0, top_k=0).token(
+        logits, gen, owed=owed) == PAD  # fmt: skip
+    words = torch.zeros(64, dtype=torch.bool)
+    words[other] = True
+    assert at.token(logits, gen, allowed=words, owed=owed) == PAD  # the mask rules it out
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError):
+            Sampling(result_threshold=bad)
+
+
 def test_within_a_reply_the_reply_threshold_decides():
     """A P(speak) of 0.15 starts a reply (threshold 0.1) but does not carry one on (0.2);
     with the speak decision drawn, `within` changes nothing."""

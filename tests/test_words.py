@@ -409,8 +409,8 @@ class _Spy(Sampling):
         super().__init__(**kw)
         self.seen = []
 
-    def token(self, logits, gen, allowed=None, piece=False, within=False):
-        k = super().token(logits, gen, allowed, piece, within)
+    def token(self, logits, gen, allowed=None, piece=False, within=False, owed=PAD):
+        k = super().token(logits, gen, allowed, piece, within, owed)
         if not piece:
             self.seen.append((within, k))
         return k
@@ -468,3 +468,43 @@ def test_it_delegates_at_its_own_threshold_and_a_delegation_is_no_reply(babbler,
         delegations = [e for e in s.events if isinstance(e, Delegation)]
         assert len(delegations) == len(hooked) == (len(sp.seen) if tau else 0)
         assert not any(within for within, _ in sp.seen)
+
+
+class _Owes(torch.nn.Module):
+    """A text head whose P(speak) is 0.05, all of it on one piece, whatever it hears."""
+
+    def __init__(self, vocab: int, piece: int):
+        super().__init__()
+        self.vocab, self.piece = vocab, piece
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x = torch.full((*h.shape[:-1], self.vocab), -30.0)
+        x[..., PAD] = 8.0
+        x[..., self.piece] = 8.0 + math.log(0.05 / 0.95)
+        return x
+
+
+def test_a_result_it_has_read_is_said_at_the_result_threshold(babbler, tok):
+    """A P(speak) of 0.05, under the speak threshold, all of it on the first piece of a
+    result the session has read: at the default result threshold it says the result, and
+    then nothing (nothing is owed any more); with none it never speaks; with nothing read
+    the piece is no result and it stays silent too."""
+    import copy
+
+    (piece,) = tok.encode("seven")
+    m = copy.deepcopy(babbler)
+    m.text_head = _Owes(tok.vocab_size, piece)
+    said = {}
+    for tau, result in ((Sampling.result_threshold, "seven"), (None, "seven"),
+                        (Sampling.result_threshold, None)):  # fmt: skip
+        eng = Engine(m, slots=1)
+        s = eng.open(seed=0, sampling=Sampling(temperature=1.0, top_k=0, result_threshold=tau))
+        if result:
+            s.inject_text(result, tok)
+        for _ in range(6):
+            s.push_audio(np.zeros(3200, np.float32))
+            eng.step()
+        said[(tau, result)] = [e.text for e in s.events if isinstance(e, ModelText)]
+    assert Sampling.result_threshold is not None and Sampling.result_threshold <= 0.05
+    assert said[(Sampling.result_threshold, "seven")] == [tok.piece(piece)]
+    assert said[(None, "seven")] == [] and said[(Sampling.result_threshold, None)] == []

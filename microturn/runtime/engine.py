@@ -306,9 +306,10 @@ class Engine:
                 if k not in words.children[st.word_node]:
                     k = PAD
         elif sp.lexicon:
-            k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within)
+            owed = st.pending.next
+            k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within, owed=owed)
         else:
-            k = sp.token(logits, st.gen_text, within=within)
+            k = sp.token(logits, st.gen_text, within=within, owed=st.pending.next)
         voiced = k not in (PAD, DELEGATE)  # a delegation is not a word of a reply
         if walk:
             before, st.word_node = st.word_node, words.step(st.word_node, k)

@@ -61,6 +61,7 @@ class ServerConfig:
     speak_threshold: float | None = None
     reply_threshold: float | None = None
     delegate_threshold: float | None = None
+    result_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -408,6 +409,7 @@ def main(args) -> None:
         speak_threshold=args.speak_threshold,
         reply_threshold=args.reply_threshold,
         delegate_threshold=args.delegate_threshold,
+        result_threshold=args.result_threshold,
     )
     agent = None
     if args.agent:
