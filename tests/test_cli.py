@@ -120,7 +120,12 @@ def test_tokenizer_retrains_to_the_shipped_asset(tmp_path, capsys):
 @pytest.mark.parametrize("bad", ["1.5", "-0.1", "often"])
 def test_a_bad_speak_threshold_is_one_line(bad, tmp_path, capsys):
     for verb in (["run", str(tmp_path / "x.wav"), "--out", str(tmp_path)], ["serve"]):
-        for flag in ("--speak-threshold", "--reply-threshold", "--delegate-threshold"):
+        for flag in (
+            "--speak-threshold",
+            "--reply-threshold",
+            "--delegate-threshold",
+            "--result-threshold",
+        ):
             with pytest.raises(SystemExit) as e:
                 main([*verb, flag, bad])
             assert e.value.code == 2
