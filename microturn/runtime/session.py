@@ -84,8 +84,9 @@ class Sampling:
     reaches this. After a result arrives the model's P(speak) mostly goes to its pending
     piece but stays at a few hundredths, under the speak decision's bar, so the result waited
     for a turn that never came. At 0.02 (chosen on `data/t7-dev`), scripted results on
-    `data/t7-test` were said after 5 of 20 requests against 2; nothing else changes: no
-    other task has a pending result (§8).
+    `data/t7-test` were said after 4 of 20 requests against 2, and with the agent hearing
+    the request every result it built (3 against 1); nothing else changes: no other task
+    has a pending result (§8).
 
     `flow_temperature` scales the flow head's starting noise; at 0 (the default) every frame
     is integrated from zero noise, the head's mean path. On the yardstick's 100 dev replies,
