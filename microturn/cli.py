@@ -72,29 +72,26 @@ def _threshold(text: str) -> float:
     return x
 
 
+# what each of Sampling's thresholds (runtime/session.py: `THRESHOLDS`) says as a flag
+THRESHOLD_HELP = {
+    "speak_threshold": "say a first word when the model's P(speak) reaches P (0: draw it at "
+    "every slot; default: the runtime's, 0.1)",
+    "reply_threshold": "within a reply, say its next word when P(speak) reaches P (0: as the "
+    "first; default: the runtime's, 0.2)",
+    "delegate_threshold": "delegate when the model's P(<delegate>) reaches P, e.g. 0.01 with "
+    "an agent (default, or 0: only as its likeliest piece once speaking)",
+    "result_threshold": "say the next piece of a result it has read and not yet said when "
+    "P(speak) reaches P (0: as any other piece; default: the runtime's, 0.02)",
+}
+
+
 def add_speak_flags(p: argparse.ArgumentParser) -> None:
-    """`--speak-threshold`, `--reply-threshold`, `--delegate-threshold` and
-    `--result-threshold` (runtime/session.py: Sampling); unset, the runtime's defaults."""
-    p.add_argument(
-        "--speak-threshold", type=_threshold, default=None, metavar="P",
-        help="say a first word when the model's P(speak) reaches P (0: draw it at every slot; "
-        "default: the runtime's, 0.1)",
-    )  # fmt: skip
-    p.add_argument(
-        "--reply-threshold", type=_threshold, default=None, metavar="P",
-        help="within a reply, say its next word when P(speak) reaches P (0: as the first; "
-        "default: the runtime's, 0.2)",
-    )  # fmt: skip
-    p.add_argument(
-        "--delegate-threshold", type=_threshold, default=None, metavar="P",
-        help="delegate when the model's P(<delegate>) reaches P, e.g. 0.01 with an agent "
-        "(default, or 0: only as its likeliest piece once speaking)",
-    )  # fmt: skip
-    p.add_argument(
-        "--result-threshold", type=_threshold, default=None, metavar="P",
-        help="say the next piece of a result it has read and not yet said when P(speak) "
-        "reaches P (0: as any other piece; default: the runtime's, 0.02)",
-    )  # fmt: skip
+    """`--speak-threshold`, `--reply-threshold`, ...: one flag per `Sampling` threshold
+    (named here, so that building the parser does not load torch); unset, the runtime's
+    defaults."""
+    for name in THRESHOLD_HELP:
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, type=_threshold, default=None, metavar="P", help=THRESHOLD_HELP[name])
 
 
 def cmd_run(args: argparse.Namespace) -> None:
