@@ -434,17 +434,18 @@ def test_within_a_reply_the_next_word_has_its_own_threshold(babbler):
     assert any(w and k != PAD for w, k in said[Sampling.reply_threshold])
 
 
-class _Delegates(torch.nn.Module):
-    """A text head whose P(<delegate>) is 0.03 and P(<pad>) the rest, whatever it hears."""
+class _OnePiece(torch.nn.Module):
+    """A text head that gives one piece probability `p` and <pad> the rest, whatever it
+    hears."""
 
-    def __init__(self, vocab: int):
+    def __init__(self, vocab: int, piece: int, p: float):
         super().__init__()
-        self.vocab = vocab
+        self.vocab, self.piece, self.p = vocab, piece, p
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         x = torch.full((*h.shape[:-1], self.vocab), -30.0)
         x[..., PAD] = 8.0
-        x[..., DELEGATE] = 8.0 + math.log(0.03 / 0.97)
+        x[..., self.piece] = 8.0 + math.log(self.p / (1 - self.p))
         return x
 
 
@@ -455,7 +456,7 @@ def test_it_delegates_at_its_own_threshold_and_a_delegation_is_no_reply(babbler,
     import copy
 
     m = copy.deepcopy(babbler)
-    m.text_head = _Delegates(tok.vocab_size)
+    m.text_head = _OnePiece(tok.vocab_size, DELEGATE, 0.03)  # P(<delegate>) 0.03
     for tau in (0.01, Sampling.delegate_threshold):
         sp = _Spy(temperature=1.0, top_k=0, delegate_threshold=tau)
         eng = Engine(m, slots=1)
@@ -470,20 +471,6 @@ def test_it_delegates_at_its_own_threshold_and_a_delegation_is_no_reply(babbler,
         assert not any(within for within, _ in sp.seen)
 
 
-class _Owes(torch.nn.Module):
-    """A text head whose P(speak) is 0.05, all of it on one piece, whatever it hears."""
-
-    def __init__(self, vocab: int, piece: int):
-        super().__init__()
-        self.vocab, self.piece = vocab, piece
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        x = torch.full((*h.shape[:-1], self.vocab), -30.0)
-        x[..., PAD] = 8.0
-        x[..., self.piece] = 8.0 + math.log(0.05 / 0.95)
-        return x
-
-
 def test_a_result_it_has_read_is_said_at_the_result_threshold(babbler, tok):
     """A P(speak) of 0.05, under the speak threshold, all of it on the first piece of a
     result the session has read: at the default result threshold it says the result, and
@@ -493,7 +480,7 @@ def test_a_result_it_has_read_is_said_at_the_result_threshold(babbler, tok):
 
     (piece,) = tok.encode("seven")
     m = copy.deepcopy(babbler)
-    m.text_head = _Owes(tok.vocab_size, piece)
+    m.text_head = _OnePiece(tok.vocab_size, piece, 0.05)  # P(speak) 0.05, all on it
     said = {}
     for tau, result in ((Sampling.result_threshold, "seven"), (None, "seven"),
                         (Sampling.result_threshold, None)):  # fmt: skip
