@@ -236,77 +236,68 @@ def test_augmentation_touches_only_the_users_audio_and_replays(data):
     assert torch.equal(b.dmel, c.dmel)
 
 
-def test_listen_weight_weighs_the_silence_under_the_users_words(data):
-    """`listen_weight` reaches the text loss through `layout.listen` only: the text term
-    moves with it, and equals a hand-weighted cross-entropy."""
+def tiny_batch(data):
+    """A fresh tiny model (seeded) and the first batch of `data`."""
     import torch
-    import torch.nn.functional as F
 
     from microturn.data.shards import ShardReader
     from microturn.model import InteractionModel
-    from microturn.tokenizer import PAD, Tokenizer
+    from microturn.tokenizer import Tokenizer
     from microturn.train.loader import Loader
-    from microturn.train.losses import losses, model_input
 
-    r, tok = ShardReader(data), Tokenizer()
     torch.manual_seed(0)
     cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16")
-    model = InteractionModel(cfg).eval()
-    b = Loader(r, cfg, tok, seed=0).next()
-    assert b.listen.any()
+    return InteractionModel(cfg).eval(), Loader(ShardReader(data), cfg, Tokenizer(), seed=0).next()
+
+
+def text_term(model, b, setting: str) -> tuple[float, float]:
+    """The text loss with `--set setting` -> (as `losses` computes it, as a cross-entropy
+    weighted by hand: pad, decision, listen and delegate weights as the docs say)."""
+    import torch
+    import torch.nn.functional as F
+
+    from microturn.tokenizer import DELEGATE, PAD
+    from microturn.train.losses import losses, model_input
+
+    c = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16", "--set", setting)
     with torch.no_grad():
+        got = losses(model, b, c, torch.Generator().manual_seed(0)).parts["text"]
         logits = model(model_input(b)).text_logits.float()
     ce = F.cross_entropy(logits.transpose(1, 2), b.text_target.clamp_min(0), reduction="none")
+    t = c.train
+    w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != -100)
+    w = torch.where(b.decide, t.decision_weight, w)
+    w = torch.where(b.listen & (b.text_target == PAD), t.listen_weight, w)
+    w = torch.where(b.text_target == DELEGATE, w * t.delegate_weight, w)
+    return got, float((ce * w).sum() / w.sum())
+
+
+def test_listen_weight_weighs_the_silence_under_the_users_words(data):
+    """`listen_weight` reaches the text loss through `layout.listen` only: the text term
+    moves with it, and equals a hand-weighted cross-entropy."""
+    model, b = tiny_batch(data)
+    assert b.listen.any()
     for lw in (0.2, 3.0):
-        c = cfg_for(
-            "--preset", "tiny", "--batch-size", "4", "--no-bf16", "--set", f"listen_weight={lw}"
-        )
-        with torch.no_grad():
-            got = losses(model, b, c, torch.Generator().manual_seed(0)).parts["text"]
-        t = c.train
-        w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != -100)
-        w = torch.where(b.decide, t.decision_weight, w)
-        w = torch.where(b.listen & (b.text_target == PAD), lw, w)
-        assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), lw
+        got, want = text_term(model, b, f"listen_weight={lw}")
+        assert got == pytest.approx(want, rel=1e-4), lw
 
 
 def test_delegate_weight_weighs_the_hand_overs(data):
     """`delegate_weight` multiplies the text loss's weight of `<delegate>` targets (on top of
     the decision weight where the hand-over is a turn-taking decision) and no other's."""
-    import torch
-    import torch.nn.functional as F
+    from microturn.tokenizer import DELEGATE, PAD
 
-    from microturn.data.shards import ShardReader
-    from microturn.model import InteractionModel
-    from microturn.tokenizer import DELEGATE, PAD, Tokenizer
-    from microturn.train.loader import Loader
-    from microturn.train.losses import losses, model_input
-
-    cfg = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16")
-    torch.manual_seed(0)
-    model = InteractionModel(cfg).eval()
-    b = Loader(ShardReader(data), cfg, Tokenizer(), seed=0).next()
+    model, b = tiny_batch(data)
     spoken = (b.text_target > PAD).nonzero()  # this data has no delegations: make some
     assert len(spoken) >= 2 and b.decide.any()
     for i, j in spoken[::2].tolist():
         b.text_target[i, j] = DELEGATE
     decided = b.decide.nonzero()[0].tolist()
     b.text_target[decided[0], decided[1]] = DELEGATE  # one at a decision
-    with torch.no_grad():
-        logits = model(model_input(b)).text_logits.float()
-    ce = F.cross_entropy(logits.transpose(1, 2), b.text_target.clamp_min(0), reduction="none")
     texts = []
     for dw in (1.0, 3.0):
-        c = cfg_for("--preset", "tiny", "--batch-size", "4", "--no-bf16",
-                    "--set", f"delegate_weight={dw}")  # fmt: skip
-        with torch.no_grad():
-            got = losses(model, b, c, torch.Generator().manual_seed(0)).parts["text"]
-        t = c.train
-        w = torch.where(b.text_target == PAD, t.pad_weight, 1.0) * (b.text_target != -100)
-        w = torch.where(b.decide, t.decision_weight, w)
-        w = torch.where(b.listen & (b.text_target == PAD), t.listen_weight, w)
-        w = torch.where(b.text_target == DELEGATE, w * dw, w)
-        assert got == pytest.approx(float((ce * w).sum() / w.sum()), rel=1e-4), dw
+        got, want = text_term(model, b, f"delegate_weight={dw}")
+        assert got == pytest.approx(want, rel=1e-4), dw
         texts.append(got)
     assert texts[0] != texts[1]  # the hand-overs weigh more: the mean moves
 
