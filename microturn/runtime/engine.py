@@ -283,6 +283,7 @@ class Engine:
         st, sp = s.stream, s.sampling
         walk = sp.lexicon or sp.pronounce
         within = st.quiet < REPLY_GAP  # a reply under way: its next word has its own threshold
+        owed = st.pending.next  # a result read and not yet said: its next piece (PAD: none)
         # the session's own trie once side text added words; none built for a session that
         # does not walk one
         words = (st.words or lexicon_words()) if walk else None
@@ -306,10 +307,9 @@ class Engine:
                 if k not in words.children[st.word_node]:
                     k = PAD
         elif sp.lexicon:
-            owed = st.pending.next
             k = sp.token(logits, st.gen_text, words.allowed(st.word_node), within=within, owed=owed)
         else:
-            k = sp.token(logits, st.gen_text, within=within, owed=st.pending.next)
+            k = sp.token(logits, st.gen_text, within=within, owed=owed)
         voiced = k not in (PAD, DELEGATE)  # a delegation is not a word of a reply
         if walk:
             before, st.word_node = st.word_node, words.step(st.word_node, k)
