@@ -123,6 +123,17 @@ def _families(arg: str) -> tuple[str, ...]:
     return fams
 
 
+def _qa_topics(arg: str) -> tuple[str, ...]:
+    """A comma-separated subset of the QA question cores ("": all of them), each checked."""
+    from microturn.data.language.questions import KNOWLEDGE
+
+    topics = tuple(arg.split(",")) if arg else ()
+    bad = [t for t in topics if t not in KNOWLEDGE]
+    if bad:
+        raise SystemExit(f"microturn: error: unknown QA topics {bad}; known: {list(KNOWLEDGE)}")
+    return topics
+
+
 def cmd_synth(args: argparse.Namespace) -> None:
     from microturn.config import preset
     from microturn.data.generate import Job, run
@@ -139,6 +150,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         audio,
         args.per_condition,
         fams,
+        _qa_topics(args.qa_topics),
     )
     if args.first_shard and args.split != "train":
         raise SystemExit("microturn: error: --first-shard is for --split train")
@@ -279,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", default="small")
     s.add_argument("--per-shard", type=int, default=32)
     s.add_argument("--families", default="", help="comma-separated subset (default: all)")
+    s.add_argument(
+        "--qa-topics",
+        default="",
+        help="QA questions of these cores only, comma-separated (arith,chain,num,fixed,spell,"
+        "capital ...; default: all)",
+    )
     s.add_argument(
         "--first-shard",
         type=int,

@@ -145,3 +145,11 @@ def test_the_speak_flags_set_the_sessions_sampling():
     assert sp.delegate_threshold is None and sp.result_threshold == 0.05
     unset = build_parser().parse_args(["run", "in.wav", "--out", "o"])
     assert Sampling.chosen(**{k: getattr(unset, k) for k in SAMPLING_FLAGS}) == Sampling()
+
+
+def test_an_unknown_qa_topic_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["synth", "--split", "dev", "--per-condition", "1", "--families", "qa",
+              "--qa-topics", "arith,sums", "--out", str(tmp_path / "d")])  # fmt: skip
+    assert "unknown QA topics ['sums']" in str(e.value) and "arith" in str(e.value)
+    assert not (tmp_path / "d").exists()

@@ -71,3 +71,23 @@ def test_a_train_set_from_a_later_shard_holds_new_scenarios(tmp_path):
     assert ids[0] != ids[1]
     with pytest.raises(ValueError, match="train"):
         run(job(tmp_path / "c"), workers=1, progress=False, first=1)
+
+
+def test_a_qa_set_of_chosen_topics(tmp_path):
+    """`qa_topics` keeps every QA scenario's question to those cores, says so in the
+    manifest and the scenario ids, and leaves the other families as they were."""
+    from microturn.data.language.questions import knowledge
+
+    m = run(job(tmp_path, qa_topics=("arith", "chain")), workers=1, progress=False)
+    assert m["qa_topics"] == ["arith", "chain"]
+    r = ShardReader(tmp_path)
+    qa = [r.timeline(i) for i in range(len(r)) if r.timeline(i).family == "qa"]
+    assert len(qa) == 4
+    for tl in qa:
+        assert knowledge(tl.meta["templates"][0])[0] in ("arith", "chain")
+        assert tl.id.endswith("-arith+chain")
+    plain = run(job(tmp_path / "plain"), workers=1, progress=False)
+    rp = ShardReader(tmp_path / "plain")
+    assert plain["qa_topics"] == []
+    rep = [i for i in range(len(r)) if r.timeline(i).family == "repair"]
+    assert rep and all(r.timeline(i).to_dict() == rp.timeline(i).to_dict() for i in rep)

@@ -441,3 +441,17 @@ def test_every_question_says_what_answering_it_takes():
         if kind == "fact":
             assert items and all(split_of_item(x) == "test" for x in items), u
     assert min(seen.values()) > 10, seen
+
+
+def test_questions_of_chosen_topics_only():
+    """`question(..., topics)` draws only those cores' templates, all of them in time, and
+    an empty choice (or one with no template in the split) is refused."""
+    from microturn.data.language.questions import knowledge
+
+    rng = random.Random(3)
+    kinds = collections.Counter(
+        knowledge(question(rng, "train", ("arith", "num")).template)[0] for _ in range(300)
+    )
+    assert set(kinds) == {"arith", "num"} and min(kinds.values()) > 30, kinds
+    with pytest.raises(ValueError, match="no train question templates"):
+        question(rng, "train", ("nonsense",))

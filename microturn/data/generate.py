@@ -33,6 +33,7 @@ class Job:
     audio: bool = False  # keep the int16 waveforms too (dev/test: the benchmark needs them)
     per_condition: int = 0  # > 0: a fixed-size split, n scenarios per (family, condition)
     families: tuple[str, ...] = tuple(FAMILIES)
+    qa_topics: tuple[str, ...] = ()  # QA questions of these cores only (empty: all)
 
 
 def schedule(job: Job, j: int) -> tuple[str, str]:
@@ -104,7 +105,7 @@ def make_shard(job: Job, i: int) -> tuple[int, float, int]:
         if limit is not None and j >= limit:
             break
         fam, cond = schedule(job, j)
-        tl = make_scenario(fam, cond, job.split, seed=j)
+        tl = make_scenario(fam, cond, job.split, seed=j, qa_topics=job.qa_topics)
         w.add(featurize(tl, cfg, job.audio))
         total += tl.duration
         count += 1
@@ -181,6 +182,7 @@ def run(
         "hours": round(secs / 3600, 4),
         "per_condition": job.per_condition,
         "families": list(job.families),
+        "qa_topics": list(job.qa_topics),
         "audio": job.audio,
         "wall_s": round(time.time() - t0, 1),
     }

@@ -18,8 +18,11 @@ from microturn.timeline import Event, Expect, Timeline
 
 
 class Scene:
-    def __init__(self, rng: random.Random, split: str, user_voice: Voice):
+    def __init__(
+        self, rng: random.Random, split: str, user_voice: Voice, qa_topics: tuple[str, ...] = ()
+    ):
         self.rng, self.split, self.voice = rng, split, user_voice
+        self.qa_topics = qa_topics  # the question cores a QA scenario draws from (empty: all)
         self.t = 0.0  # the user's cursor (seconds)
         self.events: list[Event] = []
         self.expect: list[Expect] = []

@@ -76,18 +76,23 @@ def conditions(family: str) -> list[tuple[str, bool]]:
     return [(c, True) for c in f.act] + [(c, False) for c in f.hold]
 
 
-def make_scenario(family: str, condition: str, split: str, seed: int) -> Timeline:
-    """One scenario, fully determined by (family, condition, split, seed)."""
+def make_scenario(
+    family: str, condition: str, split: str, seed: int, qa_topics: tuple[str, ...] = ()
+) -> Timeline:
+    """One scenario, fully determined by (family, condition, split, seed); `qa_topics` keeps
+    a QA scenario's question to those cores (`questions.KNOWLEDGE`'s keys; empty: all), and
+    its id then ends in them."""
     f = FAMILIES[family]
     act = condition in f.act
     if not act and condition not in f.hold:
         raise ValueError(f"family {family!r} has no condition {condition!r}")
     rng = random.Random(f"{family}/{condition}/{split}/{seed}")
-    s = Scene(rng, split, voice_pool(split).sample(rng))
+    s = Scene(rng, split, voice_pool(split).sample(rng), qa_topics)
     decision = f.build(s, condition)
-    tl = s.timeline(
-        f"{split}-{family}-{condition}-{seed}", family, condition, act, tail=rng.uniform(1.5, 3.0)
-    )
+    sid = f"{split}-{family}-{condition}-{seed}"
+    if qa_topics and family == "qa":
+        sid += "-" + "+".join(qa_topics)
+    tl = s.timeline(sid, family, condition, act, tail=rng.uniform(1.5, 3.0))
     decision = round(decision, 4)
     tl.meta["decision_t"] = decision
     tl.meta["stats"] = shortcut_stats(tl, decision)

@@ -185,9 +185,9 @@ def build_qa(s: Scene, cond: str) -> float:
 
     def make():
         if cond == "ask":
-            u = question(rng, split)
+            u = question(rng, split, s.qa_topics)
             return (est(u.words, s.voice.rate), (u, u.words))
-        u = question(rng, split)
+        u = question(rng, split, s.qa_topics)
         name = first_name(rng, split)
         return (est([name, *u.words], s.voice.rate), (u, [name, *u.words]))
 

@@ -19,9 +19,16 @@ from microturn.data.language.splits import check_split
 from microturn.data.language.templates import frames_of, gen, gen_near
 
 
-def question(rng: random.Random, split: str) -> Utterance:
-    """A closed-world question with its correct answer (arithmetic, facts, counting ...)."""
-    return gen("question", rng, split)
+def question(rng: random.Random, split: str, topics: tuple[str, ...] = ()) -> Utterance:
+    """A closed-world question with its correct answer (arithmetic, facts, counting ...);
+    `topics` (core kinds, `questions.KNOWLEDGE`'s keys; empty: all) keeps only those cores'
+    templates, each as likely as before among them."""
+    if not topics:
+        return gen("question", rng, split)
+    frames = tuple(f for f in frames_of("question", split) if f.tid.split(".")[1] in topics)
+    if not frames:
+        raise ValueError(f"no {split} question templates of topics {list(topics)}")
+    return realize(rng.choice(frames), rng, split)
 
 
 def statement(rng: random.Random, split: str) -> Utterance:
