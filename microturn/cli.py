@@ -112,26 +112,27 @@ def cmd_talk(args: argparse.Namespace) -> None:
     main(args)
 
 
+def _listed(arg: str, known, what: str) -> tuple[str, ...]:
+    """A comma-separated subset of `known` ("": none named), each checked."""
+    names = tuple(arg.split(",")) if arg else ()
+    bad = [x for x in names if x not in known]
+    if bad:
+        raise SystemExit(f"microturn: error: unknown {what} {bad}; known: {list(known)}")
+    return names
+
+
 def _families(arg: str) -> tuple[str, ...]:
     """A comma-separated subset of the families ("": all of them), each checked."""
     from microturn.data.families import FAMILIES
 
-    fams = tuple(arg.split(",")) if arg else tuple(FAMILIES)
-    bad = [f for f in fams if f not in FAMILIES]
-    if bad:
-        raise SystemExit(f"microturn: error: unknown families {bad}; known: {list(FAMILIES)}")
-    return fams
+    return _listed(arg, FAMILIES, "families") or tuple(FAMILIES)
 
 
 def _qa_topics(arg: str) -> tuple[str, ...]:
     """A comma-separated subset of the QA question cores ("": all of them), each checked."""
     from microturn.data.language.questions import KNOWLEDGE
 
-    topics = tuple(arg.split(",")) if arg else ()
-    bad = [t for t in topics if t not in KNOWLEDGE]
-    if bad:
-        raise SystemExit(f"microturn: error: unknown QA topics {bad}; known: {list(KNOWLEDGE)}")
-    return topics
+    return _listed(arg, KNOWLEDGE, "QA topics")
 
 
 def cmd_synth(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from microturn.data.language.grammar import Narrative, Utterance, realize, rende
 from microturn.data.language.instructions import IN_DISTRIBUTION_SECONDS
 from microturn.data.language.lexicon import TABLES, items_of, lures_for, pick
 from microturn.data.language.numbers import number_sequence, number_words
+from microturn.data.language.questions import knowledge
 from microturn.data.language.refusals import REFUSALS
 from microturn.data.language.splits import check_split
 from microturn.data.language.templates import frames_of, gen, gen_near
@@ -25,7 +26,7 @@ def question(rng: random.Random, split: str, topics: tuple[str, ...] = ()) -> Ut
     templates, each as likely as before among them."""
     if not topics:
         return gen("question", rng, split)
-    frames = tuple(f for f in frames_of("question", split) if f.tid.split(".")[1] in topics)
+    frames = tuple(f for f in frames_of("question", split) if knowledge(f.tid)[0] in topics)
     if not frames:
         raise ValueError(f"no {split} question templates of topics {list(topics)}")
     return realize(rng.choice(frames), rng, split)
