@@ -238,3 +238,35 @@ def test_the_size_line_counts_the_scenarios_it_scored():
     assert size_line({"per_condition": 200, "blocks": 1}, uneven).startswith(
         "**partial run**: the first 1 blocks (7 scenarios, 1–3 per condition) of the 200"
     )
+
+
+def test_the_model_systems_run_with_the_sampling_given(quick, monkeypatch):
+    """`--delegate-threshold` and the other thresholds reach every model session the benchmark
+    opens, and the cache keeps a block run with other settings apart (the defaults keep
+    their old key)."""
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+    from microturn.runtime.driver import Driver
+    from microturn.runtime.session import Sampling
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:3]
+    spec, h = f"model:{tmp_path / 'ckpt'}", Harness(0.3, 0.2)
+    opened, real_open = [], Driver.open
+    monkeypatch.setattr(Driver, "open", lambda self, *a, **k: (
+        opened.append(s := real_open(self, *a, **k)), s)[1])  # fmt: skip
+    given = Sampling.chosen(delegate_threshold=0.01, speak_threshold=0.3)
+    outs = suite.system(spec, scen, tmp_path, {}, None, h, given)
+    assert len(outs) == 3 and [s.sampling for s in opened] == [given] * 3
+    suite.system(spec, scen[:1], tmp_path, {}, None, h)
+    assert opened[-1].sampling == Sampling()
+    names = lambda s: suite.block_files("m", spec, scen, None, h, set(), s)  # noqa: E731
+    assert names(None) == names(Sampling()) != names(given)
+
+
+def test_a_threshold_out_of_range_is_a_clear_error():
+    r = subprocess.run(
+        [sys.executable, "-m", "microturn.cli", "bench", "--quick", "--delegate-threshold", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2 and "a threshold lies in [0, 1], got 2" in r.stderr
