@@ -62,7 +62,7 @@ from microturn.bench.harness import Harness, SmartTurn, run_harness, vad_probs, 
 from microturn.bench.score import SCORER_VERSION, Output, score, summarize
 from microturn.bench.sessions import run_model
 from microturn.data.shards import ShardReader
-from microturn.runtime.session import THRESHOLDS, Sampling
+from microturn.runtime.session import Sampling
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
 MIN_BARGES = (0.2, 0.5)
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="out/bench")
     p.add_argument("--work", default="out/bench-work")
     args = p.parse_args(argv)
-    sampling = Sampling.chosen(**{k: getattr(args, k) for k in THRESHOLDS})
+    sampling = Sampling.flagged(args)
     n = args.per_condition or (2 if args.quick else 200)
     work, out = Path(args.work), Path(args.out)
     fams = set(args.families.split(",")) if args.families else None

@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
-    sampling = Sampling.chosen(**{k: getattr(args, k) for k in THRESHOLDS})
+    sampling = Sampling.flagged(args)
     r = measure(args.model, args.split, args.n, args.slots, args.hazard, sampling)
     print(table(r))
     if args.hazard:

@@ -153,9 +153,9 @@ def main(args) -> None:
             )  # fmt: skip
         except ValueError as e:
             raise RunError(str(e)) from None
-    from microturn.runtime.session import SAMPLING_FLAGS, Sampling
+    from microturn.runtime.session import Sampling
 
-    sampling = Sampling.chosen(**{k: getattr(args, k, None) for k in SAMPLING_FLAGS})
+    sampling = Sampling.flagged(args)
     summary = run_file(
         model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling
     )

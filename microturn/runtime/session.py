@@ -114,6 +114,12 @@ class Sampling:
                 given[k] = None
         return cls(**given)
 
+    @classmethod
+    def flagged(cls, flags) -> Sampling:
+        """`chosen` from a command's parsed flags (`SAMPLING_FLAGS`, read as attributes of
+        `flags`; one the command does not take is left unset)."""
+        return cls.chosen(**{k: getattr(flags, k, None) for k in SAMPLING_FLAGS})
+
     def __post_init__(self) -> None:
         if self.temperature < 0 or self.top_k < 0 or self.flow_steps < 1:
             raise ValueError(f"bad sampling settings: {self}")

@@ -101,9 +101,9 @@ class Server:
         # calling thread, and two teams on 2 cores fight. Measured here: a 16-slot tick 177 ms
         # when the main thread had loaded the model, 83 ms when one thread does everything.
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="tick")
-        from microturn.runtime.session import SAMPLING_FLAGS, Sampling
+        from microturn.runtime.session import Sampling
 
-        self.sampling = Sampling.chosen(**{k: getattr(cfg, k) for k in SAMPLING_FLAGS})
+        self.sampling = Sampling.flagged(cfg)
         self.driver = self.pool.submit(_driver, model, cfg, self.sampling).result()
         self.engine = self.driver.engine
         self.grid, self.mel_cfg = self.engine.grid, self.engine.cfg.mel
