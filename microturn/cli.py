@@ -354,10 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(fn=cmd_probe)
 
     h = sub.add_parser(
-        "probe-layers", help="linear read-outs of each layer at the turn decision vs the model"
+        "probe-layers",
+        help="linear read-outs of each layer at the turn (or hand-over) decision vs the model",
     )
     h.add_argument("--model", required=True)
-    h.add_argument("--fit", required=True, help="data dir whose turn scenarios fit the read-out")
+    h.add_argument("--fit", required=True, help="data dir whose scenarios fit the read-out")
+    h.add_argument(
+        "--family", default="turn", choices=["turn", "delegate"],
+        help="the decision read: the end of turn (turn) or the hand-over to an agent (delegate)",
+    )  # fmt: skip
     h.add_argument("--eval", nargs="+", required=True)
     h.add_argument("--limit", type=int, default=None)
     h.add_argument("--l2", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1])

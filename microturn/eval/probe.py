@@ -60,8 +60,11 @@ def auc_ci(a: float, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, fl
 
 
 @torch.no_grad()
-def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6):
-    """The teacher-forced forward pass of one turn scenario, its own stream blanked.
+def decision_forward(
+    model: InteractionModel, sample, tok: Tokenizer, window_s: float = 0.6, at: float | None = None
+):
+    """The teacher-forced forward pass of one turn scenario, its own stream blanked; `at`
+    (default: the scenario's `decision_t`) is the decision point.
 
     Returns (model output, layout, `window`: the output positions whose speech would be heard
     within `window_s` after the decision point, `heard`: the input positions whose transcript
@@ -70,7 +73,7 @@ def decision_forward(model: InteractionModel, sample, tok: Tokenizer, window_s: 
     cfg = model.cfg
     grid = Grid(cfg.grid)
     t = cfg.train
-    a = sample.timeline.meta["decision_t"]
+    a = sample.timeline.meta["decision_t"] if at is None else at
     slot_s = grid.chunk_s / grid.positions_per_chunk
     chunks = int((a + window_s) / grid.chunk_s) + 2
     lay = layout(sample.timeline, sample.arrays, tok, grid, t.text_lead, t.transcript_lag, chunks)

@@ -9,7 +9,14 @@ regression per layer, fitted on FIT's turn scenarios (standardised on FIT, stren
 layer beats the model's own score on held-out data clearly, the words and prosody are heard
 and the gap is in the decision; if not, the representation itself is the limit.
 
+`--family delegate` asks the same of the hand-over (T7): a request that needs a tool (act)
+against a look-alike the model should answer itself (hold), the decision point the start of
+the scenario's delegate window (the request's end); the model's own score is its largest
+P(`<delegate>`) in the window.
+
     microturn probe-layers --model checkpoints/small --fit data/train-turn --eval data/dev data/test
+    microturn probe-layers --family delegate --model checkpoints/small --fit data/tr-deleg2 \
+        --eval data/dd-dev data/dd-test --limit 1200
 """
 
 from __future__ import annotations
@@ -22,16 +29,33 @@ import torch
 from microturn.data.shards import ShardReader
 from microturn.eval.probe import auc, auc_ci, decision_forward, score_forward, turn_indices
 from microturn.model import InteractionModel
-from microturn.tokenizer import Tokenizer
+from microturn.tokenizer import DELEGATE, Tokenizer
+
+
+def family_indices(r: ShardReader, family: str, limit: int | None = None) -> list[int]:
+    """A split's scenarios of `family`: its act side, then its hold side (`limit`: at most
+    half of it from each)."""
+    if family == "turn":
+        return turn_indices(r, limit)
+    act, hold = r.where(family, act=True), r.where(family, act=False)
+    return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
+
+
+def decision_point(tl, family: str) -> float:
+    """Where the decision is read: a turn scenario's `decision_t`; a delegation scenario's
+    delegate (act) or no-delegate (hold) window start, the end of the request."""
+    if family == "turn":
+        return tl.meta["decision_t"]
+    return next(x.t_on for x in tl.expect if x.kind in ("delegate", "no_delegate"))
 
 
 @torch.no_grad()
-def features(model: InteractionModel, data: str, limit: int | None = None):
+def features(model: InteractionModel, data: str, limit: int | None = None, family: str = "turn"):
     """(layers+1, n, d) window-averaged residual streams (embedding .. last block, the last
     after the final norm), labels (n,), the model's own scores (n,), voice engines (n,)."""
     tok = Tokenizer()
     r = ShardReader(data)
-    idx = turn_indices(r, limit)
+    idx = family_indices(r, family, limit)
     taps: list[torch.Tensor] = []
     hooks = [model.blocks[0].register_forward_pre_hook(lambda m, a: taps.append(a[0]))]
     hooks += [b.register_forward_hook(lambda m, a, o: taps.append(o[0])) for b in model.blocks]
@@ -40,12 +64,16 @@ def features(model: InteractionModel, data: str, limit: int | None = None):
         for i in idx:
             s = r[i]
             taps.clear()
-            fwd = decision_forward(model, s, tok)
+            fwd = decision_forward(model, s, tok, at=decision_point(s.timeline, family))
             o, w = fwd[0], torch.from_numpy(fwd[2])
             taps[-1] = o.hidden
             feats.append(torch.stack([t[0, w].float().mean(0) for t in taps]))
             ys.append(int(s.timeline.act))
-            own.append(score_forward(*fwd)[0])
+            if family == "turn":
+                own.append(score_forward(*fwd)[0])
+            else:  # its largest P(<delegate>) in the window
+                p = torch.softmax(o.text_logits[0].float(), -1)[w, DELEGATE]
+                own.append(float(p.max()))
             engines.append(s.timeline.meta["user_voice"].split(":")[0])
     finally:
         for h in hooks:
@@ -89,10 +117,11 @@ def main(args) -> None:
     """`microturn probe-layers`: a table of read-outs per layer, then one JSON line."""
     torch.manual_seed(0)
     model = InteractionModel.from_pretrained(args.model).eval()
-    xf, yf, _, _ = features(model, args.fit, args.limit)
+    fam = args.family
+    xf, yf, _, _ = features(model, args.fit, args.limit, fam)
     mu, sd = xf.mean(1, keepdim=True), xf.std(1, keepdim=True) + 1e-6
-    evals = {d: features(model, d, args.limit) for d in args.eval}
-    res = {"model": args.model, "fit": args.fit, "n_fit": len(yf), "layers": []}
+    evals = {d: features(model, d, args.limit, fam) for d in args.eval}
+    res = {"model": args.model, "family": fam, "fit": args.fit, "n_fit": len(yf), "layers": []}
     print(f"fit: {args.fit} ({int(yf.sum())} act / {int((1 - yf).sum())} hold)")
     print("| read-out | l2 (cv AUC on fit) | " + " | ".join(f"{d} AUC [95 % CI]" for d in evals))
     print("|---|---|" + "---|" * len(evals))
