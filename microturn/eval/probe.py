@@ -115,10 +115,10 @@ def score_forward(
     return s, float(ce), int(heard.sum()), early
 
 
-def turn_indices(r: ShardReader, limit: int | None = None) -> list[int]:
-    """The `turn` scenarios of a split: its ends of turn, then its pauses (`limit`: at most
-    half of it from each side)."""
-    act, hold = r.where("turn", act=True), r.where("turn", act=False)
+def turn_indices(r: ShardReader, limit: int | None = None, family: str = "turn") -> list[int]:
+    """The `turn` scenarios (or another family's) of a split: its act side (ends of turn),
+    then its hold side (pauses); `limit`: at most half of it from each side."""
+    act, hold = r.where(family, act=True), r.where(family, act=False)
     return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
 
 

@@ -32,15 +32,6 @@ from microturn.model import InteractionModel
 from microturn.tokenizer import DELEGATE, Tokenizer
 
 
-def family_indices(r: ShardReader, family: str, limit: int | None = None) -> list[int]:
-    """A split's scenarios of `family`: its act side, then its hold side (`limit`: at most
-    half of it from each)."""
-    if family == "turn":
-        return turn_indices(r, limit)
-    act, hold = r.where(family, act=True), r.where(family, act=False)
-    return act[: limit // 2] + hold[: limit // 2] if limit else act + hold
-
-
 def decision_point(tl, family: str) -> float:
     """Where the decision is read: a turn scenario's `decision_t`; a delegation scenario's
     delegate (act) or no-delegate (hold) window start, the end of the request."""
@@ -55,7 +46,7 @@ def features(model: InteractionModel, data: str, limit: int | None = None, famil
     after the final norm), labels (n,), the model's own scores (n,), voice engines (n,)."""
     tok = Tokenizer()
     r = ShardReader(data)
-    idx = family_indices(r, family, limit)
+    idx = turn_indices(r, limit, family)
     taps: list[torch.Tensor] = []
     hooks = [model.blocks[0].register_forward_pre_hook(lambda m, a: taps.append(a[0]))]
     hooks += [b.register_forward_hook(lambda m, a, o: taps.append(o[0])) for b in model.blocks]
