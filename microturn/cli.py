@@ -5,6 +5,7 @@
     microturn example --family turn --condition pause --out out/example
     microturn plot    TIMELINE.json | DATA_DIR#INDEX | family:condition:split:seed --out x.png
     microturn train   --preset small --data data/train --dev data/dev --out runs/small
+    microturn train-vocoder --out runs/vocoder [--steps 12000]   (the learned vocoder)
     microturn export  runs/small/model checkpoints/small       (bf16 weights for shipping)
     microturn probe   --model runs/small/model --data data/dev [--against OLD]
     microturn probe-layers --model M --fit data/train-turn --eval data/dev
@@ -323,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", help="train a model (see `microturn train --help`)")
     sub.add_parser(
+        "train-vocoder", help="train the learned vocoder (see `microturn train-vocoder --help`)"
+    )
+    sub.add_parser(
         "bench",
         help="the interactivity benchmark (`microturn bench --help`); `bench runtime`, "
         "`bench serve`, `bench train`, `bench vocoder`, `bench agent`",
@@ -387,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print `heard`: Whisper tiny.en's transcript of the model's audio",
     )
+    r.add_argument(
+        "--vocoder", default=None,
+        help="a learned vocoder (`microturn train-vocoder`'s OUT/model) in place of Griffin-Lim",
+    )  # fmt: skip
     r.add_argument(
         "--lexicon", action=argparse.BooleanOptionalAction, default=None,
         help="say only words of the data engine's language (runtime/words.py; default: the "
@@ -498,6 +506,10 @@ def main(argv: list[str] | None = None) -> None:
         from microturn.train.args import main as train_main
 
         return train_main(argv[1:])
+    if argv[:1] == ["train-vocoder"]:
+        from microturn.train.vocoder import main as vocoder_main
+
+        return vocoder_main(argv[1:])
     if argv[:2] == ["bench", "runtime"]:
         from microturn.runtime.bench import main as bench_main
 

@@ -115,12 +115,16 @@ def cases(cfg, split: str, n: int) -> list[Case]:
 
 
 def speak(
-    model: InteractionModel, todo: list[Case], slots: int = 24, sampling: Sampling | None = None
+    model: InteractionModel,
+    todo: list[Case],
+    slots: int = 24,
+    sampling: Sampling | None = None,
+    vocoder=None,
 ) -> dict:
     """Every case in each model mode, `slots` sessions at a time, sampled with `sampling` (the
     runtime's default when None) -> {(case id, mode): (audio, its own words, (text pieces
     right, reference pieces) on the true history: teacher mode only, else None)}."""
-    driver = Driver(Engine(model, slots=slots))
+    driver = Driver(Engine(model, slots=slots, vocoder=vocoder))
     jobs = [(c, m) for c in todo for m in MODES]
     live, out = {}, {}
     while jobs or live:
@@ -169,15 +173,21 @@ def summary(x: list[float], seed: int = 0) -> dict:
 
 
 def measure(
-    model: InteractionModel, split: str, n: int, slots: int = 24, sampling: Sampling | None = None
+    model: InteractionModel,
+    split: str,
+    n: int,
+    slots: int = 24,
+    sampling: Sampling | None = None,
+    vocoder=None,
 ) -> dict:
     """The six stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
-    summaries (what `main` prints)."""
+    summaries (what `main` prints). `vocoder` (default: the runtime's Griffin-Lim) voices the
+    model and the ceiling rows alike."""
     cfg = model.cfg
     todo = cases(cfg, split, n)
-    vocoder = Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
+    vocoder = vocoder or Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
     mel = MelAnalyzer(cfg)  # the data engine's log-mel, for `data_voice`
-    said = speak(model, todo, slots, sampling)
+    said = speak(model, todo, slots, sampling, vocoder)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
     words: list[str] = []
     text: dict[str, list[int]] = {}  # family -> [pieces right, pieces] on the true history
@@ -315,6 +325,10 @@ def main(argv: list[str] | None = None) -> None:
         help="phones along the pronunciations of the words said (runtime/pronunciation.py; "
         "default: the runtime's)",
     )
+    p.add_argument(
+        "--vocoder", default=None,
+        help="a learned vocoder (`microturn train-vocoder`'s OUT/model); default: Griffin-Lim",
+    )  # fmt: skip
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
@@ -331,7 +345,13 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError:
         p.error("--word-temperature must be >= 0")
     model = InteractionModel.from_pretrained(args.model).eval()
-    r = measure(model, args.split, args.n, args.slots, sampling)
+    voc = None
+    if args.vocoder:
+        from microturn.voice.learned import load_vocoder
+
+        voc = load_vocoder(model.cfg, args.vocoder)
+    r = measure(model, args.split, args.n, args.slots, sampling, voc)
     print(table(r))
-    meta = {"model": args.model} | {k: v for k, v in temps.items() if k != "lexicon"}
+    meta = {"model": args.model, "vocoder": args.vocoder or "griffin-lim"}
+    meta |= {k: v for k, v in temps.items() if k != "lexicon"}
     print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | meta))

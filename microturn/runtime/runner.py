@@ -86,15 +86,17 @@ def run_file(
     script: dict | None = None,
     agent=None,
     sampling=None,
+    vocoder=None,
 ) -> dict:
     """Stream `wav` through one session; write the four files into `out`; return a summary.
     `script` teacher-forces what the model says (see `Session.script`); `agent` (an
     `agent.dispatcher.Dispatcher`) answers its delegations; `sampling` (a
-    `runtime.session.Sampling`) replaces the runtime's default settings."""
+    `runtime.session.Sampling`) replaces the runtime's default settings; `vocoder` (a
+    `voice.learned.LearnedVocoder`) the runtime's Griffin-Lim."""
     from microturn.runtime.driver import drive
     from microturn.runtime.engine import Engine
 
-    engine = Engine(model, slots=1, invariant=invariant)
+    engine = Engine(model, slots=1, invariant=invariant, vocoder=vocoder)
     user = load(wav, engine.grid.sample_rate, mono="mix")
     feed = Feed(user, text_events or [], video)
     if agent is None:
@@ -156,9 +158,15 @@ def main(args) -> None:
     from microturn.runtime.session import Sampling
 
     sampling = Sampling.flagged(args)
+    vocoder = None
+    if getattr(args, "vocoder", None):
+        from microturn.voice.learned import load_vocoder
+
+        vocoder = load_vocoder(model.cfg, args.vocoder)
     summary = run_file(
-        model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling
-    )
+        model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling,
+        vocoder=vocoder,
+    )  # fmt: skip
     if getattr(args, "asr", False):  # what a listener hears: Whisper on the model's audio,
         # read back from the 16-bit file a listener plays (not the float samples: Whisper's
         # transcript can differ between the two)
