@@ -456,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the agent gets the request: it reads the model's transcript head, or hears "
         "the user's audio (Whisper tiny.en; it needs a core of its own: docs/agent.md)",
     )  # fmt: skip
+    v.add_argument(
+        "--vocoder", default=None,
+        help="a learned vocoder (`microturn train-vocoder`'s OUT/model) in place of Griffin-Lim",
+    )  # fmt: skip
     v.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")

@@ -107,3 +107,19 @@ def test_run_speaks_through_a_learned_vocoder_and_a_missing_one_is_one_line(tmp_
     r = run("--vocoder", str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "holds no vocoder" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_server_voices_its_sessions_with_a_learned_vocoder(tmp_path):
+    from microturn.model import InteractionModel
+    from microturn.runtime.session import Sampling
+    from microturn.serve.server import ServerConfig, _driver
+
+    torch.manual_seed(0)
+    model = InteractionModel(preset("tiny")).eval()
+    _net().save(tmp_path / "voc")
+    d = _driver(model, ServerConfig(max_sessions=2, vocoder=str(tmp_path / "voc")), Sampling())
+    assert isinstance(d.engine.vocoder, LearnedVocoder)
+    assert (
+        type(_driver(model, ServerConfig(max_sessions=2), Sampling()).engine.vocoder).__name__
+        == "Vocoder"
+    )

@@ -67,9 +67,10 @@ def ticks(driver: Driver, n: int, rng: np.random.Generator, warmup: int = 3) -> 
     return np.array(out)
 
 
-def sessions(model, n: int, invariant: bool = True) -> Driver:
-    """n live sessions of one engine, behind the session driver."""
-    d = Driver(Engine(model, slots=n, invariant=invariant))
+def sessions(model, n: int, invariant: bool = True, vocoder=None) -> Driver:
+    """n live sessions of one engine, behind the session driver (`vocoder`: the engine's
+    Griffin-Lim when None)."""
+    d = Driver(Engine(model, slots=n, invariant=invariant, vocoder=vocoder))
     for i in range(n):
         d.open(seed=i)
     return d
@@ -79,8 +80,8 @@ def ms(x) -> float:
     return round(float(x) * 1e3, 2)
 
 
-def one_session(model, n: int, rng) -> dict:
-    d = sessions(model, 1)
+def one_session(model, n: int, rng, vocoder=None) -> dict:
+    d = sessions(model, 1, vocoder=vocoder)
     heads = []  # every flow-head call's seconds, timed around the engine's own method
     mel = d.engine._mel
 
@@ -185,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-sessions", type=int, default=64)
     p.add_argument("--long-minutes", type=float, default=5.0, help="continuous run for RSS")
+    p.add_argument(
+        "--vocoder", default=None,
+        help="a learned vocoder (`microturn train-vocoder`'s OUT/model): the one-session tick "
+        "with it and with Griffin-Lim, side by side, and nothing else",
+    )  # fmt: skip
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -195,6 +201,20 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
     n = 20 if args.quick else 100
     res: dict = {"preset": model.cfg.name, "threads": args.threads, "weights": args.checkpoint}
+    if args.vocoder:
+        from microturn.voice.learned import load_vocoder
+
+        voc = load_vocoder(model.cfg, args.vocoder)
+        # interleaved, twice: the box's load drifts
+        pairs = [("griffin-lim", None), (args.vocoder, voc)] * 2
+        rows = [(name, one_session(model, n, rng, v)) for name, v in pairs]
+        for name, o in rows:
+            print(
+                f"| {name} | tick p50 / p99 {o['p50_ms']} / {o['p99_ms']} ms | vocoder "
+                f"{o['vocoder_ms']} ms | flow head {o['flow_head_ms']} ms |"
+            )
+        print(json.dumps({"rows": rows}))
+        return
     res["one_session"] = one_session(model, n, rng)
     naive1 = realtime(model, 1, rng, invariant=False)
     res["one_session_naive"] = naive1

@@ -62,6 +62,7 @@ class ServerConfig:
     reply_threshold: float | None = None
     delegate_threshold: float | None = None
     result_threshold: float | None = None
+    vocoder: str | None = None  # a learned vocoder's directory; None: Griffin-Lim
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -352,7 +353,12 @@ def _driver(model, cfg: ServerConfig, sampling):
         torch.set_num_threads(cfg.threads)
     if not isinstance(model, torch.nn.Module):
         model = load_model(model)
-    engine = Engine(model, slots=cfg.max_sessions)
+    vocoder = None
+    if cfg.vocoder:
+        from microturn.voice.learned import load_vocoder
+
+        vocoder = load_vocoder(model.cfg, cfg.vocoder)
+    engine = Engine(model, slots=cfg.max_sessions, vocoder=vocoder)
     engine.prepare(sampling)  # the sessions' tables now, not at a first session in the loop
     return Driver(engine)
 
@@ -394,6 +400,10 @@ class Background:
 
 def main(args) -> None:
     """`microturn serve`: load the model (on the tick thread), serve until interrupted."""
+    if args.vocoder:  # a bad path is a one-line error now, not a failed tick thread later
+        from microturn.voice.learned import VocoderNet
+
+        VocoderNet.load(args.vocoder)
     cfg = ServerConfig(
         host=args.host,
         port=args.port,
@@ -410,6 +420,7 @@ def main(args) -> None:
         reply_threshold=args.reply_threshold,
         delegate_threshold=args.delegate_threshold,
         result_threshold=args.result_threshold,
+        vocoder=args.vocoder,
     )
     agent = None
     if args.agent:
