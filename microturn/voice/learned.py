@@ -157,6 +157,7 @@ class LearnedVocoder:
                 f"this grid has hop {self.hop}, {cfg.mel.n_mels} mels"
             )
         self.net = net.eval()
+        self.floor = cfg.mel.lo  # log10 mel of silence (the dMel range's bottom)
         la = net.cfg.lookahead
         self.context = net.receptive + la  # frames kept: the receptive field and the frames
         # waiting for their lookahead
@@ -171,8 +172,8 @@ class LearnedVocoder:
     def init_state(self, seed: int | None = None) -> LearnedState:
         """A stream before its first chunk: silence behind it (`seed` is unused: nothing is
         drawn)."""
-        floor = torch.full((self.context, self.net.cfg.n_mels), -4.5)
-        return LearnedState(floor, torch.zeros(N_FFT), 0)
+        silence = torch.full((self.context, self.net.cfg.n_mels), self.floor)
+        return LearnedState(silence, torch.zeros(N_FFT), 0)
 
     def step(self, logmel: torch.Tensor, state: LearnedState) -> tuple[torch.Tensor, LearnedState]:
         """One chunk: (frames_per_chunk, n_mels) -> (samples_per_chunk,) and the next state."""
