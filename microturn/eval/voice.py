@@ -54,6 +54,7 @@ from microturn.runtime.engine import Engine
 from microturn.runtime.events import ModelText
 from microturn.runtime.session import Sampling
 from microturn.tokenizer import PAD, Tokenizer
+from microturn.voice.learned import load_vocoder
 from microturn.voice.mel import MelAnalyzer
 from microturn.voice.roundtrip import stream
 from microturn.voice.vocoder import Vocoder
@@ -185,7 +186,7 @@ def measure(
     model and the ceiling rows alike."""
     cfg = model.cfg
     todo = cases(cfg, split, n)
-    vocoder = vocoder or Vocoder(cfg, n_iter=8)  # the runtime's vocoder (Engine's default)
+    vocoder = vocoder or load_vocoder(cfg, None)  # the runtime's vocoder (Engine's default)
     mel = MelAnalyzer(cfg)  # the data engine's log-mel, for `data_voice`
     said = speak(model, todo, slots, sampling, vocoder)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
@@ -345,11 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError:
         p.error("--word-temperature must be >= 0")
     model = InteractionModel.from_pretrained(args.model).eval()
-    voc = None
-    if args.vocoder:
-        from microturn.voice.learned import load_vocoder
-
-        voc = load_vocoder(model.cfg, args.vocoder)
+    voc = load_vocoder(model.cfg, args.vocoder)
     r = measure(model, args.split, args.n, args.slots, sampling, voc)
     print(table(r))
     meta = {"model": args.model, "vocoder": args.vocoder or "griffin-lim"}

@@ -36,6 +36,7 @@ from microturn.runtime.session import DITHER_DB, REPLY_GAP, Sampling, Session
 from microturn.runtime.words import ROOT, lexicon_words
 from microturn.tokenizer import DELEGATE, PAD, SPECIALS, Tokenizer
 from microturn.voice.flow import flow_noise, sample_flow
+from microturn.voice.learned import load_vocoder
 from microturn.voice.mel import MelAnalyzer
 from microturn.voice.vocoder import Vocoder
 
@@ -52,9 +53,7 @@ class Engine:
         self.cfg = model.cfg
         self.grid = Grid(self.cfg.grid)
         self.analyzer = MelAnalyzer(self.cfg)
-        # 8 Griffin-Lim iterations, not the offline 32: streaming dMel LSD 6.98 vs 6.81 dB
-        # (`microturn bench vocoder --limit 5 --n-iter 8`) at a quarter of the cost (docs/LOG.md)
-        self.vocoder = vocoder or Vocoder(self.cfg, n_iter=8)
+        self.vocoder = vocoder or load_vocoder(self.cfg, None)
         self.tok = Tokenizer()
         self.invariant = invariant
         # sinks + window from the model's config (ModelConfig.sink_chunks / window_chunks)

@@ -158,11 +158,9 @@ def main(args) -> None:
     from microturn.runtime.session import Sampling
 
     sampling = Sampling.flagged(args)
-    vocoder = None
-    if getattr(args, "vocoder", None):
-        from microturn.voice.learned import load_vocoder
+    from microturn.voice.learned import load_vocoder
 
-        vocoder = load_vocoder(model.cfg, args.vocoder)
+    vocoder = load_vocoder(model.cfg, getattr(args, "vocoder", None))
     summary = run_file(
         model, args.input, args.out, args.seed, events, video, agent=agent, sampling=sampling,
         vocoder=vocoder,

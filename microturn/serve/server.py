@@ -353,12 +353,9 @@ def _driver(model, cfg: ServerConfig, sampling):
         torch.set_num_threads(cfg.threads)
     if not isinstance(model, torch.nn.Module):
         model = load_model(model)
-    vocoder = None
-    if cfg.vocoder:
-        from microturn.voice.learned import load_vocoder
+    from microturn.voice.learned import load_vocoder
 
-        vocoder = load_vocoder(model.cfg, cfg.vocoder)
-    engine = Engine(model, slots=cfg.max_sessions, vocoder=vocoder)
+    engine = Engine(model, slots=cfg.max_sessions, vocoder=load_vocoder(model.cfg, cfg.vocoder))
     engine.prepare(sampling)  # the sessions' tables now, not at a first session in the loop
     return Driver(engine)
 
