@@ -86,6 +86,16 @@ THRESHOLD_HELP = {
 }
 
 
+def add_vocoder_flag(p: argparse.ArgumentParser) -> None:
+    """`--vocoder PATH|griffin-lim` (`voice.learned.load_vocoder`; named here, so that building
+    the parser does not load torch)."""
+    p.add_argument(
+        "--vocoder", default=None, metavar="PATH|griffin-lim",
+        help="what voices the model: a learned vocoder's directory (`microturn train-vocoder`'s "
+        "OUT/model; default: the shipped checkpoints/vocoder) or griffin-lim (8 iterations)",
+    )  # fmt: skip
+
+
 def add_speak_flags(p: argparse.ArgumentParser) -> None:
     """`--speak-threshold`, `--reply-threshold`, ...: one flag per `Sampling` threshold
     (named here, so that building the parser does not load torch); unset, the runtime's
@@ -391,10 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print `heard`: Whisper tiny.en's transcript of the model's audio",
     )
-    r.add_argument(
-        "--vocoder", default=None,
-        help="a learned vocoder (`microturn train-vocoder`'s OUT/model) in place of Griffin-Lim",
-    )  # fmt: skip
+    add_vocoder_flag(r)
     r.add_argument(
         "--lexicon", action=argparse.BooleanOptionalAction, default=None,
         help="say only words of the data engine's language (runtime/words.py; default: the "
@@ -456,10 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the agent gets the request: it reads the model's transcript head, or hears "
         "the user's audio (Whisper tiny.en; it needs a core of its own: docs/agent.md)",
     )  # fmt: skip
-    v.add_argument(
-        "--vocoder", default=None,
-        help="a learned vocoder (`microturn train-vocoder`'s OUT/model) in place of Griffin-Lim",
-    )  # fmt: skip
+    add_vocoder_flag(v)
     v.set_defaults(fn=cmd_serve)
 
     w = sub.add_parser("talk", help="a wav file as one side of a live conversation with a server")

@@ -2,7 +2,13 @@ import pytest
 import torch
 
 from microturn.config import preset
-from microturn.voice.learned import LearnedVocoder, VocoderConfig, VocoderNet, load_vocoder
+from microturn.voice.learned import (
+    LearnedVocoder,
+    VocoderConfig,
+    VocoderNet,
+    load_vocoder,
+    vocoder_stamp,
+)
 
 
 def _net(lookahead: int = 1) -> VocoderNet:
@@ -43,18 +49,26 @@ def test_the_stream_is_the_whole_pass_delayed_by_its_latency(lookahead):
 
 
 def test_several_streams_step_as_each_alone_and_states_are_left_as_they_were():
+    """One batch through every layer (a step's new frames alone, each conv's past in the
+    state): a stream's samples and state do not depend on the streams beside it."""
     cfg = preset("small")
     voc = LearnedVocoder(cfg, _net())
     fpc = voc.grid.frames_per_chunk
-    lm = _mel(3 * fpc).view(3, fpc, 80)
-    states = [voc.init_state() for _ in range(3)]
-    states[1], _ = voc.step(lm[0], states[1])[1], None
+    n = 5
+    lm = _mel(n * fpc).view(n, fpc, 80)
+    states = [voc.init_state() for _ in range(n)]
+    for k in range(1, n):  # streams at different places, with different pasts
+        for c in _mel(k * fpc).split(fpc):
+            states[k] = voc.step(c + 0.1 * k, states[k])[1]
     before = [s.clone() for s in states]
     wavs, new = voc.step_many(lm, states)
-    for k in range(3):
+    for k in range(n):
         y, s = voc.step(lm[k], before[k])
         assert torch.equal(wavs[k], y) and torch.equal(new[k].tail, s.tail)
-        assert torch.equal(states[k].mel, before[k].mel) and states[k].n_out == before[k].n_out
+        assert all(torch.equal(a, b) for a, b in zip(new[k].past, s.past, strict=True))
+        assert all(torch.equal(a, b) for a, b in zip(states[k].past, before[k].past, strict=True))
+        assert states[k].n_out == before[k].n_out
+    assert float(wavs.abs().max()) > 1e-3
     with pytest.raises(ValueError, match="expected"):
         voc.step_many(lm[:, :3], states)
 
@@ -76,7 +90,25 @@ def test_a_saved_vocoder_loads_and_a_wrong_one_says_what_is_wrong(tmp_path):
     odd = VocoderNet(VocoderConfig(hop=200, channels=8, blocks=1))
     with pytest.raises(ValueError, match="trained for hop 200"):
         LearnedVocoder(cfg, odd)
-    assert type(load_vocoder(cfg, None)).__name__ == "Vocoder"  # Griffin-Lim by default
+    shipped = load_vocoder(cfg, None)  # the runtime's default: the shipped learned vocoder
+    assert isinstance(shipped, LearnedVocoder) and shipped.net.cfg.channels == 256
+    assert type(load_vocoder(cfg, "griffin-lim")).__name__ == "Vocoder"
+
+
+def test_the_stamp_moves_with_the_weights_not_with_the_card(tmp_path):
+    """The benchmark's cache key holds `vocoder_stamp`: blocks voiced by other weights must not
+    be handed back, an edit of the model card must not make them run again."""
+    _net().save(tmp_path / "v")
+    a = vocoder_stamp(tmp_path / "v")
+    (tmp_path / "v" / "README.md").write_text("a card")
+    assert vocoder_stamp(tmp_path / "v") == a
+    net = _net()
+    with torch.no_grad():
+        net.head.bias.add_(1.0)
+    net.save(tmp_path / "v")
+    assert vocoder_stamp(tmp_path / "v") != a
+    assert vocoder_stamp("griffin-lim") == "griffin-lim"
+    assert vocoder_stamp(None) not in (a, "griffin-lim")  # the shipped one
 
 
 def test_run_speaks_through_a_learned_vocoder_and_a_missing_one_is_one_line(tmp_path):
@@ -118,8 +150,8 @@ def test_the_server_voices_its_sessions_with_a_learned_vocoder(tmp_path):
     model = InteractionModel(preset("tiny")).eval()
     _net().save(tmp_path / "voc")
     d = _driver(model, ServerConfig(max_sessions=2, vocoder=str(tmp_path / "voc")), Sampling())
-    assert isinstance(d.engine.vocoder, LearnedVocoder)
-    assert (
-        type(_driver(model, ServerConfig(max_sessions=2), Sampling()).engine.vocoder).__name__
-        == "Vocoder"
-    )
+    assert isinstance(d.engine.vocoder, LearnedVocoder) and d.engine.vocoder.net.cfg.channels == 32
+    d = _driver(model, ServerConfig(max_sessions=2), Sampling())  # by default the shipped one
+    assert isinstance(d.engine.vocoder, LearnedVocoder) and d.engine.vocoder.net.cfg.channels == 256
+    d = _driver(model, ServerConfig(max_sessions=2, vocoder="griffin-lim"), Sampling())
+    assert type(d.engine.vocoder).__name__ == "Vocoder"

@@ -130,11 +130,15 @@ def test_the_shipped_checkpoint_answers_the_example(tmp_path):
 
 def test_asr_prints_what_a_listener_hears_beside_what_the_model_said(tmp_path):
     """`--asr`: Whisper on the model's own audio, beside its text stream. The shipped model says
-    the answer, "twenty four", to the example with seed 2 (the README's command), and Whisper
-    hears it; with seed 3 it says the same words and Whisper hears "when before" (the README's
-    side by side)."""
-    for seed, heard in (("2", "twenty four"), ("3", "when before")):
-        r = cli(EXAMPLE, "--out", tmp_path / seed, "--seed", seed, "--asr")
+    the answer, "twenty four", to the example with seeds 2 and 3 (seed 2: the README's command),
+    and through the shipped learned vocoder Whisper hears it on both; through Griffin-Lim it
+    hears "when before" on seed 3 (the README's side by side)."""
+    for seed, vocoder, heard in (
+        ("2", [], "twenty four"),
+        ("3", [], "twenty four"),
+        ("3", ["--vocoder", "griffin-lim"], "when before"),
+    ):
+        r = cli(EXAMPLE, "--out", tmp_path / seed, "--seed", seed, "--asr", *vocoder)
         assert r.returncode == 0, r.stderr
         summary = json.loads(r.stdout.strip().splitlines()[-1])
         assert summary["said"] == "twenty four"

@@ -15,6 +15,7 @@ def run_model(
     hearing: str = "transcript",
     speak: dict | None = None,
     sampling=None,
+    vocoder: str | None = None,
 ) -> list[tuple]:
     """All scenarios through one engine, `slots` at a time: each a session of its own, seeded
     from its id (so a scenario's output does not depend on what it was batched with). 32 slots
@@ -22,9 +23,11 @@ def run_model(
     `agent` ("tools"): every session linked to that background agent (`model+agent`), which
     gets the request as `hearing` says (`agent.registry`). `speak` (a dict): each scenario's
     P(speak) per output slot is put there under its id (`Session.speak`). `sampling`: every
-    session's (None: the runtime's defaults, as the benchmark runs it)."""
+    session's (None: the runtime's defaults, as the benchmark runs it). `vocoder`: what voices
+    them (`voice.learned.load_vocoder`'s path; None: the runtime's default)."""
     from microturn.runtime.engine import Engine
     from microturn.runtime.runner import load_model
+    from microturn.voice.learned import load_vocoder
 
     dispatcher = None
     if agent is not None:
@@ -38,7 +41,8 @@ def run_model(
             from microturn.agent.hearing import warm as warm_ears
 
             warm_ears()
-    engine = Engine(load_model(checkpoint), slots=slots)
+    model = load_model(checkpoint)
+    engine = Engine(model, slots=slots, vocoder=load_vocoder(model.cfg, vocoder))
     return run_sessions(engine, scen, dispatcher, speak=speak, sampling=sampling)
 
 

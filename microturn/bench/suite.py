@@ -2,7 +2,8 @@
 
     microturn bench [--quick] [--data data/test] [--dev data/dev] [--checkpoint PATH]
                     [--systems NAME=SPEC ...] [--families F,G] [--per-condition N]
-                    [--threads N] [--delegate-threshold P ...] [--out docs/bench]
+                    [--threads N] [--delegate-threshold P ...] [--vocoder PATH|griffin-lim]
+                    [--out docs/bench]
 
 Scenarios are the test split's (held-out templates, voices, durations); `--data` points at a
 generated split with audio, otherwise they are generated here. System specs:
@@ -33,7 +34,8 @@ generated split with audio, otherwise they are generated here. System specs:
 `--families` keeps only those families' scenarios (test and dev). `--threads` sets torch's
 threads (0: torch's default). `--speak-threshold`, `--reply-threshold`, `--delegate-threshold`
 and `--result-threshold` set the model systems' sampling as on `microturn run` (unset: the
-runtime's defaults; e.g. T7 with `--delegate-threshold 0.01`); the cache keys hold them.
+runtime's defaults; e.g. T7 with `--delegate-threshold 0.01`), `--vocoder` what voices them
+(default: the shipped learned vocoder, as on `run`); the cache keys hold them.
 
 Prints the table, writes OUT/report.md (+ plots, results.jsonl.gz; the FDB export goes to
 WORK/fdb), ends with one JSON line.
@@ -63,6 +65,7 @@ from microturn.bench.score import SCORER_VERSION, Output, score, summarize
 from microturn.bench.sessions import run_model
 from microturn.data.shards import ShardReader
 from microturn.runtime.session import Sampling
+from microturn.voice.learned import vocoder_stamp
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
 MIN_BARGES = (0.2, 0.5)
@@ -204,16 +207,18 @@ def asr_sample(scen: list[Scenario], per_family: int) -> set[str]:
 
 
 def run_blocks(
-    name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_ids, sampling=None
-) -> list[dict]:
+    name: str, spec: str, scen, work, cache, checkpoint, tuned, asr_ids, sampling=None,
+    vocoder=None,
+) -> list[dict]:  # fmt: skip
     """Run and score one system in blocks of scenarios, each block's results cached under
     WORK/results: a long run that is killed picks up at the block it was in. The cache key
     covers everything the results depend on: the spec, the checkpoint's files, the model's
-    sampling (`sampling`, a `runtime.session.Sampling`; None: the runtime's defaults), the
-    tuned harness, the scorer, the block's scenarios and the ASR sample. Several processes on one
+    sampling (`sampling`, a `runtime.session.Sampling`; None: the runtime's defaults) and
+    vocoder (`vocoder`, `voice.learned.load_vocoder`'s path; None: the runtime's), the tuned
+    harness, the scorer, the block's scenarios and the ASR sample. Several processes on one
     machine can share WORK: each claims the block it runs, skips blocks another live process
     holds, and at the end waits for those (or takes over the claim of one that died)."""
-    names = block_files(name, spec, scen, checkpoint, tuned, asr_ids, sampling)
+    names = block_files(name, spec, scen, checkpoint, tuned, asr_ids, sampling, vocoder)
     blocks = {b: work / "results" / f for b, f in names.items()}
     done: dict[int, list[dict]] = {}
     while len(done) < len(blocks):
@@ -229,7 +234,7 @@ def run_blocks(
                 continue
             try:
                 block = scen[b : b + BLOCK]
-                outs = system(spec, block, work, cache, checkpoint, tuned, sampling)
+                outs = system(spec, block, work, cache, checkpoint, tuned, sampling, vocoder)
                 rs = scored(block, outs, asr_ids, spec.partition(":")[0] in AGENT_SYSTEMS)
                 tmp = f.with_suffix(".tmp")
                 tmp.write_bytes(gzip.compress(json.dumps(rs).encode()))
@@ -259,7 +264,7 @@ def code_stamp(packages: tuple[str, ...] = MODEL_CODE) -> str:
 
 
 def block_files(
-    name: str, spec: str, scen, checkpoint, tuned, asr_ids, sampling=None
+    name: str, spec: str, scen, checkpoint, tuned, asr_ids, sampling=None, vocoder=None
 ) -> dict[int, str]:
     """The cache file name of each block (by its first index), a hash of everything its
     results depend on."""
@@ -274,8 +279,10 @@ def block_files(
         for f in files
         if f.is_file() and f.suffix != ".md"
     ]
-    if model:  # the runtime's code and the sampling decide what the model says
-        stamp += [("sampling", repr(sampling or Sampling())), ("code", code_stamp())]
+    if model:  # the runtime's code and the sampling decide what the model says, the vocoder
+        # how it sounds
+        stamp += [("sampling", repr(sampling or Sampling())), ("code", code_stamp()),
+                  ("vocoder", vocoder_stamp(vocoder))]  # fmt: skip
     names = {}
     for b in range(0, len(scen), BLOCK):
         ids = [s.id for s in scen[b : b + BLOCK]]
@@ -376,14 +383,16 @@ def tune_cached(dev: list[Scenario], cache: dict, work: Path) -> tuple[Harness, 
     return tuned, curve
 
 
-def system(spec: str, scen, work, cache, checkpoint, tuned, sampling=None) -> list[tuple]:
+def system(
+    spec: str, scen, work, cache, checkpoint, tuned, sampling=None, vocoder=None
+) -> list[tuple]:
     kind, _, arg = spec.partition(":")
     if kind == "model":
-        return run_model(arg or checkpoint, scen, sampling=sampling)
+        return run_model(arg or checkpoint, scen, sampling=sampling, vocoder=vocoder)
     if kind in ("model+agent", "model+agent+hearing"):
         hearing = "whisper" if kind.endswith("hearing") else "transcript"
         return run_model(arg or checkpoint, scen, agent="tools", hearing=hearing,
-                         sampling=sampling)  # fmt: skip
+                         sampling=sampling, vocoder=vocoder)  # fmt: skip
     if kind == "vad":
         return run_harnesses(harness_of(arg, tuned), scen, cache)
     if kind in ("vad+tool", "vad+tool+filler", "vad+tool+hearing"):
@@ -441,9 +450,10 @@ def main(argv: list[str] | None = None) -> None:
         "--blocks", type=int, default=None, metavar="K",
         help=f"score only the first K blocks of {BLOCK} scenarios (a partial run, so reported)",
     )  # fmt: skip
-    from microturn.cli import add_speak_flags
+    from microturn.cli import add_speak_flags, add_vocoder_flag
 
     add_speak_flags(p)  # the model systems' thresholds, as on `run`, `serve`, `eval replies`
+    add_vocoder_flag(p)
     p.add_argument("--out", default="out/bench")
     p.add_argument("--work", default="out/bench-work")
     args = p.parse_args(argv)
@@ -470,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
         name, _, spec = item.partition("=")
         a = time.time()
         results[name] = run_blocks(name, spec or name, test, work, cache, args.checkpoint,
-                                   tuned, asr_ids, sampling)  # fmt: skip
+                                   tuned, asr_ids, sampling, args.vocoder)  # fmt: skip
         timing[name] = round(time.time() - a, 1)
     from microturn.bench.report import write_report
 

@@ -182,8 +182,8 @@ def measure(
     vocoder=None,
 ) -> dict:
     """The six stages on the first n scenarios of `POOL` in `split` -> per-stage WER lists and
-    summaries (what `main` prints). `vocoder` (default: the runtime's Griffin-Lim) voices the
-    model and the ceiling rows alike."""
+    summaries (what `main` prints). `vocoder` (default: the runtime's,
+    `voice.learned.load_vocoder`) voices the model and the ceiling rows alike."""
     cfg = model.cfg
     todo = cases(cfg, split, n)
     vocoder = vocoder or load_vocoder(cfg, None)  # the runtime's vocoder (Engine's default)
@@ -326,10 +326,9 @@ def main(argv: list[str] | None = None) -> None:
         help="phones along the pronunciations of the words said (runtime/pronunciation.py; "
         "default: the runtime's)",
     )
-    p.add_argument(
-        "--vocoder", default=None,
-        help="a learned vocoder (`microturn train-vocoder`'s OUT/model); default: Griffin-Lim",
-    )  # fmt: skip
+    from microturn.cli import add_vocoder_flag
+
+    add_vocoder_flag(p)
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be at least 1")
@@ -349,6 +348,6 @@ def main(argv: list[str] | None = None) -> None:
     voc = load_vocoder(model.cfg, args.vocoder)
     r = measure(model, args.split, args.n, args.slots, sampling, voc)
     print(table(r))
-    meta = {"model": args.model, "vocoder": args.vocoder or "griffin-lim"}
+    meta = {"model": args.model, "vocoder": args.vocoder or "checkpoints/vocoder"}
     meta |= {k: v for k, v in temps.items() if k != "lexicon"}
     print(json.dumps({k: v for k, v in r.items() if k != "per_case"} | meta))

@@ -1,9 +1,11 @@
 """`microturn bench runtime`: what one 200 ms tick costs, and how many sessions fit in real time.
 
     microturn bench runtime [--checkpoint PATH] [--preset small] [--quick] [--threads 2]
+                            [--vocoder PATH|griffin-lim] [--compare-vocoder PATH|griffin-lim]
 
 Measured on this machine, `small` (weights from --checkpoint, or random: speed does not depend
-on what the weights say), input = noise bursts, every session active every tick:
+on what the weights say), voiced by `--vocoder` (default: the shipped learned vocoder), input =
+noise bursts, every session active every tick:
 
 1. one session: per-tick step latency p50/p99, and two parts of the audio path: the flow head
    (phones and mel frames, the engine's `_mel`: mean per tick) and the streaming vocoder;
@@ -69,7 +71,7 @@ def ticks(driver: Driver, n: int, rng: np.random.Generator, warmup: int = 3) -> 
 
 def sessions(model, n: int, invariant: bool = True, vocoder=None) -> Driver:
     """n live sessions of one engine, behind the session driver (`vocoder`: the engine's
-    Griffin-Lim when None)."""
+    default when None)."""
     d = Driver(Engine(model, slots=n, invariant=invariant, vocoder=vocoder))
     for i in range(n):
         d.open(seed=i)
@@ -112,8 +114,8 @@ def one_session(model, n: int, rng, vocoder=None) -> dict:
     }
 
 
-def realtime(model, n: int, rng, invariant: bool = True) -> dict:
-    t = ticks(sessions(model, n, invariant), 20 if n <= 16 else 12, rng)
+def realtime(model, n: int, rng, invariant: bool = True, vocoder=None) -> dict:
+    t = ticks(sessions(model, n, invariant, vocoder), 20 if n <= 16 else 12, rng)
     return {
         "sessions": n,
         "p50_ms": ms(np.median(t)),
@@ -123,10 +125,10 @@ def realtime(model, n: int, rng, invariant: bool = True) -> dict:
     }
 
 
-def concurrency(model, rng, limit: int) -> tuple[int, list[dict]]:
+def concurrency(model, rng, limit: int, vocoder=None) -> tuple[int, list[dict]]:
     rows, best, n = [], 0, 1
     while n <= limit:
-        r = realtime(model, n, rng)
+        r = realtime(model, n, rng, vocoder=vocoder)
         rows.append(r)
         if not r["ok"]:
             break
@@ -134,14 +136,14 @@ def concurrency(model, rng, limit: int) -> tuple[int, list[dict]]:
     lo, hi = best, min(n, limit + 1)
     while hi - lo > max(1, lo // 8):  # bisect to ~12 %
         mid = (lo + hi) // 2
-        r = realtime(model, mid, rng)
+        r = realtime(model, mid, rng, vocoder=vocoder)
         rows.append(r)
         lo, hi = (mid, hi) if r["ok"] else (lo, mid)
     return lo, rows
 
 
-def aged(model, minutes: float, n: int, rng) -> dict:
-    d = sessions(model, 1)
+def aged(model, minutes: float, n: int, rng, vocoder=None) -> dict:
+    d = sessions(model, 1, vocoder=vocoder)
     s, cache = next(iter(d.engine.sessions.values())), d.engine.cache
     fill = cache.window_chunks + cache.sink_chunks + 1
     s.stream.chunk = max(0, int(minutes * 60 / CHUNK_S) - fill)
@@ -186,10 +188,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-sessions", type=int, default=64)
     p.add_argument("--long-minutes", type=float, default=5.0, help="continuous run for RSS")
+    from microturn.cli import add_vocoder_flag
+
+    add_vocoder_flag(p)
     p.add_argument(
-        "--vocoder", default=None,
-        help="a learned vocoder (`microturn train-vocoder`'s OUT/model): the one-session tick "
-        "with it and with Griffin-Lim, side by side, and nothing else",
+        "--compare-vocoder", default=None, metavar="PATH|griffin-lim",
+        help="the one-session tick with --vocoder and with this one, interleaved twice, and "
+        "nothing else",
     )  # fmt: skip
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -201,12 +206,14 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
     n = 20 if args.quick else 100
     res: dict = {"preset": model.cfg.name, "threads": args.threads, "weights": args.checkpoint}
-    if args.vocoder:
-        from microturn.voice.learned import load_vocoder
+    from microturn.voice.learned import load_vocoder
 
-        voc = load_vocoder(model.cfg, args.vocoder)
+    voc = load_vocoder(model.cfg, args.vocoder)
+    res["vocoder"] = args.vocoder or "checkpoints/vocoder"
+    if args.compare_vocoder:
+        other = load_vocoder(model.cfg, args.compare_vocoder)
         # interleaved, twice: the box's load drifts
-        pairs = [("griffin-lim", None), (args.vocoder, voc)] * 2
+        pairs = [(res["vocoder"], voc), (args.compare_vocoder, other)] * 2
         rows = [(name, one_session(model, n, rng, v)) for name, v in pairs]
         for name, o in rows:
             print(
@@ -215,13 +222,14 @@ def main(argv: list[str] | None = None) -> None:
             )
         print(json.dumps({"rows": rows}))
         return
-    res["one_session"] = one_session(model, n, rng)
-    naive1 = realtime(model, 1, rng, invariant=False)
+    res["one_session"] = one_session(model, n, rng, voc)
+    naive1 = realtime(model, 1, rng, invariant=False, vocoder=voc)
     res["one_session_naive"] = naive1
-    best, rows = concurrency(model, rng, 8 if args.quick else args.max_sessions)
+    best, rows = concurrency(model, rng, 8 if args.quick else args.max_sessions, voc)
     res["concurrency"] = {"max_realtime_sessions": best, "tried": rows}
     at = max(best, 1)
-    inv, naive = realtime(model, at, rng, True), realtime(model, at, rng, False)
+    inv = realtime(model, at, rng, True, voc)
+    naive = realtime(model, at, rng, False, voc)
     res["invariant_cost"] = {
         "sessions": at,
         "invariant_p50_ms": inv["p50_ms"],
@@ -231,9 +239,9 @@ def main(argv: list[str] | None = None) -> None:
             100 * (res["one_session"]["p50_ms"] / naive1["p50_ms"] - 1), 1
         ),
     }
-    res["age"] = [aged(model, m, n // 2, rng) for m in (1, 10, 60)]
+    res["age"] = [aged(model, m, n // 2, rng, voc) for m in (1, 10, 60)]
     if not args.quick and args.long_minutes > 0:
-        d = sessions(model, 1)
+        d = sessions(model, 1, vocoder=voc)
         r0 = rss_mb()
         t = ticks(d, int(args.long_minutes * 60 / CHUNK_S), rng, warmup=0)
         res["continuous"] = {
@@ -249,14 +257,14 @@ def main(argv: list[str] | None = None) -> None:
         moe = InteractionModel(preset("small-moe")).eval()
         res["moe_vs_dense_batch1"] = {
             "dense_p50_ms": res["one_session"]["p50_ms"],
-            "moe_p50_ms": one_session(moe, n // 2, rng)["p50_ms"],
+            "moe_p50_ms": one_session(moe, n // 2, rng, voc)["p50_ms"],
         }
     report(res)
 
 
 def report(r: dict) -> None:
     o = r["one_session"]
-    print(f"| measure ({r['preset']}, {r['threads']} threads) | value | target |")
+    print(f"| measure ({r['preset']}, {r['threads']} threads, {r['vocoder']}) | value | target |")
     print("|---|---|---|")
     print(f"| one session: tick p50 / p99 | {o['p50_ms']} / {o['p99_ms']} ms | p99 <= 10 ms |")
     print(f"| ... of which the flow head (phones, mel frames) | {o['flow_head_ms']} ms | |")

@@ -92,7 +92,7 @@ def run_file(
     `script` teacher-forces what the model says (see `Session.script`); `agent` (an
     `agent.dispatcher.Dispatcher`) answers its delegations; `sampling` (a
     `runtime.session.Sampling`) replaces the runtime's default settings; `vocoder` (a
-    `voice.learned.LearnedVocoder`) the runtime's Griffin-Lim."""
+    what `voice.learned.load_vocoder` returns) the runtime's default."""
     from microturn.runtime.driver import drive
     from microturn.runtime.engine import Engine
 

@@ -62,7 +62,7 @@ class ServerConfig:
     reply_threshold: float | None = None
     delegate_threshold: float | None = None
     result_threshold: float | None = None
-    vocoder: str | None = None  # a learned vocoder's directory; None: Griffin-Lim
+    vocoder: str | None = None  # `voice.learned.load_vocoder`'s: None, the shipped one
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host) and not self.token:
@@ -397,10 +397,10 @@ class Background:
 
 def main(args) -> None:
     """`microturn serve`: load the model (on the tick thread), serve until interrupted."""
-    if args.vocoder:  # a bad path is a one-line error now, not a failed tick thread later
-        from microturn.voice.learned import VocoderNet
+    from microturn.voice.learned import DEFAULT_VOCODER, GRIFFIN_LIM, VocoderNet
 
-        VocoderNet.load(args.vocoder)
+    if args.vocoder != GRIFFIN_LIM:  # a bad path is a one-line error now, not a failed tick
+        VocoderNet.load(args.vocoder or DEFAULT_VOCODER)  # thread later
     cfg = ServerConfig(
         host=args.host,
         port=args.port,

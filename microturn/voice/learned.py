@@ -18,10 +18,12 @@ Streaming (`init_state`, `step`, `step_many`: `voice.vocoder.Vocoder`'s interfac
 the runtime takes either): a synthesis frame spans 400 samples either side of its centre and a
 mel frame's output waits for its `lookahead` frames, so a chunk's last `latency_samples` (400
 at lookahead 0, the default: 25 ms; a frame's analysis window already reaches 400 samples past
-its centre) are emitted with the next chunk. Each step runs the network over the
-stream's last `context` frames and the new chunk: what it emits is a function of the frames
-alone (no seed), the same whether one stream steps or several together (each row is run on its
-own: no batched kernel changes its rounding).
+its centre) are emitted with the next chunk. Each convolution keeps its last `KERNEL - 1` input
+frames in the stream's state, so a step runs every layer over the chunk's new frames alone
+(`VocoderNet.step`), and the streams stepping together run as one batch through kernels that
+are batch-invariant (`model.invariant`: each product at least `MIN_ROWS` rows, the depthwise
+convolution as a sum of shifted products): what a stream emits is a function of its frames
+alone (no seed), the same whether it steps alone or beside others.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ from torch import nn
 
 from microturn.config import Config
 from microturn.grid import Grid
+from microturn.model.invariant import rows
 from microturn.model.model import CheckpointError
 
 SUB_HOP, N_FFT = 200, 800  # the synthesis frames: two per 25 ms mel frame, 4x overlap
 N_BINS = N_FFT // 2 + 1
 KERNEL = 7
 FORMAT = "microturn-vocoder"
+# the shipped vocoder, beside the shipped model (`checkpoints/vocoder/README.md`)
+DEFAULT_VOCODER = Path(__file__).resolve().parents[2] / "checkpoints" / "vocoder"
+GRIFFIN_LIM = "griffin-lim"
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,24 @@ class _Block(nn.Module):
         y = self.dw(F.pad(x, self.pad)).transpose(1, 2)
         y = self.down(F.gelu(self.up(self.norm(y))))
         return x + (self.scale * y).transpose(1, 2)
+
+    def step(self, x: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` on new frames x (B, F, C) after `past` (B, KERNEL - 1, C), the frames before
+        them: (B, F, C) and the next `past`. Batch-invariant."""
+        win = torch.cat([past, x], 1)
+        y = _depthwise(win, self.dw, x.shape[1])
+        y = rows(lambda r: self.down(F.gelu(self.up(self.norm(r)))), y, pad=True)
+        return x + self.scale * y, win[:, -(KERNEL - 1) :]
+
+
+def _depthwise(win: torch.Tensor, conv: nn.Conv1d, n: int) -> torch.Tensor:
+    """A depthwise convolution over win (B, n + KERNEL - 1, C) -> (B, n, C) as a fixed-order sum
+    of shifted products: elementwise, so no row's bits depend on the batch."""
+    w = conv.weight[:, 0]  # (C, KERNEL)
+    y = win[:, :n] * w[:, 0]
+    for k in range(1, KERNEL):
+        y = y + win[:, k : k + n] * w[:, k]
+    return y + conv.bias
 
 
 class VocoderNet(nn.Module):
@@ -101,6 +125,31 @@ class VocoderNet(nn.Module):
         h = h.view(B, 2 * T, 2, N_BINS)
         return torch.polar(torch.exp(h[:, :, 0].clamp(max=6.0)), h[:, :, 1])
 
+    def step(
+        self, logmel: torch.Tensor, past: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`spectra` of a stream's new frames logmel (B, F, n_mels), each convolution given its
+        last KERNEL - 1 input frames (`past`, one (B, KERNEL - 1, C) per convolution, first conv
+        first): (B, 2F, N_BINS) for the F frames ending `lookahead` before the newest (the
+        first convolution waits for its lookahead) and the next `past`. Batch-invariant."""
+        x = (logmel - self.mel_mean) / self.mel_std
+        win = torch.cat([past[0], x], 1)  # (B, F + KERNEL - 1, n_mels)
+        B, n = x.shape[:2]
+        taps = win.unfold(1, KERNEL, 1)  # (B, F, n_mels, KERNEL): the conv's windows
+        w = self.inp.weight.flatten(1)  # (C, n_mels * KERNEL), the same order
+
+        def first(r: torch.Tensor) -> torch.Tensor:
+            return self.norm_in(F.linear(r.flatten(1), w, self.inp.bias))
+
+        x = rows(first, taps, pad=True, lead=2)
+        new = [win[:, -(KERNEL - 1) :]]
+        for b, p in zip(self.blocks, past[1:], strict=True):
+            x, p = b.step(x, p)
+            new.append(p)
+        h = rows(lambda r: self.head(self.norm_out(r)), x, pad=True)  # (B, F, 4 * N_BINS)
+        h = h.view(B, 2 * n, 2, N_BINS)
+        return torch.polar(torch.exp(h[:, :, 0].clamp(max=6.0)), h[:, :, 1]), new
+
     def forward(self, logmel: torch.Tensor) -> torch.Tensor:
         spec = self.spectra(logmel).transpose(1, 2)
         T = logmel.shape[1]
@@ -133,15 +182,15 @@ class VocoderNet(nn.Module):
 
 @dataclass
 class LearnedState:
-    """One stream's place: its last mel frames (the network's left context) and the overlap-add
-    tail of the synthesis frames already made."""
+    """One stream's place: each convolution's last KERNEL - 1 input frames (`VocoderNet.step`)
+    and the overlap-add tail of the synthesis frames already made."""
 
-    mel: torch.Tensor  # (context, n_mels)
+    past: list[torch.Tensor]  # one (KERNEL - 1, C) per convolution, the first conv's first
     tail: torch.Tensor  # (N_FFT,) samples from the emitted end on, partly summed
     n_out: int
 
     def clone(self) -> LearnedState:
-        return LearnedState(self.mel.clone(), self.tail.clone(), self.n_out)
+        return LearnedState([p.clone() for p in self.past], self.tail.clone(), self.n_out)
 
 
 class LearnedVocoder:
@@ -154,25 +203,30 @@ class LearnedVocoder:
         if net.cfg.hop != self.hop or net.cfg.n_mels != cfg.mel.n_mels:
             raise CheckpointError(
                 f"the vocoder was trained for hop {net.cfg.hop}, {net.cfg.n_mels} mels; "
-                f"this grid has hop {self.hop}, {cfg.mel.n_mels} mels"
+                f"this grid has hop {self.hop}, {cfg.mel.n_mels} mels (`--vocoder {GRIFFIN_LIM}` "
+                "voices any grid)"
             )
         self.net = net.eval()
         self.floor = cfg.mel.lo  # log10 mel of silence (the dMel range's bottom)
-        la = net.cfg.lookahead
-        self.context = net.receptive + la  # frames kept: the receptive field and the frames
-        # waiting for their lookahead
         # the first sample not yet final after a chunk ends: the earliest synthesis frame of a
         # mel frame still waiting for its lookahead starts N_FFT / 2 before its centre
-        self.latency_samples = la * self.hop + N_FFT // 2
+        self.latency_samples = net.cfg.lookahead * self.hop + N_FFT // 2
         self.window = torch.hann_window(N_FFT)
         # sum of the squared windows at 4x overlap, the same at every sample in a stream
         self.norm = float((self.window**2).view(-1, SUB_HOP).sum(0).mean())
+        # a stream begins after silence: every convolution's past as the network's receptive
+        # field of silence leaves it
+        c = net.cfg.channels
+        zero = [torch.zeros(1, KERNEL - 1, net.cfg.n_mels)]
+        zero += [torch.zeros(1, KERNEL - 1, c) for _ in net.blocks]
+        silence = torch.full((1, net.receptive + net.cfg.lookahead, net.cfg.n_mels), self.floor)
+        with torch.no_grad():
+            self.silence = [p[0] for p in net.step(silence, zero)[1]]
 
     def init_state(self, seed: int | None = None) -> LearnedState:
         """A stream before its first chunk: silence behind it (`seed` is unused: nothing is
         drawn)."""
-        silence = torch.full((self.context, self.net.cfg.n_mels), self.floor)
-        return LearnedState(silence, torch.zeros(N_FFT), 0)
+        return LearnedState([p.clone() for p in self.silence], torch.zeros(N_FFT), 0)
 
     def step(self, logmel: torch.Tensor, state: LearnedState) -> tuple[torch.Tensor, LearnedState]:
         """One chunk: (frames_per_chunk, n_mels) -> (samples_per_chunk,) and the next state."""
@@ -188,34 +242,45 @@ class LearnedVocoder:
         fpc, n = self.grid.frames_per_chunk, self.grid.samples_per_chunk
         if logmel.shape[1] != fpc or len(logmel) != len(states):
             raise ValueError(f"expected ({len(states)}, {fpc}, n_mels), got {tuple(logmel.shape)}")
-        la = self.net.cfg.lookahead
-        out, new = [], []
-        for lm, st in zip(logmel.float(), states, strict=True):
-            frames = torch.cat([st.mel, lm])  # (context + fpc, n_mels)
-            spec = self.net.spectra(frames[None])[0]  # (2 (context + fpc), N_BINS)
-            # the chunk's final mel frames: those whose lookahead has arrived
-            k0 = 2 * (self.context - la)
-            sub = spec[k0 : k0 + 2 * fpc]  # (2 fpc, N_BINS)
-            fr = torch.fft.irfft(sub, n=N_FFT) * self.window  # (2 fpc, N_FFT)
-            # overlap-add: synthesis frame i starts SUB_HOP * i after the tail's start
-            acc = torch.zeros(n + N_FFT)
-            acc[:N_FFT] += st.tail
-            for i in range(fr.shape[0]):
-                acc[SUB_HOP * i : SUB_HOP * i + N_FFT] += fr[i]
-            y = acc[:n] / self.norm
-            if st.n_out < self.latency_samples:  # the stream's first latency: silence
-                y[: min(n, self.latency_samples - st.n_out)] = 0
-            out.append(y)
-            new.append(LearnedState(frames[-self.context :].clone(), acc[n:].clone(), st.n_out + n))
-        return torch.stack(out), new
+        past = [torch.stack(p) for p in zip(*(s.past for s in states), strict=True)]
+        spec, past = self.net.step(logmel.float(), past)  # (B, 2 fpc, N_BINS): final frames
+        fr = torch.fft.irfft(spec, n=N_FFT) * self.window  # (B, 2 fpc, N_FFT)
+        # overlap-add: synthesis frame i starts SUB_HOP * i after the tail's start
+        acc = torch.zeros(len(states), n + N_FFT)
+        acc[:, :N_FFT] += torch.stack([s.tail for s in states])
+        for i in range(fr.shape[1]):
+            acc[:, SUB_HOP * i : SUB_HOP * i + N_FFT] += fr[:, i]
+        y = acc[:, :n] / self.norm
+        for b, st in enumerate(states):  # the stream's first latency: silence
+            if st.n_out < self.latency_samples:
+                y[b, : min(n, self.latency_samples - st.n_out)] = 0
+        new = [
+            LearnedState([p[b].clone() for p in past], acc[b, n:].clone(), st.n_out + n)
+            for b, st in enumerate(states)
+        ]
+        return y, new
 
 
-def load_vocoder(cfg: Config, path: str | Path | None):
-    """The runtime's vocoder: Griffin-Lim at 8 iterations (None; the engine's default) or a
-    learned one from `path`."""
+def load_vocoder(cfg: Config, path: str | Path | None = None):
+    """The runtime's vocoder: the learned one at `path` (None: the shipped `DEFAULT_VOCODER`,
+    the engine's default) or, for `GRIFFIN_LIM`, Griffin-Lim at 8 iterations."""
     from microturn.voice.vocoder import Vocoder
 
-    if path is None:  # 8 iterations, not the offline 32: streaming dMel LSD 6.98 vs 6.81 dB
-        # (`microturn bench vocoder --limit 5 --n-iter 8`) at a quarter of the cost (docs/LOG.md)
+    if str(path) == GRIFFIN_LIM:  # 8 iterations, not the offline 32: streaming dMel LSD 6.98
+        # vs 6.81 dB (`microturn bench vocoder --limit 5 --n-iter 8`) at a quarter of the cost
         return Vocoder(cfg, n_iter=8)
-    return LearnedVocoder(cfg, VocoderNet.load(path))
+    return LearnedVocoder(cfg, VocoderNet.load(path or DEFAULT_VOCODER))
+
+
+def vocoder_stamp(path: str | Path | None = None) -> str:
+    """What decides the sound of `load_vocoder(cfg, path)`: `GRIFFIN_LIM`, or a hash of the
+    learned vocoder's weights and config (not its card)."""
+    import hashlib
+
+    if str(path) == GRIFFIN_LIM:
+        return GRIFFIN_LIM
+    h = hashlib.sha1()
+    for f in sorted(Path(path or DEFAULT_VOCODER).glob("*")):
+        if f.is_file() and f.suffix != ".md":
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
