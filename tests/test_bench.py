@@ -223,6 +223,25 @@ def test_the_cache_keys_a_model_by_the_code_that_runs_it(quick, monkeypatch):
     assert suite.block_files("v", "vad", scen, None, h, set()) == vad
 
 
+def test_the_cache_keys_a_model_by_its_vocoder(quick):
+    """`bench --vocoder griffin-lim` runs the model again; the shipped vocoder named by its path
+    is the default's blocks; a harness keeps its blocks."""
+    from microturn.bench import suite
+    from microturn.bench.harness import Harness
+    from microturn.voice.learned import DEFAULT_VOCODER
+
+    tmp_path, _ = quick
+    scen = suite.pick(tmp_path / "work" / "test-2", 2)[:5]
+    h = Harness(0.3, 0.2)
+
+    def names(spec, vocoder):
+        return suite.block_files("m", spec, scen, None, h, set(), None, vocoder)
+
+    assert names("model", "griffin-lim") != names("model", None)
+    assert names("model", DEFAULT_VOCODER) == names("model", None)
+    assert names("vad", "griffin-lim") == names("vad", None)
+
+
 def test_the_size_line_counts_the_scenarios_it_scored():
     """A `--data` split of 3 per condition says 3, whatever `--per-condition` was left at."""
     from types import SimpleNamespace

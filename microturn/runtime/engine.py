@@ -11,7 +11,7 @@ Each output row samples a text token (temperature, top-k), chooses the phones of
 `phone_lead` ahead (argmax, given that token) and samples the slot's mel (flow head, Euler
 steps), each session with its own seeded generators; token, phones and mel re-enter at the
 next row (the model hears itself), and the chunk's 8 frames go through the session's
-streaming vocoder.
+streaming vocoder (by default the learned one, `voice/learned.py`; all sessions in one call).
 Shapes are static: all N slots run every call, and the exec mask keeps idle slots' caches
 untouched. Host syncs: the per-session sampling loop reads sampled ids (`.item()`) to place
 events and detect delegations; everything else stays in tensors.
