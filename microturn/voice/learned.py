@@ -171,7 +171,10 @@ class VocoderNet(nn.Module):
 
         d = Path(directory)
         if not (d / "config.json").exists() or not (d / "model.safetensors").exists():
-            raise FileNotFoundError(f"{d} holds no vocoder (config.json, model.safetensors)")
+            raise FileNotFoundError(
+                f"{d} holds no vocoder (config.json, model.safetensors); name a vocoder's "
+                f"directory or `--vocoder {GRIFFIN_LIM}`"
+            )
         info = json.loads((d / "config.json").read_text())
         if info.get("format") != FORMAT:
             raise CheckpointError(f"{d} is not a {FORMAT} checkpoint")
