@@ -289,3 +289,26 @@ def test_a_threshold_out_of_range_is_a_clear_error():
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 2 and "a threshold lies in [0, 1], got 2" in r.stderr
+
+
+def test_the_vocoder_stamp_moves_with_the_weights_not_with_the_card(tmp_path):
+    """The benchmark's cache key holds `vocoder_stamp`: blocks voiced by other weights must not
+    be handed back, an edit of the model card must not make them run again."""
+    import torch
+
+    from microturn.bench.suite import vocoder_stamp
+    from microturn.voice.learned import VocoderConfig, VocoderNet
+
+    torch.manual_seed(0)
+    VocoderNet(VocoderConfig(channels=32, blocks=2)).save(tmp_path / "v")
+    a = vocoder_stamp(tmp_path / "v")
+    (tmp_path / "v" / "README.md").write_text("a card")
+    assert vocoder_stamp(tmp_path / "v") == a
+    torch.manual_seed(0)
+    net = VocoderNet(VocoderConfig(channels=32, blocks=2))
+    with torch.no_grad():
+        net.head.bias.add_(1.0)
+    net.save(tmp_path / "v")
+    assert vocoder_stamp(tmp_path / "v") != a
+    assert vocoder_stamp("griffin-lim") == "griffin-lim"
+    assert vocoder_stamp(None) not in (a, "griffin-lim")  # the shipped one

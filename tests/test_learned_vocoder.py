@@ -7,7 +7,6 @@ from microturn.voice.learned import (
     VocoderConfig,
     VocoderNet,
     load_vocoder,
-    vocoder_stamp,
 )
 
 
@@ -93,22 +92,6 @@ def test_a_saved_vocoder_loads_and_a_wrong_one_says_what_is_wrong(tmp_path):
     shipped = load_vocoder(cfg, None)  # the runtime's default: the shipped learned vocoder
     assert isinstance(shipped, LearnedVocoder) and shipped.net.cfg.channels == 256
     assert type(load_vocoder(cfg, "griffin-lim")).__name__ == "Vocoder"
-
-
-def test_the_stamp_moves_with_the_weights_not_with_the_card(tmp_path):
-    """The benchmark's cache key holds `vocoder_stamp`: blocks voiced by other weights must not
-    be handed back, an edit of the model card must not make them run again."""
-    _net().save(tmp_path / "v")
-    a = vocoder_stamp(tmp_path / "v")
-    (tmp_path / "v" / "README.md").write_text("a card")
-    assert vocoder_stamp(tmp_path / "v") == a
-    net = _net()
-    with torch.no_grad():
-        net.head.bias.add_(1.0)
-    net.save(tmp_path / "v")
-    assert vocoder_stamp(tmp_path / "v") != a
-    assert vocoder_stamp("griffin-lim") == "griffin-lim"
-    assert vocoder_stamp(None) not in (a, "griffin-lim")  # the shipped one
 
 
 def test_run_speaks_through_a_learned_vocoder_and_a_missing_one_is_one_line(tmp_path):

@@ -65,7 +65,7 @@ from microturn.bench.score import SCORER_VERSION, Output, score, summarize
 from microturn.bench.sessions import run_model
 from microturn.data.shards import ShardReader
 from microturn.runtime.session import Sampling
-from microturn.voice.learned import vocoder_stamp
+from microturn.voice.learned import DEFAULT_VOCODER, GRIFFIN_LIM
 
 THETAS = (0.3, 0.5, 0.8, 1.2, 1.5)
 MIN_BARGES = (0.2, 0.5)
@@ -263,6 +263,24 @@ def code_stamp(packages: tuple[str, ...] = MODEL_CODE) -> str:
     return h.hexdigest()[:12]
 
 
+def files_stamp(d: Path) -> list[tuple[str, str]]:
+    """(name, sha1) of each file of a checkpoint directory but its card (*.md): the weights and
+    config decide the results, an edit of the card must not make the benchmark run again."""
+    return [
+        (f.name, hashlib.sha1(f.read_bytes()).hexdigest())
+        for f in sorted(d.glob("*"))
+        if f.is_file() and f.suffix != ".md"
+    ]
+
+
+def vocoder_stamp(path: str | Path | None = None) -> str | list[tuple[str, str]]:
+    """What decides the sound of `voice.learned.load_vocoder(cfg, path)`: `GRIFFIN_LIM`, or the
+    learned vocoder's `files_stamp` (None: the shipped one)."""
+    if str(path) == GRIFFIN_LIM:
+        return GRIFFIN_LIM
+    return files_stamp(Path(path or DEFAULT_VOCODER))
+
+
 def block_files(
     name: str, spec: str, scen, checkpoint, tuned, asr_ids, sampling=None, vocoder=None
 ) -> dict[int, str]:
@@ -271,14 +289,7 @@ def block_files(
     kind, _, arg = spec.partition(":")
     model = kind in ("model", "model+agent", "model+agent+hearing")
     ck = Path(arg if model and arg else checkpoint or "checkpoints/small")
-    # only the model reads them: its weights and config, not its card (an edit of the card
-    # must not make the benchmark run again)
-    files = sorted(ck.glob("*")) if model and ck.is_dir() else []
-    stamp = [
-        (f.name, hashlib.sha1(f.read_bytes()).hexdigest())
-        for f in files
-        if f.is_file() and f.suffix != ".md"
-    ]
+    stamp = files_stamp(ck) if model and ck.is_dir() else []  # only the model reads them
     if model:  # the runtime's code and the sampling decide what the model says, the vocoder
         # how it sounds
         stamp += [("sampling", repr(sampling or Sampling())), ("code", code_stamp()),

@@ -273,17 +273,3 @@ def load_vocoder(cfg: Config, path: str | Path | None = None):
         # vs 6.81 dB (`microturn bench vocoder --limit 5 --n-iter 8`) at a quarter of the cost
         return Vocoder(cfg, n_iter=8)
     return LearnedVocoder(cfg, VocoderNet.load(path or DEFAULT_VOCODER))
-
-
-def vocoder_stamp(path: str | Path | None = None) -> str:
-    """What decides the sound of `load_vocoder(cfg, path)`: `GRIFFIN_LIM`, or a hash of the
-    learned vocoder's weights and config (not its card)."""
-    import hashlib
-
-    if str(path) == GRIFFIN_LIM:
-        return GRIFFIN_LIM
-    h = hashlib.sha1()
-    for f in sorted(Path(path or DEFAULT_VOCODER).glob("*")):
-        if f.is_file() and f.suffix != ".md":
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:12]
