@@ -397,10 +397,10 @@ class Background:
 
 def main(args) -> None:
     """`microturn serve`: load the model (on the tick thread), serve until interrupted."""
-    from microturn.voice.learned import DEFAULT_VOCODER, GRIFFIN_LIM, VocoderNet
+    from microturn.voice.learned import DEFAULT_VOCODER, GRIFFIN_LIM, vocoder_info
 
-    if args.vocoder != GRIFFIN_LIM:  # a bad path is a one-line error now, not a failed tick
-        VocoderNet.load(args.vocoder or DEFAULT_VOCODER)  # thread later
+    if args.vocoder != GRIFFIN_LIM:  # a bad path is a one-line error now, not a failed tick;
+        vocoder_info(args.vocoder or DEFAULT_VOCODER)  # checked without torch (see there)
     cfg = ServerConfig(
         host=args.host,
         port=args.port,

@@ -170,17 +170,30 @@ class VocoderNet(nn.Module):
         from safetensors.torch import load_model
 
         d = Path(directory)
-        if not (d / "config.json").exists() or not (d / "model.safetensors").exists():
-            raise FileNotFoundError(
-                f"{d} holds no vocoder (config.json, model.safetensors); name a vocoder's "
-                f"directory or `--vocoder {GRIFFIN_LIM}`"
-            )
-        info = json.loads((d / "config.json").read_text())
-        if info.get("format") != FORMAT:
-            raise CheckpointError(f"{d} is not a {FORMAT} checkpoint")
-        net = cls(VocoderConfig(**info["config"]))
+        net = cls(VocoderConfig(**vocoder_info(d)["config"]))
         load_model(net, str(d / "model.safetensors"))
         return net.eval()
+
+
+def vocoder_info(directory: str | Path) -> dict:
+    """A vocoder directory's config.json, checked without torch (a server checks `--vocoder`
+    on its main thread, where a torch call would start a second OpenMP team that fights the
+    tick thread's for the cores: docs/LOG.md) -> the dict; FileNotFoundError or
+    CheckpointError saying what is wrong."""
+    d = Path(directory)
+    if not (d / "config.json").exists() or not (d / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"{d} holds no vocoder (config.json, model.safetensors); name a vocoder's "
+            f"directory or `--vocoder {GRIFFIN_LIM}`"
+        )
+    info = json.loads((d / "config.json").read_text())
+    if info.get("format") != FORMAT:
+        raise CheckpointError(f"{d} is not a {FORMAT} checkpoint")
+    try:
+        VocoderConfig(**info["config"])  # a plain dataclass: no torch
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{d}/config.json has no valid vocoder config ({e})") from None
+    return info
 
 
 @dataclass
