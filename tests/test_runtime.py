@@ -237,3 +237,33 @@ def test_the_speak_read_out_is_one_probability_a_slot_and_changes_nothing(model)
     assert np.allclose(np.diff(t), eng.slot_s)
     said = [e for e in s.events if isinstance(e, ModelText)]
     assert all(e.t in set(t.round(3).tolist()) for e in said)  # a word's time is its slot's
+
+
+def test_the_mel_read_out_is_what_the_vocoder_voiced_and_changes_nothing(model):
+    """`Session.mel_out` keeps each tick's log-mel frames (`microturn train-vocoder
+    --model-mels`): one (positions x frames, n_mels) block a tick, the frames each session's
+    audio was voiced from (a fresh vocoder stream over them gives its bytes), and the same
+    bytes and events as a session that keeps none; two sessions side by side each keep
+    their own."""
+    a, b = speech(6, 5), speech(6, 9)
+    plain = run_alone(model, a, seed=3, record=False)
+    eng = Engine(model, slots=2)
+    s = eng.open(seed=3, sampling=Sampling(temperature=1.5, top_k=0))
+    t = eng.open(seed=4, sampling=Sampling(temperature=1.5, top_k=0))
+    s.mel_out, t.mel_out = [], []
+    for x, y in zip(chunks(a), chunks(b), strict=True):
+        s.push_audio(x)
+        t.push_audio(y)
+        eng.step()
+    assert np.array_equal(np.concatenate(s.audio_out), np.concatenate(plain.audio_out))
+    assert s.events == plain.events
+    frames = eng.grid.positions_per_chunk * model.cfg.grid.frames_per_position
+    for u, seed in ((s, 3), (t, 4)):
+        assert len(u.mel_out) == 6
+        assert all(m.shape == (frames, model.cfg.mel.n_mels) for m in u.mel_out)
+        state, again = eng.vocoder.init_state(seed), []
+        for m in u.mel_out:
+            out, state = eng.vocoder.step(m, state)
+            again.append(out.numpy())
+        assert np.array_equal(np.concatenate(again), np.concatenate(u.audio_out))
+    assert not torch.equal(torch.cat(s.mel_out), torch.cat(t.mel_out))  # each its own

@@ -91,15 +91,16 @@ class Case:
     family: str = ""  # its family in `POOL`
 
 
-def cases(cfg, split: str, n: int) -> list[Case]:
-    """The first n scenarios of `POOL`, in turn, from `split`."""
+def cases(cfg, split: str, n: int, pool=POOL, first_seed: int = 0) -> list[Case]:
+    """The first n scenarios of `pool` ((family, condition) pairs), in turn, from `split`:
+    scenario i is pool[i % len(pool)] with seed first_seed + i // len(pool)."""
     from microturn.data.families import make_scenario
 
     grid, tok, t = Grid(cfg.grid), Tokenizer(), cfg.train
     out = []
     for i in range(n):
-        family, condition = POOL[i % len(POOL)]
-        tl = make_scenario(family, condition, split, i // len(POOL))
+        family, condition = pool[i % len(pool)]
+        tl = make_scenario(family, condition, split, first_seed + i // len(pool))
         s = featurize(tl, cfg, audio=True)
         user = from_int16(s.arrays["user_audio"])
         n_slots = len(user) // grid.samples_per_chunk * grid.positions_per_chunk

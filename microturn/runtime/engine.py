@@ -162,7 +162,9 @@ class Engine:
                 )
         chunk = logmel[[s.slot for s in live]].reshape(len(live), P * fpp, n_mels)
         audio, states = self.vocoder.step_many(chunk, [s.stream.vocoder for s in live])  # one GL
-        for s, a, st in zip(live, audio, states, strict=True):
+        for s, a, st, m in zip(live, audio, states, chunk, strict=True):
+            if s.mel_out is not None:
+                s.mel_out.append(m.clone())
             s.stream.vocoder = st
             s.audio_out.append(a.numpy())
             s.stream.chunk += 1

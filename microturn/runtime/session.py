@@ -270,6 +270,10 @@ class Session:
     # a list: each output slot's (time it speaks for, the model's P(speak) = 1 - P(<pad>)) is
     # appended (`microturn eval replies --hazard`); None: not kept
     speak: list | None = None
+    # a list: each tick's log-mel frames (positions_per_chunk * frames_per_position, n_mels),
+    # what it said before the vocoder, is appended (`microturn train-vocoder --model-mels`);
+    # None: not kept
+    mel_out: list | None = None
 
     @classmethod
     def open(

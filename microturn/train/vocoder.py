@@ -9,17 +9,25 @@ mel frames and their samples; the loss is a multi-resolution STFT loss (spectral
 log-mel to the input's; AdamW at `lr` with a cosine decay to 5 % over `steps`. No
 discriminator: the runs here are CPU runs.
 
+With `--model-mels CHECKPOINT` it also learns from the interaction model's own frames
+(`train/model_frames.py`): each crop comes from them with probability `--model-share`, else
+from the true log-mel. `--init DIR` starts from a trained vocoder (its shape and normalisation
+kept).
+
 The run directory holds the model (`model/`, `voice.learned.VocoderNet.save`) and, every
 `save_every` steps, `state.pt` (weights, optimiser, step, the random state): a killed run
 started again with the same command goes on from its last save.
 
     microturn train-vocoder --out runs/vocoder --steps 10000        # ~30 min on 2 CPU cores
+    microturn train-vocoder --out runs/vocoder-gta --init checkpoints/vocoder \
+        --model-mels checkpoints/small --steps 3000 --lr 3e-4
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
@@ -102,17 +110,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--init", default=None, metavar="DIR", help="start from this vocoder (its shape kept)"
+    )
+    p.add_argument(
+        "--model-mels",
+        default=None,
+        metavar="CHECKPOINT",
+        help="also learn from this interaction model's own frames (train/model_frames.py)",
+    )
+    p.add_argument(
+        "--model-scenarios",
+        type=int,
+        default=400,
+        help="train-split scenarios the model speaks for --model-mels (two spans each)",
+    )
+    p.add_argument(
+        "--model-share",
+        type=float,
+        default=0.5,
+        help="chance that a crop comes from the model's frames, in [0, 1]",
+    )
     return p
 
 
+def own_frames(out: Path, checkpoint: str, n: int, sample_rate: int):
+    """The model's own frames (`train.model_frames`), made once per run directory: kept in
+    OUT/model_mels.pt with what made them, and read back when a run goes on."""
+    from microturn.train.model_frames import model_frames
+
+    cache, made_by = out / "model_mels.pt", {"checkpoint": checkpoint, "scenarios": n}
+    if cache.exists():
+        kept = torch.load(cache)
+        if kept["made_by"] != made_by:
+            raise SystemExit(
+                f"train-vocoder: {cache} was made by {kept['made_by']}, not {made_by}; "
+                "name another --out or remove it"
+            )
+        return kept["audio"], kept["mels"]
+    t0 = time.time()
+    audio, mels = model_frames(checkpoint, n)
+    torch.save({"made_by": made_by, "audio": audio, "mels": mels}, cache.with_suffix(".tmp"))
+    os.replace(cache.with_suffix(".tmp"), cache)  # a run killed while saving leaves no half file
+    secs = sum(len(a) for a in audio) / sample_rate
+    print(f"train-vocoder: the model's own frames, {len(mels)} spans, {secs:.0f} s, made in "
+          f"{time.time() - t0:.0f} s", flush=True)  # fmt: skip
+    return audio, mels
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    p = build_parser()
+    args = p.parse_args(argv)
+    if not 0 <= args.model_share <= 1:
+        p.error("--model-share must be in [0, 1]")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     cfg = preset("small")
     mel = MelAnalyzer(cfg)
     out = Path(args.out)
+    if args.init:
+        net = VocoderNet.load(args.init).train()
+        vc = net.cfg
+        if vc.n_mels != cfg.mel.n_mels or vc.hop != mel.grid.hop:
+            raise SystemExit(f"train-vocoder: {args.init} is not for this mel grid")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     texts = utterances(args.utterances)
@@ -120,11 +181,16 @@ def main(argv: list[str] | None = None) -> None:
     hours = sum(len(a) for a in audio) / cfg.grid.sample_rate / 3600
     made = time.time() - t0
     print(f"train-vocoder: {len(texts)} utterances, {hours:.2f} h, made in {made:.0f} s")
-    allm = torch.cat(mels)
-    vc = VocoderConfig(cfg.mel.n_mels, mel.grid.hop, args.channels, args.blocks, args.lookahead)
-    net = VocoderNet(vc)
-    net.mel_mean.copy_(allm.mean(0))
-    net.mel_std.copy_(allm.std(0) + 1e-3)
+    own_audio, own_mels = [], []
+    if args.model_mels:
+        sr = cfg.grid.sample_rate
+        own_audio, own_mels = own_frames(out, args.model_mels, args.model_scenarios, sr)
+    if not args.init:
+        allm = torch.cat(mels)
+        vc = VocoderConfig(cfg.mel.n_mels, mel.grid.hop, args.channels, args.blocks, args.lookahead)
+        net = VocoderNet(vc)
+        net.mel_mean.copy_(allm.mean(0))
+        net.mel_std.copy_(allm.std(0) + 1e-3)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, betas=(0.8, 0.99), weight_decay=0.01)
     rng = np.random.default_rng(args.seed)
     step = 0
@@ -139,15 +205,25 @@ def main(argv: list[str] | None = None) -> None:
     ok = [i for i, m in enumerate(mels) if len(m) > L]
     if not ok:
         raise SystemExit(f"train-vocoder: no utterance is longer than {L} frames")
+    own_ok = [i for i, m in enumerate(own_mels) if len(m) > L]
+    if args.model_mels and not own_ok:
+        raise SystemExit(f"train-vocoder: no span of the model's frames is longer than {L}")
     net.train()
     t0 = time.time()
     while step < args.steps:
-        idx = rng.choice(ok, args.batch)
         mb, ab = [], []
-        for i in idx:
-            s0 = int(rng.integers(0, len(mels[i]) - L + 1))
-            mb.append(mels[i][s0 : s0 + L])
-            ab.append(audio[i][s0 * hop : (s0 + L) * hop])
+        if not own_ok:  # true log-mel alone (the draws of the shipped vocoder's run)
+            for i in rng.choice(ok, args.batch):
+                s0 = int(rng.integers(0, len(mels[i]) - L + 1))
+                mb.append(mels[i][s0 : s0 + L])
+                ab.append(audio[i][s0 * hop : (s0 + L) * hop])
+        for _ in range(args.batch if own_ok else 0):
+            own = rng.random() < args.model_share
+            src_m, src_a = (own_mels, own_audio) if own else (mels, audio)
+            i = int(rng.choice(own_ok if own else ok))
+            s0 = int(rng.integers(0, len(src_m[i]) - L + 1))
+            mb.append(src_m[i][s0 : s0 + L])
+            ab.append(src_a[i][s0 * hop : (s0 + L) * hop])
         mb, ab = torch.stack(mb), torch.stack(ab)
         lr = args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for gp in opt.param_groups:
