@@ -75,6 +75,25 @@ def test_the_judge_hears_the_reference_voice(two):
     assert np.mean(scores) < 0.6, scores
 
 
+def test_the_stages_split_by_the_users_synthesizer(two):
+    """`by_engine`: each stage's entries go to the synthesizer of their prompt, capped at 1 as
+    the whole table is (the paired gap as it is); a case knows its user's synthesizer."""
+    from microturn.eval.voice import by_engine, engine_table
+
+    assert all(c.engine in ("espeak", "flite", "festival") for c in two)
+    per = {"ceiling": [0.2, 1.5, 0.4], "free": [0.6, 0.9], "free_gap": [0.5, -0.25]}
+    who = {"ceiling": ["espeak", "festival", "espeak"], "free": ["festival", "espeak"]}
+    who["free_gap"] = who["free"]
+    r = by_engine(per, who)
+    assert set(r) == {"espeak", "festival"}
+    assert r["espeak"]["ceiling"]["n"] == 2 and r["espeak"]["ceiling"]["mean"] == 0.3
+    assert r["festival"]["ceiling"]["mean"] == 1.0  # 1.5 capped
+    assert r["espeak"]["free"]["mean"] == 0.9 and r["espeak"]["free_gap"]["mean"] == -0.25
+    assert r["festival"]["free_gap"]["mean"] == 0.5
+    lines = engine_table(r)
+    assert lines[-1].startswith("| festival | 1 | 1.000 | - |") and "+0.500" in lines[-1]
+
+
 def test_summary():
     s = summary([0.0, 1.0, 0.5, 0.5])
     assert s["n"] == 4 and s["mean"] == 0.5 and s["median"] == 0.5

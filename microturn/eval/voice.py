@@ -26,8 +26,10 @@ of those words that are words of the data engine's lexicon (every word its corpu
 words are often not a sentence ("okay volume two"), which a recogniser hears worse in any
 voice: `free` against `free-ceiling` (paired) is how far its voice is from the ceiling, and
 `free-ceiling` against `ceiling` what its words cost. Each row: mean, median and a 95 %
-bootstrap interval of the mean. The model rows go through `Engine`
-sessions exactly as `microturn run` does (teacher forcing is a session's `script`).
+bootstrap interval of the mean; a second table gives the stages by the synthesizer of the
+user's voice (`by_engine`: festival's prompts are held out of training). The model rows go
+through `Engine` sessions exactly as `microturn run` does (teacher forcing is a session's
+`script`).
 
     microturn eval voice --model checkpoints/small --split test --n 100
 """
@@ -89,6 +91,7 @@ class Case:
     tokens: np.ndarray
     phones: np.ndarray
     family: str = ""  # its family in `POOL`
+    engine: str = ""  # the synthesizer of the user's voice (festival: held out of training)
 
 
 def cases(cfg, split: str, n: int, pool=POOL, first_seed: int = 0) -> list[Case]:
@@ -110,8 +113,11 @@ def cases(cfg, split: str, n: int, pool=POOL, first_seed: int = 0) -> list[Case]
         model_audio = from_int16(s.arrays["model_audio"])
         logmel = s.arrays["model_mel"].astype(np.float32)
         phones = phone_slots(tl, n_slots, grid, t.phone_lead)
+        voice = tl.on("user")[0].voice if tl.on("user") else None
+        engine = voice.engine if voice else "?"
+        feed = Feed(user, side)
         out.append(
-            Case(tl.id, Feed(user, side), text, model_audio, logmel, st["model"], phones, family)
+            Case(tl.id, feed, text, model_audio, logmel, st["model"], phones, family, engine)
         )
     return out
 
@@ -191,6 +197,7 @@ def measure(
     mel = MelAnalyzer(cfg)  # the data engine's log-mel, for `data_voice`
     said = speak(model, todo, slots, sampling, vocoder)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
+    who: dict[str, list[str]] = {k: [] for k in STAGES}  # the user's synthesizer, per entry
     words: list[str] = []
     text: dict[str, list[int]] = {}  # family -> [pieces right, pieces] on the true history
     for c in todo:
@@ -199,6 +206,8 @@ def measure(
             t = text.setdefault(k, [0, 0])
             t[0], t[1] = t[0] + right, t[1] + n_pieces
         ref = normalize(c.text)
+        for k in STAGES[:5] + (STAGES[5:] if own_words(said[(c.id, "free")]) else ()):
+            who[k].append(c.engine)
         per["raw"].append(wer(ref, transcribe(c.audio)))
         seed = zlib.crc32(c.id.encode())
         voc = stream(vocoder, torch.from_numpy(c.logmel), seed).numpy()
@@ -206,7 +215,7 @@ def measure(
         for mode in ("teacher", "text-forced", "own-phones"):
             per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))
         audio, own, _ = said[(c.id, "free")]
-        if own.split():
+        if own_words(said[(c.id, "free")]):
             per["free"].append(wer(own, transcribe(audio)))
             raw, voc = data_voice(own, mel, vocoder, seed)
             per["free-raw"].append(wer(own, transcribe(raw)))
@@ -214,6 +223,7 @@ def measure(
             words += own.split()
     rows = {k: summary([min(v, 1.0) for v in per[k]]) for k in STAGES}
     gap = [min(a, 1.0) - min(b, 1.0) for a, b in zip(per["free"], per["free-ceiling"], strict=True)]
+    per["free_gap"], who["free_gap"] = gap, who["free"]
     known = lexicon()
     lex = {
         "words": len(words),
@@ -225,10 +235,29 @@ def measure(
         "scenarios": n,
         "stages": rows,
         "free_gap": summary(gap),  # free - free-ceiling, paired: the voice on its own words
+        "by_engine": by_engine(per, who),
         "lexicon": lex,
         "text": {k: {"right": a, "pieces": b} for k, (a, b) in text.items()},
         "per_case": per,
     }
+
+
+def own_words(said: tuple) -> bool:
+    """Whether a free-running session (`speak`'s value) said any words."""
+    return bool(said[1].split())
+
+
+def by_engine(per: dict[str, list[float]], who: dict[str, list[str]]) -> dict:
+    """Per-stage WER lists and the user's synthesizer of each entry -> {engine: {stage:
+    summary (capped at 1; the paired gap `free_gap` as it is)}}: the stages on the prompts of
+    each synthesizer (festival's are held out of training)."""
+    out: dict[str, dict] = {}
+    for e in sorted({w for ws in who.values() for w in ws}):
+        out[e] = {}
+        for k, vals in per.items():
+            mine = [v for v, w in zip(vals, who[k], strict=True) if w == e]
+            out[e][k] = summary(mine if k == "free_gap" else [min(v, 1.0) for v in mine])
+    return out
 
 
 def data_voice(
@@ -255,6 +284,22 @@ def lexicon() -> set[str]:
     return {w for line in corpus() for w in normalize(line).split()}
 
 
+def engine_table(by: dict) -> list[str]:
+    """`by_engine`'s summaries as table lines: a row per synthesizer of the user's voice."""
+    cols = ("ceiling", "teacher", "text-forced", "own-phones")
+    head = "| user voice | replies | " + " | ".join(cols) + " | free | free - free-ceiling |"
+    lines = ["", "by the user's synthesizer (festival: held out of training)", "", head]
+    lines.append("|---|---|" + "---|" * (len(cols) + 2))
+    none = summary([])
+    for e, st in by.items():
+        row = [f"{st[k]['mean']:.3f}" if st.get(k, none)["n"] else "-" for k in cols]
+        f, g = st.get("free", none), st.get("free_gap", none)
+        row.append(f"{f['mean']:.3f} ({f['n']} said)" if f["n"] else "-")
+        row.append(f"{g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]" if g["n"] else "-")
+        lines.append(f"| {e} | {st.get('ceiling', none)['n']} | " + " | ".join(row) + " |")
+    return lines
+
+
 def table(r: dict) -> str:
     lines = [
         f"voice yardstick: the model side of {r['scenarios']} {r['split']} scenarios; Whisper "
@@ -277,6 +322,8 @@ def table(r: dict) -> str:
             f"\nfree running against the ceiling on its own words (paired, n = {g['n']}): "
             f"{g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]"
         )
+    if r.get("by_engine"):
+        lines += engine_table(r["by_engine"])
     lex = r["lexicon"]
     lines += [
         "",
