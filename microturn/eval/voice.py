@@ -75,6 +75,7 @@ STAGES = (
 # which a recogniser misses alone); scenario i is POOL[i % 4] with seed i // 4
 POOL = (("delegate", "delegate"), ("refusal", "harmful"), ("elapsed", "ask"), ("repair", "plain"))
 MODES = ("teacher", "text-forced", "own-phones", "free")  # the stages the model speaks
+FREE_STAGES = ("free-raw", "free-ceiling", "free")  # scored on the cases that said words
 
 
 @dataclass
@@ -122,6 +123,18 @@ def cases(cfg, split: str, n: int, pool=POOL, first_seed: int = 0) -> list[Case]
     return out
 
 
+def script(c: Case, mode: str) -> dict | None:
+    """What a session in `mode` is forced to say of case c (`Session.script`): the reference
+    text, phones and audio history (`teacher`: its head's audio is what it says), the text
+    and phones (`text-forced`), the text alone (`own-phones`), nothing (`free`)."""
+    if mode == "free":
+        return None
+    if mode == "own-phones":
+        return {"tokens": c.tokens}
+    forced = {"tokens": c.tokens, "phones": c.phones}
+    return forced | {"logmel": c.logmel, "head_audio": True} if mode == "teacher" else forced
+
+
 def speak(
     model: InteractionModel,
     todo: list[Case],
@@ -139,13 +152,8 @@ def speak(
         while jobs and len(live) < slots:
             c, mode = jobs.pop(0)
             s = driver.open(c.feed, f"{c.id}/{mode}", zlib.crc32(c.id.encode()), sampling)
-            if mode == "own-phones":
-                s.script = {"tokens": c.tokens}
-            elif mode != "free":
-                s.script = {"tokens": c.tokens, "phones": c.phones}
-            if mode == "teacher":
-                s.script |= {"logmel": c.logmel, "head_audio": True}
-                s.record = True  # its text logits: `pieces_right`
+            s.script = script(c, mode)
+            s.record = mode == "teacher"  # its text logits: `pieces_right`
             live[s.slot] = (c, mode, s)
         driver.tick()
         for slot in [k for k, (_, _, s) in live.items() if driver.done(s)]:
@@ -197,7 +205,6 @@ def measure(
     mel = MelAnalyzer(cfg)  # the data engine's log-mel, for `data_voice`
     said = speak(model, todo, slots, sampling, vocoder)
     per: dict[str, list[float]] = {k: [] for k in STAGES}
-    who: dict[str, list[str]] = {k: [] for k in STAGES}  # the user's synthesizer, per entry
     words: list[str] = []
     text: dict[str, list[int]] = {}  # family -> [pieces right, pieces] on the true history
     for c in todo:
@@ -206,8 +213,6 @@ def measure(
             t = text.setdefault(k, [0, 0])
             t[0], t[1] = t[0] + right, t[1] + n_pieces
         ref = normalize(c.text)
-        for k in STAGES[:5] + (STAGES[5:] if own_words(said[(c.id, "free")]) else ()):
-            who[k].append(c.engine)
         per["raw"].append(wer(ref, transcribe(c.audio)))
         seed = zlib.crc32(c.id.encode())
         voc = stream(vocoder, torch.from_numpy(c.logmel), seed).numpy()
@@ -215,7 +220,7 @@ def measure(
         for mode in ("teacher", "text-forced", "own-phones"):
             per[mode].append(wer(ref, transcribe(said[(c.id, mode)][0])))
         audio, own, _ = said[(c.id, "free")]
-        if own_words(said[(c.id, "free")]):
+        if own.split():
             per["free"].append(wer(own, transcribe(audio)))
             raw, voc = data_voice(own, mel, vocoder, seed)
             per["free-raw"].append(wer(own, transcribe(raw)))
@@ -223,7 +228,10 @@ def measure(
             words += own.split()
     rows = {k: summary([min(v, 1.0) for v in per[k]]) for k in STAGES}
     gap = [min(a, 1.0) - min(b, 1.0) for a, b in zip(per["free"], per["free-ceiling"], strict=True)]
-    per["free_gap"], who["free_gap"] = gap, who["free"]
+    per["free_gap"] = gap
+    # the user's synthesizer of each entry: every case, or those whose free run said words
+    spoke = [c.engine for c in todo if said[(c.id, "free")][1].split()]
+    who = {k: spoke if k in FREE_STAGES + ("free_gap",) else [c.engine for c in todo] for k in per}
     known = lexicon()
     lex = {
         "words": len(words),
@@ -240,11 +248,6 @@ def measure(
         "text": {k: {"right": a, "pieces": b} for k, (a, b) in text.items()},
         "per_case": per,
     }
-
-
-def own_words(said: tuple) -> bool:
-    """Whether a free-running session (`speak`'s value) said any words."""
-    return bool(said[1].split())
 
 
 def by_engine(per: dict[str, list[float]], who: dict[str, list[str]]) -> dict:

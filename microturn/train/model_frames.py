@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from microturn.eval.voice import POOL as SENTENCES
-from microturn.eval.voice import cases
+from microturn.eval.voice import cases, script
 
 FIRST_SEED = 10_000  # scenario seeds (train split), as `train/vocoder.py`'s utterances
 # (family, condition): the yardstick's sentence replies and the families' short ones
@@ -57,9 +57,7 @@ def model_frames(
         while jobs and len(live) < slots:
             c, mode = jobs.pop(0)
             s = driver.open(c.feed, f"{c.id}/{mode}", zlib.crc32(c.id.encode()))
-            s.script = {"tokens": c.tokens, "phones": c.phones}
-            if mode == "teacher":
-                s.script |= {"logmel": c.logmel, "head_audio": True}
+            s.script = script(c, mode)
             s.mel_out = []
             live[s.slot] = (c, s)
         driver.tick()

@@ -212,15 +212,16 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     while step < args.steps:
         mb, ab = [], []
-        if not own_ok:  # true log-mel alone (the draws of the shipped vocoder's run)
-            for i in rng.choice(ok, args.batch):
-                s0 = int(rng.integers(0, len(mels[i]) - L + 1))
-                mb.append(mels[i][s0 : s0 + L])
-                ab.append(audio[i][s0 * hop : (s0 + L) * hop])
-        for _ in range(args.batch if own_ok else 0):
-            own = rng.random() < args.model_share
-            src_m, src_a = (own_mels, own_audio) if own else (mels, audio)
-            i = int(rng.choice(own_ok if own else ok))
+        idx = None if own_ok else rng.choice(ok, args.batch)  # the shipped vocoder run's draws
+        for k in range(args.batch):
+            src_m, src_a = mels, audio
+            if idx is not None:
+                i = int(idx[k])
+            else:  # each crop from the model's frames or the true log-mel
+                own = rng.random() < args.model_share
+                if own:
+                    src_m, src_a = own_mels, own_audio
+                i = int(rng.choice(own_ok if own else ok))
             s0 = int(rng.integers(0, len(src_m[i]) - L + 1))
             mb.append(src_m[i][s0 : s0 + L])
             ab.append(src_a[i][s0 * hop : (s0 + L) * hop])
